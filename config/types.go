@@ -1,0 +1,251 @@
+// Package config defines bulwark's configuration file: its types, defaults,
+// parsing and validation. It imports no other bulwark package.
+//
+// A Config is a plain value: once loaded it is never mutated, so it is safe to
+// share between goroutines.
+package config
+
+// Config is the whole file. Load fills defaults for every key the file omits.
+type Config struct {
+	// Listen is the public listener address. Default ":8080".
+	Listen string `yaml:"listen"`
+	// ListenProxyProtocol accepts PROXY protocol v1/v2 headers, but only from
+	// ClientIP.TrustedProxies peers. Default false.
+	ListenProxyProtocol bool `yaml:"listen_proxy_protocol"`
+
+	Admin    Admin                   `yaml:"admin"`
+	Server   Server                  `yaml:"server"`
+	ClientIP ClientIP                `yaml:"client_ip"`
+	Backends map[string]*Backend     `yaml:"backends"`
+	Routes   []Route                 `yaml:"routes"`
+	Limits   map[string]*LimitPolicy `yaml:"limits"`
+	// LimitStore, when set, shares rate-limit buckets and bans through Redis.
+	// Nil means the in-memory table only.
+	LimitStore *LimitStore `yaml:"limit_store"`
+	Abuse      Abuse       `yaml:"abuse"`
+	Health     Health      `yaml:"health"`
+	Stats      Stats       `yaml:"stats"`
+	Log        Log         `yaml:"log"`
+
+	// lines maps a field path ("routes[2].backend") to its line in the file.
+	lines map[string]int
+}
+
+// Line returns the line of the YAML node at path, or 0 when unknown.
+func (c *Config) Line(path string) int { return c.lines[path] }
+
+// Admin is the admin listener (metrics, status page, bans, pprof).
+type Admin struct {
+	// Listen defaults to "127.0.0.1:9901". An empty string after an explicit
+	// `listen: ""` turns the admin listener off.
+	Listen string `yaml:"listen"`
+	// Token is required (as a bearer token) when Listen is not a loopback
+	// address; the router refuses to start without it.
+	Token string `yaml:"token"`
+}
+
+// Server holds the public listener's limits. Every zero value is replaced by
+// a safe default; none of them means "unlimited".
+type Server struct {
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"` // default 10s
+	ReadTimeout       Duration `yaml:"read_timeout"`        // default 60s
+	WriteTimeout      Duration `yaml:"write_timeout"`       // default 120s
+	IdleTimeout       Duration `yaml:"idle_timeout"`        // default 90s
+	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`    // default 32KiB
+	MaxBodyBytes      Size     `yaml:"max_body_bytes"`      // default 10MiB
+	ShutdownGrace     Duration `yaml:"shutdown_grace"`      // default 30s
+}
+
+// ClientIP says how to find the real client behind proxies.
+type ClientIP struct {
+	// TrustedProxies are CIDRs whose Header is believed. Empty: trust nobody,
+	// the socket peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Header carries the forwarded chain. Default "X-Forwarded-For".
+	Header string `yaml:"header"`
+	// IPv6Prefix groups IPv6 clients per prefix. Default 64.
+	IPv6Prefix int `yaml:"ipv6_prefix"`
+}
+
+// Backend is a pool of targets serving the same application.
+type Backend struct {
+	Targets []string `yaml:"targets"`
+	// Balance is round_robin (default), least_requests or p2c.
+	Balance         string   `yaml:"balance"`
+	ConnectTimeout  Duration `yaml:"connect_timeout"`  // default 2s
+	ResponseTimeout Duration `yaml:"response_timeout"` // default 30s; time to response headers
+	// MaxInFlight caps concurrent requests to the backend. 0 means no cap.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// Retries is how many other targets a failed request may try. Default 1.
+	Retries int `yaml:"retries"`
+	// Transport is "fast" (default: bulwark's pooled HTTP/1.1 client) or
+	// "standard" (net/http's Transport).
+	Transport string  `yaml:"transport"`
+	Queue     Queue   `yaml:"queue"`
+	Health    Check   `yaml:"health"`
+	Breaker   Breaker `yaml:"breaker"`
+}
+
+// Queue is the bounded admission queue used when MaxInFlight is reached.
+// MaxLen 0 means no queue: requests over the cap are refused at once.
+type Queue struct {
+	MaxWait Duration `yaml:"max_wait"` // default 100ms when MaxLen > 0
+	MaxLen  int      `yaml:"max_len"`
+}
+
+// Check is a backend's active health check. An empty Path turns it off.
+type Check struct {
+	Path     string   `yaml:"path"`
+	Interval Duration `yaml:"interval"` // default 5s
+	Timeout  Duration `yaml:"timeout"`  // default 2s
+	Rise     int      `yaml:"rise"`     // default 2
+	Fall     int      `yaml:"fall"`     // default 3
+	// Critical backends are probed by the composite /__heartbeat__; a failure
+	// turns it to "error". Non-critical failures give "warning".
+	Critical bool `yaml:"critical"`
+}
+
+// Breaker is the circuit breaker applied per target and per backend.
+// ConsecutiveFailures 0 and FailureRatio 0 together turn it off.
+type Breaker struct {
+	ConsecutiveFailures int      `yaml:"consecutive_failures"` // default 5
+	FailureRatio        float64  `yaml:"failure_ratio"`        // default 0.5
+	MinRequests         int      `yaml:"min_requests"`         // default 20
+	Window              Duration `yaml:"window"`               // default 10s
+	OpenFor             Duration `yaml:"open_for"`             // default 5s
+	HalfOpenRequests    int      `yaml:"half_open_requests"`   // default 1
+	Disabled            bool     `yaml:"disabled"`
+}
+
+// Route sends matching requests to a backend. Routes match in file order.
+type Route struct {
+	Match   Match  `yaml:"match"`
+	Backend string `yaml:"backend"`
+	// Limit names a policy in Limits; empty means "default" when it exists,
+	// "none" turns limits off for the route.
+	Limit string `yaml:"limit"`
+	// Abuse "auth" makes responses count toward abuse.auth_failures.
+	Abuse string     `yaml:"abuse"`
+	Stats RouteStats `yaml:"stats"`
+}
+
+// Match selects requests. Every non-empty field must match; an empty Match
+// matches every request.
+type Match struct {
+	Path       string   `yaml:"path"`
+	Paths      []string `yaml:"paths"`
+	PathPrefix string   `yaml:"path_prefix"`
+	Methods    []string `yaml:"methods"`
+	Host       string   `yaml:"host"`
+}
+
+// RouteStats names the route in metrics.
+type RouteStats struct {
+	// Name is the route's label and statsd segment. Default "route<N>" or the
+	// backend name.
+	Name string `yaml:"name"`
+	// PerAPI counts each request under PREFIX.NAME.<next path segment>.
+	PerAPI bool `yaml:"per_api"`
+}
+
+// LimitPolicy is a per-client token bucket.
+type LimitPolicy struct {
+	Rate       Rate        `yaml:"rate"`
+	Burst      int         `yaml:"burst"` // default: one second's worth of Rate, at least 1
+	DryRun     bool        `yaml:"dry_run"`
+	PerNetwork *PerNetwork `yaml:"per_network"`
+}
+
+// PerNetwork is an aggregate bucket shared by every client in a prefix.
+type PerNetwork struct {
+	IPv4Prefix int  `yaml:"ipv4_prefix"` // default 24
+	IPv6Prefix int  `yaml:"ipv6_prefix"` // default 48
+	Rate       Rate `yaml:"rate"`
+	Burst      int  `yaml:"burst"`
+}
+
+// LimitStore is the optional Redis store shared by a fleet.
+type LimitStore struct {
+	URL string `yaml:"url"`
+	// OnError is local (default), allow or deny.
+	OnError string   `yaml:"on_error"`
+	Timeout Duration `yaml:"timeout"` // default 50ms
+}
+
+// Abuse holds the per-client heuristics.
+type Abuse struct {
+	MaxTrackedClients    int          `yaml:"max_tracked_clients"` // default 100000
+	MaxConnsPerClient    int          `yaml:"max_conns_per_client"`
+	MaxInFlightPerClient int          `yaml:"max_in_flight_per_client"`
+	Ban                  Ban          `yaml:"ban"`
+	AuthFailures         AuthFailures `yaml:"auth_failures"`
+	Overload             Overload     `yaml:"overload"`
+	Allow                []string     `yaml:"allow"`
+	Deny                 []string     `yaml:"deny"`
+	DryRun               bool         `yaml:"dry_run"`
+	// NewClientShare is the share of a saturated backend that new clients
+	// together may use. Default 0.3; 1 disables the priority.
+	NewClientShare float64 `yaml:"new_client_share"`
+}
+
+// Ban bans clients refused too often. AfterRejections 0 turns bans off.
+type Ban struct {
+	AfterRejections int      `yaml:"after_rejections"`
+	Within          Duration `yaml:"within"`       // default 1m
+	Duration        Duration `yaml:"duration"`     // default 1m
+	MaxDuration     Duration `yaml:"max_duration"` // default 1h
+}
+
+// AuthFailures bans clients that fail authentication too often on routes with
+// abuse: auth. Max 0 turns it off.
+type AuthFailures struct {
+	Statuses []int    `yaml:"statuses"` // default [401, 403]
+	Max      int      `yaml:"max"`
+	Within   Duration `yaml:"within"` // default 10m
+}
+
+// Overload sheds load when the router is saturated. MaxInFlight 0 turns it off.
+type Overload struct {
+	MaxInFlight  int      `yaml:"max_in_flight"`
+	MaxQueueWait Duration `yaml:"max_queue_wait"` // default 50ms
+}
+
+// Health configures the composite /__heartbeat__.
+type Health struct {
+	CacheTTL Duration `yaml:"cache_ttl"` // default 1s
+	Timeout  Duration `yaml:"timeout"`   // default 3s
+}
+
+// Stats configures statsd and Prometheus.
+type Stats struct {
+	Statsd     Statsd     `yaml:"statsd"`
+	Prometheus Prometheus `yaml:"prometheus"`
+}
+
+// Statsd is off when Address is empty.
+type Statsd struct {
+	Address       string   `yaml:"address"`
+	Prefix        string   `yaml:"prefix"`         // default "bulwark"
+	FlushInterval Duration `yaml:"flush_interval"` // default 100ms
+}
+
+// Prometheus serves /metrics on the admin listener when Enabled (default true).
+type Prometheus struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// Log configures zap.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // json (default) or console
+	// Access writes one line per request. Default true.
+	Access bool      `yaml:"access"`
+	Sample LogSample `yaml:"sample"`
+}
+
+// LogSample bounds log volume: per second and per message, the first Initial
+// lines are written, then every Thereafter-th. Initial 0 turns sampling off.
+type LogSample struct {
+	Initial    int `yaml:"initial"`    // default 100
+	Thereafter int `yaml:"thereafter"` // default 100
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Duration is a time.Duration written as a Go duration string ("250ms", "5s").
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalYAML writes d back in its Go form.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// ParseDuration parses a Go duration string. Negative durations are rejected.
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (want e.g. 250ms, 5s, 1m)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration %q", s)
+	}
+	return Duration(d), nil
+}
+
+// Size is a byte count written as "512", "16KiB", "1MiB", "10KB".
+type Size int64
+
+func (s Size) String() string {
+	switch {
+	case s >= 1<<30 && s%(1<<30) == 0:
+		return strconv.FormatInt(int64(s)>>30, 10) + "GiB"
+	case s >= 1<<20 && s%(1<<20) == 0:
+		return strconv.FormatInt(int64(s)>>20, 10) + "MiB"
+	case s >= 1<<10 && s%(1<<10) == 0:
+		return strconv.FormatInt(int64(s)>>10, 10) + "KiB"
+	}
+	return strconv.FormatInt(int64(s), 10) + "B"
+}
+
+// MarshalYAML writes s back in its unit form.
+func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10},
+	{"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"kB", 1e3},
+	{"B", 1},
+}
+
+// ParseSize parses a size with an optional unit suffix (B, KB, KiB, MB, MiB, GB, GiB).
+func ParseSize(s string) (Size, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return 0, errors.New("empty size")
+	}
+	num, mult := in, int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(in, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(in, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid size %q (want e.g. 512, 16KiB, 1MiB)", s)
+	}
+	if n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("size %q too large", s)
+	}
+	return Size(n * mult), nil
+}
+
+// Rate is an event rate written as "N/s", "N/m" or "N/h" (N may be fractional).
+// The zero Rate means "no rate configured".
+type Rate struct {
+	// Count events are allowed per Per.
+	Count float64
+	Per   time.Duration
+}
+
+// PerSecond returns the rate in events per second.
+func (r Rate) PerSecond() float64 {
+	if r.Per <= 0 {
+		return 0
+	}
+	return r.Count / r.Per.Seconds()
+}
+
+// IsZero reports whether no rate was configured.
+func (r Rate) IsZero() bool { return r.Count == 0 }
+
+func (r Rate) String() string {
+	if r.Per == 0 {
+		return "0/s"
+	}
+	unit := "s"
+	switch r.Per {
+	case time.Minute:
+		unit = "m"
+	case time.Hour:
+		unit = "h"
+	}
+	return strconv.FormatFloat(r.Count, 'f', -1, 64) + "/" + unit
+}
+
+// MarshalYAML writes r back as "N/unit".
+func (r Rate) MarshalYAML() (any, error) { return r.String(), nil }
+
+// ParseRate parses "20/s", "100/m", "5/h", "0.5/s".
+func ParseRate(s string) (Rate, error) {
+	in := strings.TrimSpace(s)
+	num, unit, ok := strings.Cut(in, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("invalid rate %q (want N/s, N/m or N/h)", s)
+	}
+	var per time.Duration
+	switch strings.TrimSpace(unit) {
+	case "s":
+		per = time.Second
+	case "m":
+		per = time.Minute
+	case "h":
+		per = time.Hour
+	default:
+		return Rate{}, fmt.Errorf("invalid rate unit in %q (want s, m or h)", s)
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) || n > 1e9 {
+		return Rate{}, fmt.Errorf("invalid rate count in %q", s)
+	}
+	return Rate{Count: n, Per: per}, nil
+}

@@ -1,0 +1,126 @@
+// Package stats records what the router does and fans it out to statsd and
+// Prometheus. The request path, admission, breakers and health checks call it
+// through the Recorder interface; it imports no other bulwark package except
+// config.
+package stats
+
+import "time"
+
+// Reason is why the router refused a request itself. Its String form is the
+// Prometheus label value and the statsd segment (PREFIX.rejected.REASON).
+type Reason uint8
+
+// Refusal reasons; the set is fixed so labels stay bounded.
+const (
+	RateLimit Reason = iota
+	NetworkLimit
+	Banned
+	Denied
+	TooManyConns
+	Overload
+	QueueFull
+	CircuitOpen
+	NoTarget
+	BodyTooLarge
+	TooManyInFlight
+	numReasons
+)
+
+var reasonNames = [...]string{
+	RateLimit:       "rate_limit",
+	NetworkLimit:    "network_limit",
+	Banned:          "banned",
+	Denied:          "denied",
+	TooManyConns:    "too_many_conns",
+	Overload:        "overload",
+	QueueFull:       "queue_full",
+	CircuitOpen:     "circuit_open",
+	NoTarget:        "no_target",
+	BodyTooLarge:    "body_too_large",
+	TooManyInFlight: "too_many_in_flight",
+}
+
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Reasons returns every reason, in order.
+func Reasons() []Reason {
+	out := make([]Reason, numReasons)
+	for i := range out {
+		out[i] = Reason(i)
+	}
+	return out
+}
+
+// BreakerState is a circuit breaker's state as exported in
+// bulwark_circuit_state: 0 closed, 1 half-open, 2 open.
+type BreakerState uint8
+
+const (
+	StateClosed BreakerState = iota
+	StateHalfOpen
+	StateOpen
+)
+
+func (s BreakerState) String() string {
+	switch s {
+	case StateClosed:
+		return "closed"
+	case StateHalfOpen:
+		return "half-open"
+	case StateOpen:
+		return "open"
+	}
+	return "unknown"
+}
+
+// Request describes one finished request for Recorder.Request.
+type Request struct {
+	Route   string // route stats name; "" when no route matched
+	Backend string // "" when the router answered itself
+	Code    int
+	// Duration is the whole request as the client saw it.
+	Duration time.Duration
+	// API is the per_api segment (PREFIX.ROUTE.API), "" when the route does
+	// not count per API. The recorder bounds and sanitises it.
+	API string
+	// BackendLatency is the time the backend took, 0 when it was not asked.
+	BackendLatency time.Duration
+	// BackendError is true for 502/503/504 answers made by the router.
+	BackendError bool
+}
+
+// Recorder receives every event the router reports. Implementations must be
+// safe for concurrent use, must never block, and must bound the cardinality of
+// everything they are given (route and backend names come from the config;
+// API names come from clients).
+type Recorder interface {
+	Request(r *Request)
+	Rejected(reason Reason)
+	BreakerState(backend, target string, s BreakerState)
+	BackendUp(backend, target string, up bool)
+	HealthFail(backend string)
+	InFlight(delta int)
+	QueueWait(backend string, d time.Duration)
+	TrackedClients(n int)
+	BansActive(n int)
+	UnderAttack(on bool)
+}
+
+// Nop is a Recorder that records nothing. Its zero value is ready to use.
+type Nop struct{}
+
+func (Nop) Request(*Request)                          {}
+func (Nop) Rejected(Reason)                           {}
+func (Nop) BreakerState(string, string, BreakerState) {}
+func (Nop) BackendUp(string, string, bool)            {}
+func (Nop) HealthFail(string)                         {}
+func (Nop) InFlight(int)                              {}
+func (Nop) QueueWait(string, time.Duration)           {}
+func (Nop) TrackedClients(int)                        {}
+func (Nop) BansActive(int)                            {}
+func (Nop) UnderAttack(bool)                          {}
