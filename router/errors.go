@@ -1,0 +1,58 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+)
+
+// StatusClientClosed is logged (never sent) when the client went away before
+// the answer was ready, after nginx's 499.
+const StatusClientClosed = 499
+
+// ErrNoTarget means every target of a backend is down, open or already tried.
+var ErrNoTarget = errors.New("no healthy target")
+
+// RetryAfterError carries how long a client should wait before trying again.
+type RetryAfterError interface {
+	error
+	RetryAfterSeconds() int
+}
+
+// statusFor maps a forwarding error to the status the client gets. It is the
+// only place that decides this.
+func statusFor(ctx context.Context, err error) int {
+	var maxBytes *http.MaxBytesError
+	var ne net.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &maxBytes):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(ctx.Err(), context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		return StatusClientClosed
+	case errors.Is(err, ErrNoTarget), errors.As(err, new(RetryAfterError)):
+		return http.StatusServiceUnavailable
+	case errors.As(err, &op) && op.Op == "dial":
+		if op.Timeout() {
+			return http.StatusGatewayTimeout
+		}
+		return http.StatusBadGateway
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}
+
+// isConnectError reports whether err happened while connecting, so the
+// request never reached the backend.
+func isConnectError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// countsAsBackendFailure reports whether a status made by the router means the
+// backend failed (a client going away does not).
+func countsAsBackendFailure(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusGatewayTimeout
+}

@@ -1,0 +1,173 @@
+package router
+
+import (
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// bufferPool lends 32 KiB copy buffers to the reverse proxy.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (bp *bufferPool) Get() []byte  { return *(bp.p.Get().(*[]byte)) }
+func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
+
+// newProxy builds the reverse proxy shared by every backend of a router. The
+// target is chosen per attempt by the transport, so retries can go elsewhere.
+func (rt *Router) newProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:        rt.rewrite,
+		Transport:      dispatcher{},
+		BufferPool:     newBufferPool(),
+		ErrorHandler:   rt.proxyError,
+		ModifyResponse: modifyResponse,
+		ErrorLog:       zap.NewStdLog(rt.log.Named("proxy")),
+		FlushInterval:  0, // text/event-stream and unknown lengths flush at once anyway
+	}
+}
+
+// rewrite fills the outgoing request. X-Forwarded-* arriving from untrusted
+// peers were already stripped by ReverseProxy; from a trusted peer the chain
+// is kept and the peer appended.
+func (rt *Router) rewrite(pr *httputil.ProxyRequest) {
+	st := stateFrom(pr.In.Context())
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = st.backend.name // replaced by the transport per attempt
+	pr.Out.Host = ""
+	if st.trusted {
+		if v := pr.In.Header["X-Forwarded-For"]; len(v) > 0 {
+			pr.Out.Header["X-Forwarded-For"] = v
+		}
+	}
+	pr.SetXForwarded()
+	if st.trusted {
+		if v := pr.In.Header.Get("X-Forwarded-Proto"); v == "https" || v == "http" {
+			pr.Out.Header.Set("X-Forwarded-Proto", v)
+		}
+	}
+	pr.Out.Header.Set("X-Request-Id", st.requestID)
+}
+
+// dispatcher hands each outgoing request to its backend.
+type dispatcher struct{}
+
+func (dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := stateFrom(req.Context())
+	return st.backend.roundTrip(req, st)
+}
+
+// roundTrip sends req to a target, retrying on another target only when the
+// request can't have reached the first one (a connect error) and has no body
+// that was consumed.
+func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response, error) {
+	var tried uint64
+	for {
+		t := b.pick(tried)
+		if t == nil {
+			if st.err != nil {
+				return nil, st.err
+			}
+			return nil, ErrNoTarget
+		}
+		tried |= 1 << t.index
+		st.target = t
+		st.attempts++
+		req.URL.Scheme, req.URL.Host = t.url.Scheme, t.url.Host
+		t.inFlight.Add(1)
+		t.requests.Add(1)
+		start := time.Now()
+		if st.upstreamStart.IsZero() {
+			st.upstreamStart = start
+		}
+		resp, err := b.transport.RoundTrip(req)
+		if err == nil {
+			resp.Body = &targetBody{ReadCloser: resp.Body, t: t}
+			return resp, nil
+		}
+		t.inFlight.Add(-1)
+		st.err = err
+		if req.Context().Err() == nil && statusFor(req.Context(), err) != StatusClientClosed {
+			t.failures.Add(1)
+		}
+		if !isConnectError(err) || st.attempts > b.cfg.Retries || req.Context().Err() != nil || !bodyless(req) {
+			return nil, err
+		}
+	}
+}
+
+// bodyless reports whether req carries no body, so it can be sent again.
+func bodyless(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody
+}
+
+// targetBody releases the target's in-flight slot when the response body is
+// closed.
+type targetBody struct {
+	io.ReadCloser
+	t    *Target
+	once sync.Once
+}
+
+func (b *targetBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.t.inFlight.Add(-1) })
+	return err
+}
+
+// modifyResponse lifts the server's write deadline for responses that are
+// meant to stay open: event streams and upgraded connections.
+func modifyResponse(resp *http.Response) error {
+	st := stateFrom(resp.Request.Context())
+	if resp.StatusCode == http.StatusSwitchingProtocols ||
+		strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		rc := http.NewResponseController(&st.w)
+		_ = rc.SetWriteDeadline(time.Time{})
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	st.upstreamDur = time.Since(st.upstreamStart)
+	return nil
+}
+
+// proxyError answers a request the backend could not serve.
+func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	st := stateFrom(r.Context())
+	st.err = err
+	if !st.upstreamStart.IsZero() {
+		st.upstreamDur = time.Since(st.upstreamStart)
+	}
+	code := statusFor(r.Context(), err)
+	if code == StatusClientClosed {
+		st.w.status = StatusClientClosed // logged only; nobody is listening
+		return
+	}
+	if ra, ok := err.(RetryAfterError); ok {
+		w.Header().Set("Retry-After", itoa(ra.RetryAfterSeconds()))
+	} else if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeSmall(w, code, http.StatusText(code))
+}
+
+// writeSmall writes a short plain-text answer made by the router itself.
+func writeSmall(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	h["Content-Type"] = plainText
+	h["X-Content-Type-Options"] = nosniff
+	w.WriteHeader(code)
+	io.WriteString(w, msg)
+	io.WriteString(w, "\n")
+}
+
+var (
+	plainText = []string{"text/plain; charset=utf-8"}
+	nosniff   = []string{"nosniff"}
+)

@@ -1,0 +1,124 @@
+package router
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/bulwark-router/bulwark/config"
+)
+
+// route is a compiled config.Route. Matching reads only immutable fields and
+// allocates nothing.
+type route struct {
+	index   int
+	name    string // stats name
+	backend *Backend
+	policy  string // limit policy name; "" for none
+	auth    bool   // responses count toward abuse.auth_failures
+	perAPI  bool
+	// apiPrefix is the prefix stripped before taking the per-API segment.
+	apiPrefix string
+
+	path     string
+	paths    map[string]struct{}
+	prefix   string
+	methods  []string
+	host     string
+	anyMatch bool
+}
+
+func compileRoute(i int, rc *config.Route, b *Backend) *route {
+	m := rc.Match
+	r := &route{
+		index:   i,
+		name:    rc.Stats.Name,
+		backend: b,
+		auth:    rc.Abuse == "auth",
+		perAPI:  rc.Stats.PerAPI,
+		path:    m.Path,
+		prefix:  m.PathPrefix,
+		methods: m.Methods,
+		host:    strings.ToLower(m.Host),
+	}
+	if rc.Limit != "none" {
+		r.policy = rc.Limit
+	}
+	if len(m.Paths) > 0 {
+		r.paths = make(map[string]struct{}, len(m.Paths))
+		for _, p := range m.Paths {
+			r.paths[p] = struct{}{}
+		}
+	}
+	switch {
+	case m.PathPrefix != "":
+		r.apiPrefix = m.PathPrefix
+	default:
+		r.apiPrefix = "/"
+	}
+	r.anyMatch = r.path == "" && r.paths == nil && r.prefix == "" && len(r.methods) == 0 && r.host == ""
+	return r
+}
+
+func (r *route) match(req *http.Request) bool {
+	if r.anyMatch {
+		return true
+	}
+	p := req.URL.Path
+	if r.path != "" && p != r.path {
+		return false
+	}
+	if r.paths != nil {
+		if _, ok := r.paths[p]; !ok {
+			return false
+		}
+	}
+	if r.prefix != "" && !strings.HasPrefix(p, r.prefix) {
+		return false
+	}
+	if len(r.methods) > 0 {
+		ok := false
+		for _, m := range r.methods {
+			if m == req.Method {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if r.host != "" && !hostMatches(r.host, req.Host) {
+		return false
+	}
+	return true
+}
+
+// hostMatches compares a configured host with a request's Host header,
+// ignoring case and any port. A configured "*.example.com" matches one or
+// more labels in front of example.com.
+func hostMatches(want, got string) bool {
+	if i := strings.LastIndexByte(got, ':'); i >= 0 && !strings.HasSuffix(got, "]") {
+		got = got[:i]
+	}
+	got = strings.TrimSuffix(got, ".")
+	if rest, ok := strings.CutPrefix(want, "*."); ok {
+		return len(got) > len(rest)+1 && got[len(got)-len(rest)-1] == '.' &&
+			strings.EqualFold(got[len(got)-len(rest):], rest)
+	}
+	return strings.EqualFold(want, got)
+}
+
+// apiName returns the per-API segment of path for a per_api route: the path
+// segment right after the route's prefix ("/wsapi/session_context" →
+// "session_context"). The stats recorder bounds and sanitises it.
+func (r *route) apiName(path string) string {
+	rest, ok := strings.CutPrefix(path, r.apiPrefix)
+	if !ok {
+		return ""
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}

@@ -1,0 +1,182 @@
+// Package router is bulwark's request path: the routing table, forwarding,
+// balancing, circuit breakers and client identity, and the listeners that
+// serve them.
+package router
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"reflect"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/stats"
+)
+
+// BuildInfo is what /__version__ reports.
+type BuildInfo struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Go      string `json:"go"`
+}
+
+// Options are a Router's collaborators. Zero values are usable: a no-op
+// logger and recorder.
+type Options struct {
+	Logger   *zap.Logger
+	Recorder stats.Recorder
+	Info     BuildInfo
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Router is the public http.Handler. It is safe for concurrent use; Update
+// swaps its table atomically while requests are in flight.
+type Router struct {
+	log   *zap.Logger
+	rec   stats.Recorder
+	info  BuildInfo
+	now   func() time.Time
+	proxy *httputil.ReverseProxy
+
+	table    atomic.Pointer[table]
+	draining atomic.Bool
+	inFlight atomic.Int64
+	version  atomic.Uint64
+}
+
+// table is one generation of the configuration, compiled. It is never mutated
+// after it is published.
+type table struct {
+	cfg       *config.Config
+	version   uint64
+	loadedAt  time.Time
+	routes    []*route
+	backends  map[string]*Backend
+	maxBody   int64
+	accessLog bool
+}
+
+// New builds a Router from a validated config.
+func New(cfg *config.Config, opts Options) (*Router, error) {
+	rt := &Router{log: opts.Logger, rec: opts.Recorder, info: opts.Info, now: opts.Now}
+	if rt.log == nil {
+		rt.log = zap.NewNop()
+	}
+	if rt.rec == nil {
+		rt.rec = stats.Nop{}
+	}
+	if rt.now == nil {
+		rt.now = time.Now
+	}
+	if rt.info.Go == "" {
+		rt.info.Go = runtime.Version()
+	}
+	rt.proxy = rt.newProxy()
+	if err := rt.Update(cfg); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// Update compiles cfg and swaps it in. Backends whose config did not change
+// are kept as they are (connection pools, counters); requests in flight
+// finish on the table they started with; idle connections of replaced
+// backends are closed.
+func (rt *Router) Update(cfg *config.Config) error {
+	old := rt.table.Load()
+	t := &table{
+		cfg:       cfg,
+		version:   rt.version.Add(1),
+		loadedAt:  rt.now(),
+		backends:  make(map[string]*Backend, len(cfg.Backends)),
+		maxBody:   int64(cfg.Server.MaxBodyBytes),
+		accessLog: cfg.Log.Access,
+	}
+	for _, name := range cfg.BackendNames() {
+		bc := cfg.Backends[name]
+		if old != nil {
+			if b, ok := old.backends[name]; ok && b.sameAs(bc) {
+				t.backends[name] = b
+				continue
+			}
+		}
+		b, err := newBackend(name, bc)
+		if err != nil {
+			return fmt.Errorf("backends.%s: %w", name, err)
+		}
+		t.backends[name] = b
+	}
+	for i := range cfg.Routes {
+		rc := &cfg.Routes[i]
+		b := t.backends[rc.Backend]
+		if b == nil {
+			return fmt.Errorf("routes[%d].backend: unknown backend %q", i, rc.Backend)
+		}
+		t.routes = append(t.routes, compileRoute(i, rc, b))
+	}
+	rt.table.Store(t)
+	if old != nil {
+		for name, b := range old.backends {
+			if t.backends[name] != b {
+				b.close()
+			}
+		}
+	}
+	return nil
+}
+
+// Close releases idle upstream connections.
+func (rt *Router) Close() error {
+	if t := rt.table.Load(); t != nil {
+		for _, b := range t.backends {
+			b.close()
+		}
+	}
+	return nil
+}
+
+// SetDraining turns /__lbheartbeat__ to 503 so load balancers stop sending.
+func (rt *Router) SetDraining(on bool) { rt.draining.Store(on) }
+
+// Draining reports whether the router is draining.
+func (rt *Router) Draining() bool { return rt.draining.Load() }
+
+// InFlight is the number of requests being served.
+func (rt *Router) InFlight() int64 { return rt.inFlight.Load() }
+
+// Config returns the config currently served.
+func (rt *Router) Config() *config.Config { return rt.table.Load().cfg }
+
+func (t *table) match(r *http.Request) *route {
+	for _, rte := range t.routes {
+		if rte.match(r) {
+			return rte
+		}
+	}
+	return nil
+}
+
+func backendConfigEqual(a, b *config.Backend) bool { return reflect.DeepEqual(a, b) }
+
+func (rt *Router) serveVersion(w http.ResponseWriter) {
+	b, _ := json.Marshal(rt.info)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(b)
+}
+
+func (rt *Router) serveLBHeartbeat(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	if rt.draining.Load() {
+		writeSmall(w, http.StatusServiceUnavailable, "draining")
+		return
+	}
+	writeSmall(w, http.StatusOK, "ok")
+}

@@ -1,0 +1,189 @@
+package router
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/bulwark-router/bulwark/stats"
+)
+
+// requestState travels with one request through the proxy, so the
+// transport, the error handler and the access log see the same facts.
+type requestState struct {
+	w         responseWriter
+	backend   *Backend
+	route     *route
+	target    *Target
+	attempts  int
+	trusted   bool
+	client    netip.Addr
+	requestID string
+	reason    string // refusal reason, "" when forwarded
+	body      *countingBody
+
+	upstreamStart time.Time
+	upstreamDur   time.Duration
+	err           error
+	stat          stats.Request
+}
+
+type ctxKey struct{}
+
+func stateFrom(ctx context.Context) *requestState {
+	s, _ := ctx.Value(ctxKey{}).(*requestState)
+	return s
+}
+
+// ServeHTTP serves one request: the router's own endpoints, then routing,
+// admission and forwarding.
+func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := rt.now()
+	rt.inFlight.Add(1)
+	rt.rec.InFlight(1)
+	defer func() {
+		rt.inFlight.Add(-1)
+		rt.rec.InFlight(-1)
+	}()
+
+	switch r.URL.Path {
+	case "/__lbheartbeat__":
+		rt.serveLBHeartbeat(rw)
+		return
+	case "/__version__":
+		rt.serveVersion(rw)
+		return
+	}
+
+	st := &requestState{}
+	st.w.reset(rw)
+	w := &st.w
+	t := rt.table.Load()
+	peer, _ := parsePeer(r.RemoteAddr)
+	st.client = peer
+	st.requestID = newRequestID()
+
+	rte := t.match(r)
+	if rte == nil {
+		writeSmall(w, http.StatusNotFound, "no route")
+		rt.finish(t, st, r, start)
+		return
+	}
+	st.route, st.backend = rte, rte.backend
+
+	if r.ContentLength > t.maxBody {
+		rt.refuse(st, stats.BodyTooLarge, http.StatusRequestEntityTooLarge)
+		rt.finish(t, st, r, start)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		st.body = &countingBody{rc: http.MaxBytesReader(w, r.Body, t.maxBody)}
+		r.Body = st.body
+	}
+
+	b := rte.backend
+	if max := int64(b.cfg.MaxInFlight); max > 0 {
+		if b.inFlight.Add(1) > max {
+			b.inFlight.Add(-1)
+			w.Header().Set("Retry-After", "1")
+			rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
+			rt.finish(t, st, r, start)
+			return
+		}
+		defer b.inFlight.Add(-1)
+	}
+
+	ctx := context.WithValue(r.Context(), ctxKey{}, st)
+	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	rt.finish(t, st, r, start)
+}
+
+// refuse answers a request the router itself turns away.
+func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
+	st.reason = reason.String()
+	rt.rec.Rejected(reason)
+	writeSmall(&st.w, code, http.StatusText(code))
+}
+
+// finish records the request: stats and the access log.
+func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time.Time) {
+	dur := rt.now().Sub(start)
+	code := st.w.code()
+	s := &st.stat
+	if st.route != nil {
+		s.Route = st.route.name
+		if st.route.perAPI {
+			s.API = st.route.apiName(r.URL.Path)
+		}
+	}
+	if st.backend != nil && st.reason == "" {
+		s.Backend = st.backend.name
+		s.BackendLatency = st.upstreamDur
+		s.BackendError = st.err != nil && code != StatusClientClosed
+	}
+	s.Code, s.Duration = code, dur
+	rt.rec.Request(s)
+
+	if st.err != nil && code != StatusClientClosed {
+		if ce := rt.log.Check(zap.ErrorLevel, "forward failed"); ce != nil {
+			ce.Write(zap.String("backend", st.backend.name), rt.targetField(st),
+				zap.Int("status", code), zap.Int("attempts", st.attempts),
+				zap.String("request_id", st.requestID), zap.Error(st.err))
+		}
+	}
+	if !t.accessLog {
+		return
+	}
+	if ce := rt.log.Check(zap.InfoLevel, "access"); ce != nil {
+		var bytesIn int64
+		if st.body != nil {
+			bytesIn = st.body.n
+		}
+		backend := ""
+		if st.backend != nil {
+			backend = st.backend.name
+		}
+		fields := []zapcore.Field{
+			zap.String("method", r.Method),
+			zap.String("path", truncate(r.URL.Path, 256)),
+			zap.Int("status", code),
+			zap.String("backend", backend),
+			rt.targetField(st),
+			zap.Float64("duration_ms", float64(dur.Microseconds())/1000),
+			zap.Int64("bytes_in", bytesIn),
+			zap.Int64("bytes_out", st.w.bytes),
+			zap.Stringer("client", st.client),
+			zap.String("request_id", st.requestID),
+		}
+		if st.reason != "" {
+			fields = append(fields, zap.String("refused", st.reason))
+		}
+		ce.Write(fields...)
+	}
+}
+
+func (rt *Router) targetField(st *requestState) zapcore.Field {
+	if st.target == nil {
+		return zap.String("target", "")
+	}
+	return zap.String("target", st.target.raw)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func parsePeer(remote string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
