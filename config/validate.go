@@ -71,7 +71,7 @@ func (v *validator) listeners() {
 		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" {
 			v.fail("admin.token", "required when admin.listen (%q) is not a loopback address", c.Admin.Listen)
 		}
-		if c.Admin.Listen == c.Listen {
+		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
 			v.fail("admin.listen", "must differ from listen")
 		}
 	}

@@ -90,7 +90,11 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		}
 		resp, err := b.transport.RoundTrip(req)
 		if err == nil {
-			resp.Body = &targetBody{ReadCloser: resp.Body, t: t}
+			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
+				resp.Body = &upgradedBody{targetBody{ReadCloser: rwc, t: t}, rwc}
+			} else {
+				resp.Body = &targetBody{ReadCloser: resp.Body, t: t}
+			}
 			return resp, nil
 		}
 		t.inFlight.Add(-1)
@@ -122,6 +126,14 @@ func (b *targetBody) Close() error {
 	b.once.Do(func() { b.t.inFlight.Add(-1) })
 	return err
 }
+
+// upgradedBody keeps an upgraded connection writable through the wrapper.
+type upgradedBody struct {
+	targetBody
+	w io.Writer
+}
+
+func (b *upgradedBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 
 // modifyResponse lifts the server's write deadline for responses that are
 // meant to stay open: event streams and upgraded connections.

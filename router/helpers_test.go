@@ -1,0 +1,88 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/bulwark-router/bulwark/config"
+)
+
+// startRouter loads yaml (listen/admin are forced to loopback ports) and
+// serves it on a real listener. It returns the base URL.
+func startRouter(t *testing.T, yaml string) (*Server, string) {
+	t.Helper()
+	yaml = "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\n" + yaml
+	cfg, err := config.Load([]byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, yaml)
+	}
+	log := zaptest.NewLogger(t)
+	rt, err := New(cfg, Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(cfg, rt, log)
+	if err := srv.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv, "http://" + srv.Addr().String()
+}
+
+// namedBackend answers every request with its name in X-Backend and body.
+func namedBackend(t *testing.T, name string) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", name)
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%s %s %s", name, r.Method, r.URL.Path)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// deadAddr returns a loopback address that refuses connections.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func get(t *testing.T, c *http.Client, method, url, host string, body io.Reader) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, strings.TrimSpace(string(b))
+}
