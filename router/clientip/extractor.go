@@ -144,8 +144,8 @@ func normalize(a netip.Addr) netip.Addr {
 //
 // Entries may be a bare address ("2001:db8::1", "fe80::1%eth0"), a
 // bracketed one ("[2001:db8::1]") or carry a port ("[2001:db8::1]:443",
-// "192.0.2.1:5678"). Client does not allocate unless an entry carries a
-// zone or is garbage.
+// "192.0.2.1:5678"). Client does not allocate, zones included, except
+// for the parse error of an entry that is not an address.
 //
 // If peer is the zero Addr the result is the zero Addr; otherwise it is
 // always valid.

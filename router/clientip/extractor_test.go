@@ -306,6 +306,9 @@ func TestClientAllocs(t *testing.T) {
 		{"v4 chain", addr("10.0.0.1"), []string{"6.6.6.6, 203.0.113.9, 10.1.1.1"}},
 		{"v6 bracketed", addr("2001:db8:ffff::1"), []string{"[2001:db8::1]:443", "2001:db8:ffff::2"}},
 		{"ports", addr("10.0.0.1"), []string{"203.0.113.9:5678, 10.1.1.1:80"}},
+		{"zones", addr("fe80::1%eth0"), nil},
+		{"zone in header", addr("10.0.0.1"), []string{"[fe80::1%eth0]:443, 10.1.1.1"}},
+		{"all trusted", addr("10.0.0.1"), []string{"10.3.3.3, , 10.1.1.1"}},
 	}
 	for _, c := range cases {
 		if n := testing.AllocsPerRun(100, func() { e.Key(e.Client(c.peer, c.hdr)) }); n != 0 {

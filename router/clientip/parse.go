@@ -23,7 +23,7 @@ func ParsePeer(remoteAddr string) (netip.Addr, bool) {
 // empty: "192.0.2.1", "192.0.2.1:5678", "2001:db8::1", "[2001:db8::1]",
 // "[2001:db8::1]:443", "fe80::1%eth0", "[fe80::1%eth0]:443". The result is
 // unmapped and without zone. It slices s rather than splitting it, so it
-// does not allocate for well-formed entries without a zone.
+// does not allocate for well-formed entries.
 func parseHop(s string) (netip.Addr, bool) {
 	bracketed := false
 	if s[0] == '[' {
