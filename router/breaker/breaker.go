@@ -191,7 +191,7 @@ func (b *Breaker) allowSlow() (Token, error) {
 	var err error
 	switch stateOf(w) {
 	case stats.StateOpen: // a probe failed since the fast path looked
-		err = &OpenError{RetryAfter: time.Duration(b.openUntil.Load() - b.since())}
+		err = &OpenError{RetryAfter: time.Duration(max(b.openUntil.Load()-b.since(), 0))}
 	case stats.StateHalfOpen:
 		if n := b.probes.Load(); n < b.halfMax {
 			b.probes.Store(n + 1)
