@@ -67,31 +67,6 @@ type Token struct {
 	word uint64 // generation<<2 | state at admission
 }
 
-// Option configures New.
-type Option func(*Breaker)
-
-// WithClock replaces time.Now. Nil is ignored.
-func WithClock(now func() time.Time) Option {
-	return func(b *Breaker) {
-		if now != nil {
-			b.now = now
-		}
-	}
-}
-
-// OnStateChange registers fn, called on every state change in the order the
-// changes happened. It runs after the breaker's lock is released, so it may
-// call the breaker's methods.
-func OnStateChange(fn func(from, to stats.BreakerState)) Option {
-	return func(b *Breaker) { b.onChange = fn }
-}
-
-// WithMaxOpenFor caps the growing open time. Values below OpenFor are raised
-// to OpenFor (no growth). Default 8×OpenFor.
-func WithMaxOpenFor(d time.Duration) Option {
-	return func(b *Breaker) { b.maxOpenFor = int64(d) }
-}
-
 // Breaker is one circuit breaker. It is safe for concurrent use; Allow in the
 // closed state and while open is lock-free. Build it with New.
 type Breaker struct {
@@ -310,38 +285,6 @@ func (b *Breaker) setState(to stats.BreakerState) {
 	if b.onChange != nil {
 		b.pending = append(b.pending, transition{stateOf(w), to})
 	}
-}
-
-// notify delivers queued changes, in order, without holding mu. Only one
-// goroutine delivers at a time; others leave their changes to it.
-func (b *Breaker) notify() {
-	b.mu.Lock()
-	if b.notifying || len(b.pending) == 0 {
-		b.mu.Unlock()
-		return
-	}
-	b.notifying = true
-	done := false
-	defer func() {
-		if !done { // a callback panicked: let the next change deliver
-			b.mu.Lock()
-			b.notifying = false
-			b.mu.Unlock()
-		}
-	}()
-	for len(b.pending) > 0 {
-		batch := b.pending
-		b.pending = b.spare[:0]
-		b.mu.Unlock()
-		for _, tr := range batch {
-			b.onChange(tr.from, tr.to)
-		}
-		b.mu.Lock()
-		b.spare = batch[:0]
-	}
-	b.notifying = false
-	b.mu.Unlock()
-	done = true
 }
 
 // State is the current state. An open breaker past its open time turns
