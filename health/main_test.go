@@ -1,0 +1,64 @@
+package health
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/bulwark-router/bulwark/stats"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// clock is a settable clock for the heartbeat cache.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// recorder keeps what the checker reports; stats has no implementation in
+// this package, and Nop would record nothing.
+type recorder struct {
+	stats.Nop
+	mu    sync.Mutex
+	up    map[string]bool // backend/target
+	fails map[string]int  // backend
+}
+
+func newRecorder() *recorder { return &recorder{up: map[string]bool{}, fails: map[string]int{}} }
+
+func (r *recorder) BackendUp(backend, target string, up bool) {
+	r.mu.Lock()
+	r.up[backend+"/"+target] = up
+	r.mu.Unlock()
+}
+
+func (r *recorder) HealthFail(backend string) {
+	r.mu.Lock()
+	r.fails[backend]++
+	r.mu.Unlock()
+}
+
+func (r *recorder) get(bt string) (up, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	up, ok = r.up[bt]
+	return up, ok
+}
+
+func (r *recorder) failCount(b string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fails[b]
+}
