@@ -262,7 +262,6 @@ func (v *validator) routes() {
 	if len(c.Routes) == 0 {
 		v.fail("routes", "at least one route is required")
 	}
-	names := map[string]int{}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
 		if r.Backend == "" {
@@ -305,10 +304,6 @@ func (v *validator) routes() {
 		}
 		if !statNameRE.MatchString(r.Stats.Name) {
 			v.fail(p+".stats.name", "invalid name %q (want [A-Za-z0-9_]{1,64})", r.Stats.Name)
-		} else if j, dup := names[r.Stats.Name]; dup {
-			v.fail(p+".stats.name", "same name as routes[%d]", j)
-		} else {
-			names[r.Stats.Name] = i
 		}
 	}
 }

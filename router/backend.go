@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -8,7 +9,13 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/breaker"
+	"github.com/bulwark-router/bulwark/stats"
 )
+
+// maxTargets bounds a backend's targets: the balancer tracks tried targets in
+// a 64-bit set.
+const maxTargets = 64
 
 // Target is one address of a backend. Its counters are safe for concurrent use.
 type Target struct {
@@ -22,13 +29,16 @@ type Target struct {
 	// requests and failures count attempts, for the status page.
 	requests atomic.Uint64
 	failures atomic.Uint64
+
+	breaker *breaker.Breaker
 }
 
 // URL returns the target as written in the config.
 func (t *Target) String() string { return t.raw }
 
-// ready reports whether the balancer may pick t now.
-func (t *Target) ready() bool { return !t.down.Load() }
+// ready reports whether the balancer may pick t now: up by the active
+// checks and its breaker not open.
+func (t *Target) ready() bool { return !t.down.Load() && t.breaker.Ready() }
 
 // Backend is a pool of targets behind one name, with its own transport.
 // It is built from config and replaced, never mutated, on reload; the
@@ -42,20 +52,34 @@ type Backend struct {
 
 	transport http.RoundTripper
 	inFlight  atomic.Int64
+	// breaker watches the backend as a whole (every target failing, or the
+	// app answering 5xx everywhere).
+	breaker *breaker.Breaker
 }
 
 // Name returns the backend's config name.
 func (b *Backend) Name() string { return b.name }
 
-func newBackend(name string, cfg *config.Backend) (*Backend, error) {
+// stateHook reports a breaker's state change; target is "" for the
+// backend-level breaker.
+type stateHook func(backend, target string, from, to stats.BreakerState)
+
+func newBackend(name string, cfg *config.Backend, hook stateHook, now func() time.Time) (*Backend, error) {
+	if len(cfg.Targets) > maxTargets {
+		return nil, fmt.Errorf("at most %d targets per backend", maxTargets)
+	}
 	b := &Backend{name: name, cfg: cfg}
 	for i, raw := range cfg.Targets {
 		u, err := config.ParseTarget(raw)
 		if err != nil {
 			return nil, err
 		}
-		b.targets = append(b.targets, &Target{index: i, raw: raw, url: u})
+		b.targets = append(b.targets, &Target{index: i, raw: raw, url: u,
+			breaker: breaker.New(cfg.Breaker, breaker.WithClock(now),
+				breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, raw, from, to) }))})
 	}
+	b.breaker = breaker.New(cfg.Breaker, breaker.WithClock(now),
+		breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, "", from, to) }))
 	b.policy = balancePolicyFor(cfg.Balance)
 	b.transport = newStandardTransport(cfg)
 	return b, nil
@@ -94,4 +118,26 @@ func (b *Backend) close() {
 // can keep b (its pools, counters and breakers) as it is.
 func (b *Backend) sameAs(cfg *config.Backend) bool {
 	return backendConfigEqual(b.cfg, cfg)
+}
+
+// unavailable explains why no target could be picked: every ready target
+// already failed (lastErr), breakers are open (503 circuit_open, Retry-After
+// until the first half-open), or active checks marked them all down.
+func (b *Backend) unavailable(lastErr error) error {
+	if lastErr != nil {
+		return lastErr
+	}
+	var wait time.Duration
+	for _, t := range b.targets {
+		if t.down.Load() {
+			continue
+		}
+		if ra := t.breaker.RetryAfter(); ra > 0 && (wait == 0 || ra < wait) {
+			wait = ra
+		}
+	}
+	if wait > 0 {
+		return &unavailableError{reason: stats.CircuitOpen, retryAfter: wait}
+	}
+	return &unavailableError{reason: stats.NoTarget, retryAfter: time.Second}
 }

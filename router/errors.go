@@ -3,8 +3,12 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"time"
+
+	"github.com/bulwark-router/bulwark/stats"
 )
 
 // StatusClientClosed is logged (never sent) when the client went away before
@@ -13,6 +17,24 @@ const StatusClientClosed = 499
 
 // ErrNoTarget means every target of a backend is down, open or already tried.
 var ErrNoTarget = errors.New("no healthy target")
+
+// unavailableError is a backend the router can't send to right now.
+type unavailableError struct {
+	reason     stats.Reason
+	retryAfter time.Duration
+}
+
+func (e *unavailableError) Error() string {
+	return fmt.Sprintf("%s: %v", ErrNoTarget, e.reason)
+}
+
+func (e *unavailableError) Is(target error) bool { return target == ErrNoTarget }
+
+func (e *unavailableError) RetryAfterSeconds() int { return ceilSeconds(e.retryAfter) }
+
+func ceilSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
 
 // RetryAfterError carries how long a client should wait before trying again.
 type RetryAfterError interface {

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
 // bufferPool lends 32 KiB copy buffers to the reverse proxy.
@@ -73,12 +76,13 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 	for {
 		t := b.pick(tried)
 		if t == nil {
-			if st.err != nil {
-				return nil, st.err
-			}
-			return nil, ErrNoTarget
+			return nil, b.unavailable(st.err)
 		}
 		tried |= 1 << t.index
+		tok, berr := t.breaker.Allow()
+		if berr != nil {
+			continue // opened since pick; try another
+		}
 		st.target = t
 		st.attempts++
 		req.URL.Scheme, req.URL.Host = t.url.Scheme, t.url.Host
@@ -90,6 +94,11 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		}
 		resp, err := b.transport.RoundTrip(req)
 		if err == nil {
+			if resp.StatusCode >= 500 {
+				t.breaker.Done(tok, breaker.Failure)
+			} else {
+				t.breaker.Done(tok, breaker.Success)
+			}
 			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
 				resp.Body = &upgradedBody{targetBody{ReadCloser: rwc, t: t}, rwc}
 			} else {
@@ -99,7 +108,10 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		}
 		t.inFlight.Add(-1)
 		st.err = err
-		if req.Context().Err() == nil && statusFor(req.Context(), err) != StatusClientClosed {
+		if statusFor(req.Context(), err) == StatusClientClosed {
+			t.breaker.Done(tok, breaker.Ignore)
+		} else {
+			t.breaker.Done(tok, breaker.Failure)
 			t.failures.Add(1)
 		}
 		if !isConnectError(err) || st.attempts > b.cfg.Retries || req.Context().Err() != nil || !bodyless(req) {
@@ -161,7 +173,14 @@ func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		st.w.status = StatusClientClosed // logged only; nobody is listening
 		return
 	}
-	if ra, ok := err.(RetryAfterError); ok {
+	var ue *unavailableError
+	if errors.As(err, &ue) {
+		st.reason = ue.reason.String()
+		rt.rec.Rejected(ue.reason)
+		st.err = nil // the router refused; the backend did not fail
+	}
+	var ra RetryAfterError
+	if errors.As(err, &ra) {
 		w.Header().Set("Retry-After", itoa(ra.RetryAfterSeconds()))
 	} else if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")

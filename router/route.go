@@ -49,12 +49,7 @@ func compileRoute(i int, rc *config.Route, b *Backend) *route {
 			r.paths[p] = struct{}{}
 		}
 	}
-	switch {
-	case m.PathPrefix != "":
-		r.apiPrefix = m.PathPrefix
-	default:
-		r.apiPrefix = "/"
-	}
+	r.apiPrefix = m.PathPrefix
 	r.anyMatch = r.path == "" && r.paths == nil && r.prefix == "" && len(r.methods) == 0 && r.host == ""
 	return r
 }
@@ -109,9 +104,14 @@ func hostMatches(want, got string) bool {
 }
 
 // apiName returns the per-API segment of path for a per_api route: the path
-// segment right after the route's prefix ("/wsapi/session_context" →
-// "session_context"). The stats recorder bounds and sanitises it.
+// segment right after the route's path_prefix ("/wsapi/session_context" →
+// "session_context"), or the last segment for routes without a prefix
+// ("/wsapi/stage_user" → "stage_user"). The stats recorder bounds and
+// sanitises it.
 func (r *route) apiName(path string) string {
+	if r.apiPrefix == "" {
+		return path[strings.LastIndexByte(path, '/')+1:]
+	}
 	rest, ok := strings.CutPrefix(path, r.apiPrefix)
 	if !ok {
 		return ""

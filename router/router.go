@@ -10,12 +10,15 @@ import (
 	"net/http/httputil"
 	"reflect"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/health"
+	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -49,6 +52,10 @@ type Router struct {
 	draining atomic.Bool
 	inFlight atomic.Int64
 	version  atomic.Uint64
+
+	checker   *health.Checker
+	heartbeat *health.Heartbeat
+	updateMu  sync.Mutex // serialises Update
 }
 
 // table is one generation of the configuration, compiled. It is never mutated
@@ -59,6 +66,7 @@ type table struct {
 	loadedAt  time.Time
 	routes    []*route
 	backends  map[string]*Backend
+	clientIP  *clientip.Extractor
 	maxBody   int64
 	accessLog bool
 }
@@ -79,7 +87,10 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		rt.info.Go = runtime.Version()
 	}
 	rt.proxy = rt.newProxy()
+	rt.checker = health.NewChecker(nil, rt.rec, rt.log.Named("health"), rt.setTargetUp)
+	rt.heartbeat = health.NewHeartbeat(rt.probe, rt.state, health.WithHeartbeatClock(rt.now))
 	if err := rt.Update(cfg); err != nil {
+		rt.checker.Close()
 		return nil, err
 	}
 	return rt, nil
@@ -90,13 +101,20 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 // finish on the table they started with; idle connections of replaced
 // backends are closed.
 func (rt *Router) Update(cfg *config.Config) error {
+	rt.updateMu.Lock()
+	defer rt.updateMu.Unlock()
 	old := rt.table.Load()
+	ext, err := clientip.New(cfg.ClientIP)
+	if err != nil {
+		return fmt.Errorf("client_ip: %w", err)
+	}
 	t := &table{
 		cfg:       cfg,
 		version:   rt.version.Add(1),
 		loadedAt:  rt.now(),
 		backends:  make(map[string]*Backend, len(cfg.Backends)),
 		maxBody:   int64(cfg.Server.MaxBodyBytes),
+		clientIP:  ext,
 		accessLog: cfg.Log.Access,
 	}
 	for _, name := range cfg.BackendNames() {
@@ -107,7 +125,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 				continue
 			}
 		}
-		b, err := newBackend(name, bc)
+		b, err := newBackend(name, bc, rt.breakerChanged, rt.now)
 		if err != nil {
 			return fmt.Errorf("backends.%s: %w", name, err)
 		}
@@ -121,7 +139,15 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 		t.routes = append(t.routes, compileRoute(i, rc, b))
 	}
+	// New targets start as the active checks last saw them.
+	for name, b := range t.backends {
+		for _, tg := range b.targets {
+			tg.down.Store(!rt.checker.Up(name, tg.raw))
+		}
+	}
 	rt.table.Store(t)
+	rt.checker.Update(cfg.Backends)
+	rt.heartbeat.Update(cfg)
 	if old != nil {
 		for name, b := range old.backends {
 			if t.backends[name] != b {
@@ -132,8 +158,48 @@ func (rt *Router) Update(cfg *config.Config) error {
 	return nil
 }
 
-// Close releases idle upstream connections.
+// setTargetUp is the active checks' verdict on a target.
+func (rt *Router) setTargetUp(backend, target string, up bool) {
+	t := rt.table.Load()
+	if t == nil {
+		return
+	}
+	if b := t.backends[backend]; b != nil {
+		for _, tg := range b.targets {
+			if tg.raw == target {
+				tg.down.Store(!up)
+			}
+		}
+	}
+	if up {
+		rt.log.Info("target up", zap.String("backend", backend), zap.String("target", target))
+	} else {
+		rt.log.Warn("target down", zap.String("backend", backend), zap.String("target", target))
+	}
+}
+
+// breakerChanged logs a breaker's state change once and reports it.
+func (rt *Router) breakerChanged(backend, target string, from, to stats.BreakerState) {
+	rt.rec.BreakerState(backend, target, to)
+	lvl := zap.InfoLevel
+	if to == stats.StateOpen {
+		lvl = zap.WarnLevel
+	}
+	if ce := rt.log.Check(lvl, "breaker "+to.String()); ce != nil {
+		ce.Write(zap.String("backend", backend), zap.String("target", target),
+			zap.Stringer("from", from))
+	}
+}
+
+// state is the router's own condition for the composite heartbeat.
+func (rt *Router) state() health.RouterState {
+	return health.RouterState{ConfigLoaded: rt.table.Load() != nil, Draining: rt.draining.Load()}
+}
+
+// Close stops the active health checks and releases idle upstream
+// connections.
 func (rt *Router) Close() error {
+	rt.checker.Close()
 	if t := rt.table.Load(); t != nil {
 		for _, b := range t.backends {
 			b.close()

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/bulwark-router/bulwark/router/breaker"
+	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -57,15 +60,19 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case "/__version__":
 		rt.serveVersion(rw)
 		return
+	case "/__heartbeat__":
+		rt.heartbeat.ServeHTTP(rw, r)
+		return
 	}
 
 	st := &requestState{}
 	st.w.reset(rw)
 	w := &st.w
 	t := rt.table.Load()
-	peer, _ := parsePeer(r.RemoteAddr)
-	st.client = peer
-	st.requestID = newRequestID()
+	client, peer := t.clientIP.FromRequest(r)
+	st.trusted = t.clientIP.Trusted(peer)
+	st.client = client
+	st.requestID = clientip.RequestID(r, st.trusted)
 
 	rte := t.match(r)
 	if rte == nil {
@@ -97,9 +104,34 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		defer b.inFlight.Add(-1)
 	}
 
+	tok, err := b.breaker.Allow()
+	if err != nil {
+		var oe *breaker.OpenError
+		if errors.As(err, &oe) {
+			w.Header().Set("Retry-After", itoa(ceilSeconds(oe.RetryAfter)))
+		}
+		rt.refuse(st, stats.CircuitOpen, http.StatusServiceUnavailable)
+		rt.finish(t, st, r, start)
+		return
+	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, st)
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r, start)
+}
+
+// outcome judges a forwarded request for the backend-level breaker: the
+// backend failed when it answered 5xx or could not be reached; a client
+// going away, or the router refusing, says nothing about it.
+func outcome(st *requestState) breaker.Result {
+	code := st.w.code()
+	switch {
+	case code == StatusClientClosed || st.reason != "":
+		return breaker.Ignore
+	case code >= 500:
+		return breaker.Failure
+	}
+	return breaker.Success
 }
 
 // refuse answers a request the router itself turns away.
@@ -178,12 +210,4 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-func parsePeer(remote string) (netip.Addr, bool) {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return ap.Addr().Unmap(), true
 }

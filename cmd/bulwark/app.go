@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/router"
+	"github.com/bulwark-router/bulwark/router/clientip"
 )
 
 // app is the wiring of one running bulwark: logger, router, server and the
@@ -34,7 +36,22 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 	return &app{log: log, rt: rt, srv: srv}, nil
 }
 
-func (a *app) start() error { return a.srv.Start(nil) }
+// start opens the listeners; with listen_proxy_protocol the public one
+// reads PROXY headers from trusted peers.
+func (a *app) start() error {
+	cfg, _ := a.srv.Config()
+	var wrap router.ListenerWrapper
+	if cfg.ListenProxyProtocol {
+		ext, err := clientip.New(cfg.ClientIP)
+		if err != nil {
+			return err
+		}
+		wrap = func(l net.Listener) net.Listener {
+			return clientip.ProxyListener(l, ext, cfg.Server.ReadHeaderTimeout.D())
+		}
+	}
+	return a.srv.Start(wrap)
+}
 
 func (a *app) reloadFile(path string) {
 	cfg, err := config.LoadFile(path)

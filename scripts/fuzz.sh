@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every native fuzz target in the module for the given time each.
+set -euo pipefail
+fuzztime="${1:-30s}"
+cd "$(dirname "$0")/.."
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		echo "fuzz $pkg $target ($fuzztime)"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/fuzz.$$.log 2>&1 || {
+			cat /tmp/fuzz.$$.log
+			rm -f /tmp/fuzz.$$.log
+			exit 1
+		}
+	done
+done
+rm -f /tmp/fuzz.$$.log
