@@ -1,0 +1,150 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+backends:
+  app: {targets: ["http://127.0.0.1:9000"]}
+routes:
+  - backend: app
+`
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Backends["app"]
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"listen", c.Listen, ":8080"},
+		{"admin.listen", c.Admin.Listen, "127.0.0.1:9901"},
+		{"server.read_header_timeout", c.Server.ReadHeaderTimeout.D(), 10 * time.Second},
+		{"server.max_body_bytes", c.Server.MaxBodyBytes, Size(10 << 20)},
+		{"client_ip.header", c.ClientIP.Header, "X-Forwarded-For"},
+		{"client_ip.ipv6_prefix", c.ClientIP.IPv6Prefix, 64},
+		{"backends.app.balance", b.Balance, "round_robin"},
+		{"backends.app.retries", b.Retries, 1},
+		{"backends.app.breaker.open_for", b.Breaker.OpenFor.D(), 5 * time.Second},
+		{"routes[0].stats.name", c.Routes[0].Stats.Name, "route0"},
+		{"stats.statsd.prefix", c.Stats.Statsd.Prefix, "bulwark"},
+		{"abuse.new_client_share", c.Abuse.NewClientShare, 0.3},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+func TestLoadExplicitZeroIsKept(t *testing.T) {
+	c, err := Load([]byte(minimal + "abuse: {new_client_share: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Abuse.NewClientShare != 0 {
+		t.Fatalf("explicit 0 replaced by %v", c.Abuse.NewClientShare)
+	}
+}
+
+func TestLoadReportsEveryProblemWithLine(t *testing.T) {
+	src := `listen: ":8080"
+backends:
+  verifier:
+    targets: ["http://127.0.0.1:9001"]
+    balance: random
+    connect_timeout: 5x
+  app:
+    targets: []
+routes:
+  - match: {path: verify}
+    backend: verfier
+  - backend: app
+    limit: strict
+    colour: blue
+limits:
+  default: {rate: 20}
+server:
+  max_body_bytes: -3
+`
+	_, err := Load([]byte(src))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		`backends.verifier.balance: unknown policy "random" (want round_robin, least_requests or p2c) (line 5)`,
+		`backends.verifier.connect_timeout: invalid duration "5x" (want e.g. 250ms, 5s, 1m) (line 6)`,
+		`backends.app.targets: at least one target is required (line 8)`,
+		`routes[0].match.path: must start with / (line 10)`,
+		`routes[0].backend: unknown backend "verfier" (did you mean "verifier"?) (line 11)`,
+		`routes[1].limit: unknown limit policy "strict" (line 13)`,
+		`routes[1].colour: unknown key (known: abuse, backend, limit, match, stats) (line 14)`,
+		`limits.default.rate: invalid rate "20" (want N/s, N/m or N/h) (line 16)`,
+		`server.max_body_bytes: invalid size "-3" (want e.g. 512, 16KiB, 1MiB) (line 18)`,
+	}
+	got := err.Error()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in\n%s", w, got)
+		}
+	}
+}
+
+func TestLoadSyntaxError(t *testing.T) {
+	_, err := Load([]byte("backends:\n  app: [\n"))
+	if err == nil || !strings.Contains(err.Error(), "(syntax)") || !strings.Contains(err.Error(), "line") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoadRejectsDuplicateKeys(t *testing.T) {
+	_, err := Load([]byte(minimal + "listen: :1\nlisten: :2\n"))
+	if err == nil || !strings.Contains(err.Error(), "duplicate key") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAdminTokenRequiredOffLoopback(t *testing.T) {
+	_, err := Load([]byte(minimal + "admin: {listen: '0.0.0.0:9901'}\n"))
+	if err == nil || !strings.Contains(err.Error(), "admin.token") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := Load([]byte(minimal + "admin: {listen: '0.0.0.0:9901', token: s3cret}\n")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "b.yaml")
+	os.WriteFile(p, []byte(minimal), 0o600)
+	if _, err := LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(p + ".missing"); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte("listen: [1]\nbackends: {a: {targets: [x]}}\n"))
+	f.Add([]byte("routes: [{match: {paths: [/a]}, backend: b, limit: l}]\nlimits: {l: {rate: 1/s, per_network: {rate: 5/m}}}\n"))
+	f.Add([]byte("a: &x {b: 1}\nc: *x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Load(data)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatal("empty error")
+		}
+	})
+}
