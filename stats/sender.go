@@ -1,0 +1,209 @@
+package stats
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// errSenderClosed is returned by sender.Send after Close.
+var errSenderClosed = errors.New("stats: statsd sender closed")
+
+// Defaults of the statsd sender.
+const (
+	// flushBytes is the largest packet the sender builds: the size Etsy's
+	// statsd documents as safe on a local network.
+	flushBytes = 1432
+	// queuedPackets is how many full packets may wait for the network
+	// before new ones are dropped.
+	queuedPackets = 64
+	// writeTimeout bounds one packet write, so Close always returns.
+	writeTimeout = time.Second
+)
+
+// packetConn is where packets go: a connected *net.UDPConn in production.
+type packetConn interface {
+	Write(b []byte) (int, error)
+	Close() error
+}
+
+// sender is a buffered statsd sender that never blocks its callers. Send
+// appends a message (one or more newline-separated statsd lines) to the
+// packet being filled; a full packet is handed to the flushing goroutine
+// through a bounded queue, and dropped (and counted) when the queue is full.
+// The flusher also sends whatever is buffered every interval. Send and Close
+// are safe for concurrent use; it implements cactus statsd.Sender.
+type sender struct {
+	conn     packetConn
+	interval time.Duration
+	// dropped is called, outside any lock, with the number of packets or
+	// messages lost: queue full, write error, or Send after Close.
+	dropped func(n int)
+	// failing is called from the flusher when writes start failing (err
+	// non-nil) and when they succeed again (err nil).
+	failing func(err error)
+
+	mu     sync.Mutex
+	buf    []byte // packet being filled
+	closed bool
+
+	full chan []byte // packets waiting for the flusher
+	free chan []byte // empty buffers for reuse
+	stop chan struct{}
+	done chan struct{}
+}
+
+// newSender starts the flushing goroutine; Close stops it. dropped and
+// failing may be nil.
+func newSender(conn packetConn, interval time.Duration, dropped func(int), failing func(error)) *sender {
+	if dropped == nil {
+		dropped = func(int) {}
+	}
+	if failing == nil {
+		failing = func(error) {}
+	}
+	s := &sender{
+		conn:     conn,
+		interval: interval,
+		dropped:  dropped,
+		failing:  failing,
+		buf:      make([]byte, 0, flushBytes),
+		full:     make(chan []byte, queuedPackets),
+		free:     make(chan []byte, queuedPackets+2),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	go s.run()
+	return s
+}
+
+// Send buffers data as one message; it never waits for the network.
+func (s *sender) Send(data []byte) (int, error) {
+	lost := 0
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.dropped(1)
+		return 0, errSenderClosed
+	}
+	if len(s.buf) > 0 && len(s.buf)+1+len(data) > flushBytes {
+		lost = s.queueLocked()
+	}
+	if len(s.buf) > 0 {
+		s.buf = append(s.buf, '\n')
+	}
+	s.buf = append(s.buf, data...)
+	if len(s.buf) >= flushBytes {
+		lost += s.queueLocked()
+	}
+	s.mu.Unlock()
+	if lost > 0 {
+		s.dropped(lost)
+	}
+	return len(data), nil
+}
+
+// queueLocked hands the current packet to the flusher, or drops it when the
+// queue is full, and returns the number of packets dropped.
+func (s *sender) queueLocked() int {
+	select {
+	case s.full <- s.buf:
+		s.buf = s.emptyBuf()
+		return 0
+	default:
+		s.buf = s.buf[:0]
+		return 1
+	}
+}
+
+func (s *sender) emptyBuf() []byte {
+	select {
+	case b := <-s.free:
+		return b[:0]
+	default:
+		return make([]byte, 0, flushBytes)
+	}
+}
+
+// take swaps out the packet being filled; nil when it is empty.
+func (s *sender) take() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.buf) == 0 {
+		return nil
+	}
+	b := s.buf
+	s.buf = s.emptyBuf()
+	return b
+}
+
+// Close sends what is buffered, stops the flusher, waits for it and closes
+// the connection. Later Sends are dropped. Calling Close twice is harmless.
+func (s *sender) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.done
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	return s.conn.Close()
+}
+
+func (s *sender) run() {
+	defer close(s.done)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	var fail failState
+	for {
+		select {
+		case b := <-s.full:
+			s.write(b, &fail)
+		case <-t.C:
+			if b := s.take(); b != nil {
+				s.write(b, &fail)
+			}
+		case <-s.stop:
+			// Send stopped queueing before stop was closed: drain what is left.
+			for len(s.full) > 0 {
+				s.write(<-s.full, &fail)
+			}
+			if b := s.take(); b != nil {
+				s.write(b, &fail)
+			}
+			return
+		}
+	}
+}
+
+// failState tracks whether writes are failing, so a dead statsd is logged
+// once when it fails and once when it recovers, not per packet.
+type failState struct{ failing bool }
+
+type deadliner interface{ SetWriteDeadline(time.Time) error }
+
+func (s *sender) write(b []byte, fail *failState) {
+	if d, ok := s.conn.(deadliner); ok {
+		_ = d.SetWriteDeadline(time.Now().Add(writeTimeout))
+	}
+	_, err := s.conn.Write(b)
+	select {
+	case s.free <- b[:0]:
+	default:
+	}
+	if err != nil {
+		s.dropped(1)
+		if !fail.failing {
+			fail.failing = true
+			s.failing(err)
+		}
+		return
+	}
+	if fail.failing {
+		fail.failing = false
+		s.failing(nil)
+	}
+}
