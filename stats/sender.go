@@ -39,9 +39,9 @@ type sender struct {
 	// dropped is called, outside any lock, with the number of packets or
 	// messages lost: queue full, write error, or Send after Close.
 	dropped func(n int)
-	// failing is called from the flusher when writes start failing (err
-	// non-nil) and when they succeed again (err nil).
-	failing func(err error)
+	// failing is called from the flusher with a write error and the number
+	// of errors it stands for, at most once per failReportEvery.
+	failing func(err error, n int)
 
 	mu     sync.Mutex
 	buf    []byte // packet being filled
@@ -55,12 +55,12 @@ type sender struct {
 
 // newSender starts the flushing goroutine; Close stops it. dropped and
 // failing may be nil.
-func newSender(conn packetConn, interval time.Duration, dropped func(int), failing func(error)) *sender {
+func newSender(conn packetConn, interval time.Duration, dropped func(int), failing func(error, int)) *sender {
 	if dropped == nil {
 		dropped = func(int) {}
 	}
 	if failing == nil {
-		failing = func(error) {}
+		failing = func(error, int) {}
 	}
 	s := &sender{
 		conn:     conn,
@@ -179,9 +179,15 @@ func (s *sender) run() {
 	}
 }
 
-// failState tracks whether writes are failing, so a dead statsd is logged
-// once when it fails and once when it recovers, not per packet.
-type failState struct{ failing bool }
+// failState rate-limits the report of write errors: a dead statsd answers
+// UDP with ICMP errors on every other packet, so it is reported at most once
+// per failReportEvery, with the number of errors since the last report.
+type failState struct {
+	last   time.Time // of the last report; zero before the first
+	errors int       // since the last report
+}
+
+const failReportEvery = time.Minute
 
 type deadliner interface{ SetWriteDeadline(time.Time) error }
 
@@ -194,16 +200,13 @@ func (s *sender) write(b []byte, fail *failState) {
 	case s.free <- b[:0]:
 	default:
 	}
-	if err != nil {
-		s.dropped(1)
-		if !fail.failing {
-			fail.failing = true
-			s.failing(err)
-		}
+	if err == nil {
 		return
 	}
-	if fail.failing {
-		fail.failing = false
-		s.failing(nil)
+	s.dropped(1)
+	fail.errors++
+	if now := time.Now(); fail.last.IsZero() || now.Sub(fail.last) >= failReportEvery {
+		s.failing(err, fail.errors)
+		fail.last, fail.errors = now, 0
 	}
 }

@@ -99,13 +99,10 @@ func (s *Stats) newSink(cfg config.Statsd) (*statsdSink, error) {
 
 func (s *Stats) statsdDropped(n int) { s.prom.sdDropped.Add(float64(n)) }
 
-func (s *Stats) statsdFailing(addr string) func(error) {
-	return func(err error) {
-		if err != nil {
-			s.log.Warn("statsd send failing; dropping packets", zap.String("address", addr), zap.Error(err))
-			return
-		}
-		s.log.Info("statsd send recovered", zap.String("address", addr))
+func (s *Stats) statsdFailing(addr string) func(error, int) {
+	return func(err error, n int) {
+		s.log.Warn("statsd send failing; dropping packets",
+			zap.String("address", addr), zap.Int("errors", n), zap.Error(err))
 	}
 }
 

@@ -29,7 +29,7 @@ type statsdSink struct {
 	client statsd.Statter
 }
 
-func newStatsdSink(cfg config.Statsd, dropped func(int), failing func(error)) (*statsdSink, error) {
+func newStatsdSink(cfg config.Statsd, dropped func(int), failing func(error, int)) (*statsdSink, error) {
 	prefix := cfg.Prefix
 	if prefix == "" {
 		prefix = DefaultPrefix
