@@ -29,11 +29,11 @@ func skipOrFail(t *testing.T, format string, args ...any) {
 
 // udpListener is a statsd server stand-in: a real UDP socket on loopback.
 type udpListener struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.PacketConn
 }
 
-func listenUDP(t *testing.T) *udpListener {
+func listenUDP(t testing.TB) *udpListener {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
