@@ -276,3 +276,49 @@ func TestStatsdPacketsStayWhole(t *testing.T) {
 		t.Errorf("counts: %v", count)
 	}
 }
+
+// Recording from many goroutines while reloads swap the statsd client and
+// /metrics is scraped is safe (run with -race).
+func TestConcurrentRecordUpdateScrape(t *testing.T) {
+	a, b := listenUDP(t), listenUDP(t)
+	s := newStats(t, statsdConfig(a.addr(), "a"))
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 2000 {
+				s.Request(&Request{Route: "wsapi", Backend: "browserid", Code: 200 + i%5, API: fmt.Sprint("op", i%300), BackendLatency: time.Millisecond})
+				s.InFlight(1)
+				s.Rejected(Reason(i % int(numReasons)))
+				s.BreakerState("browserid", fmt.Sprint("t", g), BreakerState(i%3))
+				s.UnderAttack(i%7 == 0)
+				s.QueueWait("browserid", time.Duration(i)*time.Microsecond)
+				s.InFlight(-1)
+			}
+		}()
+	}
+	for i := range 20 {
+		cfg := statsdConfig(a.addr(), "a")
+		if i%2 == 1 {
+			cfg = statsdConfig(b.addr(), "b")
+		}
+		if err := s.Update(cfg); err != nil {
+			t.Error(err)
+		}
+		if code, _ := scrape(t, s.Handler()); code != 200 {
+			t.Errorf("scrape: %d", code)
+		}
+	}
+	for range 4 {
+		<-done
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.prom.inFlight.Load(); n != 0 {
+		t.Errorf("in flight %d after balanced adds", n)
+	}
+	if len(a.lines()) == 0 || len(b.lines()) == 0 {
+		t.Error("a statsd server received nothing")
+	}
+}
