@@ -19,6 +19,9 @@ const (
 	queuedPackets = 64
 	// writeTimeout bounds one packet write, so Close always returns.
 	writeTimeout = time.Second
+	// redialEvery is how often a sender without a working connection dials
+	// again (resolving the name again, so a moved statsd is found).
+	redialEvery = 5 * time.Second
 )
 
 // packetConn is where packets go: a connected *net.UDPConn in production.
@@ -27,14 +30,21 @@ type packetConn interface {
 	Close() error
 }
 
+// dialFunc opens the connection. It runs on the flushing goroutine only,
+// never on a caller's.
+type dialFunc func() (packetConn, error)
+
 // sender is a buffered statsd sender that never blocks its callers. Send
 // appends a message (one or more newline-separated statsd lines) to the
 // packet being filled; a full packet is handed to the flushing goroutine
 // through a bounded queue, and dropped (and counted) when the queue is full.
-// The flusher also sends whatever is buffered every interval. Send and Close
+// The flusher also sends whatever is buffered every interval, and owns the
+// connection: it dials (and resolves) at start, and again at most every
+// redialEvery while dialing or writing fails, so neither a name that does
+// not resolve nor a statsd that is down ever reaches Send. Send and Close
 // are safe for concurrent use; it implements cactus statsd.Sender.
 type sender struct {
-	conn     packetConn
+	dial     dialFunc
 	interval time.Duration
 	// dropped is called, outside any lock, with the number of packets or
 	// messages lost: queue full, write error, or Send after Close.
@@ -51,11 +61,17 @@ type sender struct {
 	free chan []byte // empty buffers for reuse
 	stop chan struct{}
 	done chan struct{}
+
+	// Owned by the flushing goroutine.
+	conn     packetConn // nil until dialed, or after a failure
+	lastDial time.Time
+	fail     failState
+	closeErr error // of conn.Close, read by Close after done
 }
 
 // newSender starts the flushing goroutine; Close stops it. dropped and
 // failing may be nil.
-func newSender(conn packetConn, interval time.Duration, dropped func(int), failing func(error, int)) *sender {
+func newSender(dial dialFunc, interval time.Duration, dropped func(int), failing func(error, int)) *sender {
 	if dropped == nil {
 		dropped = func(int) {}
 	}
@@ -63,7 +79,7 @@ func newSender(conn packetConn, interval time.Duration, dropped func(int), faili
 		failing = func(error, int) {}
 	}
 	s := &sender{
-		conn:     conn,
+		dial:     dial,
 		interval: interval,
 		dropped:  dropped,
 		failing:  failing,
@@ -150,33 +166,48 @@ func (s *sender) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
-	return s.conn.Close()
+	return s.closeErr
 }
 
 func (s *sender) run() {
 	defer close(s.done)
+	s.connect()
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
-	var fail failState
 	for {
 		select {
 		case b := <-s.full:
-			s.write(b, &fail)
+			s.write(b)
 		case <-t.C:
 			if b := s.take(); b != nil {
-				s.write(b, &fail)
+				s.write(b)
 			}
 		case <-s.stop:
 			// Send stopped queueing before stop was closed: drain what is left.
 			for len(s.full) > 0 {
-				s.write(<-s.full, &fail)
+				s.write(<-s.full)
 			}
 			if b := s.take(); b != nil {
-				s.write(b, &fail)
+				s.write(b)
+			}
+			if s.conn != nil {
+				s.closeErr = s.conn.Close()
 			}
 			return
 		}
 	}
+}
+
+// connect dials; on failure the connection stays nil and the error is
+// reported like a write error.
+func (s *sender) connect() {
+	s.lastDial = time.Now()
+	c, err := s.dial()
+	if err != nil {
+		s.report(err)
+		return
+	}
+	s.conn = c
 }
 
 // failState rate-limits the report of write errors: a dead statsd answers
@@ -191,22 +222,42 @@ const failReportEvery = time.Minute
 
 type deadliner interface{ SetWriteDeadline(time.Time) error }
 
-func (s *sender) write(b []byte, fail *failState) {
+// write sends one packet and recycles its buffer. A packet that cannot be
+// sent is dropped and counted.
+func (s *sender) write(b []byte) {
+	defer func() {
+		select {
+		case s.free <- b[:0]:
+		default:
+		}
+	}()
+	if s.conn == nil && time.Since(s.lastDial) >= redialEvery {
+		s.connect()
+	}
+	if s.conn == nil {
+		s.dropped(1)
+		return
+	}
 	if d, ok := s.conn.(deadliner); ok {
 		_ = d.SetWriteDeadline(time.Now().Add(writeTimeout))
 	}
-	_, err := s.conn.Write(b)
-	select {
-	case s.free <- b[:0]:
-	default:
+	if _, err := s.conn.Write(b); err != nil {
+		s.dropped(1)
+		s.report(err)
+		if time.Since(s.lastDial) >= redialEvery {
+			// Dial again on the next packet, in case statsd moved.
+			s.conn.Close()
+			s.conn = nil
+		}
 	}
-	if err == nil {
-		return
-	}
-	s.dropped(1)
-	fail.errors++
-	if now := time.Now(); fail.last.IsZero() || now.Sub(fail.last) >= failReportEvery {
-		s.failing(err, fail.errors)
-		fail.last, fail.errors = now, 0
+}
+
+// report passes err on to failing, at most once per failReportEvery, with
+// the number of errors since the last report.
+func (s *sender) report(err error) {
+	s.fail.errors++
+	if now := time.Now(); s.fail.last.IsZero() || now.Sub(s.fail.last) >= failReportEvery {
+		s.failing(err, s.fail.errors)
+		s.fail.last, s.fail.errors = now, 0
 	}
 }

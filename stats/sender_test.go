@@ -61,7 +61,7 @@ func (c *memConn) got() []string {
 func TestSenderFlushesEveryInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(c, 100*time.Millisecond, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil)
 		start := time.Now()
 		for _, tt := range []struct {
 			at   time.Duration
@@ -103,7 +103,7 @@ func TestSenderFlushesEveryInterval(t *testing.T) {
 func TestSenderSplitsAtFlushBytes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(c, time.Hour, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil)
 		line := strings.Repeat("x", 99) + ":1|c" // 103 bytes
 		for range 100 {
 			s.Send([]byte(line))
@@ -135,7 +135,7 @@ func TestSenderSplitsAtFlushBytes(t *testing.T) {
 func TestSenderLargeMessageGoesAlone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(c, time.Hour, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil)
 		big := strings.Repeat("z", 2*flushBytes)
 		s.Send([]byte("a:1|c"))
 		s.Send([]byte(big))
@@ -154,7 +154,7 @@ func TestSenderNeverBlocks(t *testing.T) {
 		c := &memConn{stall: true}
 		var dropped atomic.Int64
 		var reports []int
-		s := newSender(c, time.Hour, func(n int) { dropped.Add(int64(n)) }, func(err error, n int) {
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, func(n int) { dropped.Add(int64(n)) }, func(err error, n int) {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Errorf("reported %v", err)
 			}
@@ -191,6 +191,55 @@ func TestSenderNeverBlocks(t *testing.T) {
 		}
 		if _, err := s.Send(packet); !errors.Is(err, errSenderClosed) || dropped.Load() != 10+queuedPackets+2 {
 			t.Errorf("Send after Close: %v, dropped %d", err, dropped.Load())
+		}
+	})
+}
+
+// While dialing fails (a name that does not resolve yet), packets are
+// dropped and counted; the flusher dials again every redialEvery.
+func TestSenderRedials(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		var dials []time.Duration
+		start := time.Now()
+		failUntil := 7 * time.Second
+		dial := func() (packetConn, error) {
+			dials = append(dials, time.Since(start))
+			if time.Since(start) < failUntil {
+				return nil, errors.New("no such host")
+			}
+			return c, nil
+		}
+		var dropped atomic.Int64
+		var reports int
+		s := newSender(dial, 100*time.Millisecond, func(n int) { dropped.Add(int64(n)) }, func(error, int) { reports++ })
+		for _, tt := range []struct {
+			at          time.Duration
+			wantDials   int
+			wantDropped int64
+			wantPackets int
+		}{
+			{at: 0, wantDials: 1},                                                // dialed at start, failed
+			{at: 1 * time.Second, wantDials: 1, wantDropped: 1},                  // too soon to dial again: dropped
+			{at: 5 * time.Second, wantDials: 2, wantDropped: 2},                  // dials again, fails again
+			{at: 6 * time.Second, wantDials: 2, wantDropped: 3},                  // too soon
+			{at: 10 * time.Second, wantDials: 3, wantDropped: 3, wantPackets: 1}, // works
+			{at: 11 * time.Second, wantDials: 3, wantDropped: 3, wantPackets: 2},
+		} {
+			time.Sleep(start.Add(tt.at).Sub(time.Now()))
+			if tt.at > 0 {
+				s.Send([]byte("a:1|c"))
+				time.Sleep(100 * time.Millisecond) // one flush interval
+			}
+			synctest.Wait()
+			if len(dials) != tt.wantDials || dropped.Load() != tt.wantDropped || len(c.got()) != tt.wantPackets {
+				t.Errorf("at %v: %d dials, %d dropped, %d packets; want %d, %d, %d", tt.at,
+					len(dials), dropped.Load(), len(c.got()), tt.wantDials, tt.wantDropped, tt.wantPackets)
+			}
+		}
+		s.Close()
+		if reports != 1 {
+			t.Errorf("%d failure reports in 11 s, want 1", reports)
 		}
 	})
 }

@@ -55,7 +55,10 @@ var _ Recorder = (*Stats)(nil)
 // New builds the recorder. Metrics are registered on reg, and the Go and
 // process collectors too unless reg already has them; a nil reg means a
 // fresh private registry. statsd is on when cfg.Statsd.Address is set; an
-// address that does not resolve is an error, a statsd that is down is not.
+// address that is not host:port is an error, but a name that does not
+// resolve or a statsd that is down is not: the sender resolves and dials off
+// the request path, drops and counts what it cannot send
+// (bulwark_statsd_dropped_total) and logs the failure at most once a minute.
 // A nil log discards logs.
 func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Logger) (*Stats, error) {
 	if reg == nil {
@@ -63,6 +66,12 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 	}
 	if log == nil {
 		log = zap.NewNop()
+	}
+	if cfg.Statsd.Address != "" {
+		// Before registering anything, so a failed New leaves reg as it was.
+		if err := checkStatsdAddress(cfg.Statsd.Address); err != nil {
+			return nil, err
+		}
 	}
 	prom, err := newPromMetrics(reg, info)
 	if err != nil {

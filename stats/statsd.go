@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cactus/go-statsd-client/v5/statsd"
@@ -30,29 +31,62 @@ type statsdSink struct {
 }
 
 func newStatsdSink(cfg config.Statsd, dropped func(int), failing func(error, int)) (*statsdSink, error) {
-	prefix := cfg.Prefix
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
+	prefix := statsdPrefix(cfg.Prefix)
 	interval := cfg.FlushInterval.D()
 	if interval <= 0 {
 		interval = DefaultFlushInterval
 	}
-	raddr, err := net.ResolveUDPAddr("udp", cfg.Address)
-	if err != nil {
-		return nil, fmt.Errorf("stats: statsd address %q: %w", cfg.Address, err)
+	if err := checkStatsdAddress(cfg.Address); err != nil {
+		return nil, err
 	}
-	conn, err := net.DialUDP("udp", nil, raddr)
-	if err != nil {
-		return nil, fmt.Errorf("stats: statsd address %q: %w", cfg.Address, err)
+	addr := cfg.Address
+	dial := func() (packetConn, error) {
+		// The dialer's timeout covers resolving the name too.
+		c, err := (&net.Dialer{Timeout: dialTimeout}).Dial("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return c.(*net.UDPConn), nil
 	}
-	snd := newSender(conn, interval, dropped, failing)
+	snd := newSender(dial, interval, dropped, failing)
 	client, err := statsd.NewClientWithSender(snd, prefix, 0)
 	if err != nil {
 		snd.Close()
 		return nil, fmt.Errorf("stats: statsd client: %w", err)
 	}
 	return &statsdSink{cfg: cfg, prefix: prefix, send: snd, client: client}, nil
+}
+
+// dialTimeout bounds resolving and dialing the statsd address.
+const dialTimeout = 2 * time.Second
+
+// checkStatsdAddress accepts host:port with a numeric port. The host is
+// resolved later, off the request path, so a name that does not resolve yet
+// is not an error.
+func checkStatsdAddress(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("stats: statsd address %q: %w", addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("stats: statsd address %q: port must be a number from 1 to 65535", addr)
+	}
+	return nil
+}
+
+// statsdPrefix makes every dot-separated segment of p safe, dropping empty
+// ones; empty means DefaultPrefix. Config prefixes are already safe.
+func statsdPrefix(p string) string {
+	var segs []string
+	for seg := range strings.SplitSeq(p, ".") {
+		if seg != "" {
+			segs = append(segs, statsdSegment(seg))
+		}
+	}
+	if len(segs) == 0 {
+		return DefaultPrefix
+	}
+	return strings.Join(segs, ".")
 }
 
 func (k *statsdSink) close() error { return k.send.Close() }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -134,9 +135,49 @@ func TestStatsdOffWithoutAddress(t *testing.T) {
 }
 
 func TestStatsdBadAddress(t *testing.T) {
-	for _, addr := range []string{"no-port", "127.0.0.1:notaport", "127.0.0.1:99999"} {
-		if _, err := New(statsdConfig(addr, ""), nil, BuildInfo{}, nil); err == nil {
+	for _, addr := range []string{"no-port", "127.0.0.1:notaport", "127.0.0.1:99999", "127.0.0.1:0"} {
+		reg := prometheus.NewRegistry()
+		if _, err := New(statsdConfig(addr, ""), reg, BuildInfo{}, nil); err == nil {
 			t.Errorf("New(%q): no error", addr)
+		}
+		if mfs, _ := reg.Gather(); len(mfs) != 0 {
+			t.Errorf("New(%q) failed but left %d metrics registered", addr, len(mfs))
+		}
+	}
+}
+
+// A name that does not resolve is not fatal: bulwark starts, requests are
+// recorded, packets are dropped and counted, and the failure is logged.
+func TestStatsdUnresolvableName(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	s, err := New(statsdConfig("statsd.invalid:8125", ""), nil, BuildInfo{}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		s.Request(&Request{Code: 200})
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := counterValue(t, s.prom.sdDropped); got < 1 {
+		t.Errorf("bulwark_statsd_dropped_total = %v, want > 0", got)
+	}
+	if logs.FilterMessage("statsd send failing; dropping packets").Len() != 1 {
+		t.Errorf("logs: %v", logs.All())
+	}
+}
+
+func TestStatsdPrefix(t *testing.T) {
+	for _, tt := range []struct{ give, want string }{
+		{"", "bulwark"},
+		{"browserid.router", "browserid.router"},
+		{".a..b.", "a.b"},
+		{"a:b.c|d", "a_b.c_d"},
+		{"...", "bulwark"},
+	} {
+		if got := statsdPrefix(tt.give); got != tt.want {
+			t.Errorf("statsdPrefix(%q) = %q, want %q", tt.give, got, tt.want)
 		}
 	}
 }
