@@ -47,10 +47,11 @@ type sender struct {
 	dial     dialFunc
 	interval time.Duration
 	// dropped is called, outside any lock, with the number of packets or
-	// messages lost: queue full, write error, or Send after Close.
+	// messages lost: queue full, no connection, write error, or Send after
+	// Close.
 	dropped func(n int)
-	// failing is called from the flusher with a write error and the number
-	// of errors it stands for, at most once per failReportEvery.
+	// failing is called from the flusher with a dial or write error and the
+	// number of errors it stands for, at most once per failReportEvery.
 	failing func(err error, n int)
 
 	mu     sync.Mutex
