@@ -219,17 +219,19 @@ func TestSenderRedials(t *testing.T) {
 			wantDropped int64
 			wantPackets int
 		}{
-			{at: 0, wantDials: 1},                                                // dialed at start, failed
-			{at: 1 * time.Second, wantDials: 1, wantDropped: 1},                  // too soon to dial again: dropped
-			{at: 5 * time.Second, wantDials: 2, wantDropped: 2},                  // dials again, fails again
-			{at: 6 * time.Second, wantDials: 2, wantDropped: 3},                  // too soon
-			{at: 10 * time.Second, wantDials: 3, wantDropped: 3, wantPackets: 1}, // works
-			{at: 11 * time.Second, wantDials: 3, wantDropped: 3, wantPackets: 2},
+			// Sends fall between ticks (every 100 ms), so each is written at
+			// the next tick, 50 ms later.
+			{at: 0, wantDials: 1}, // dialed at start, failed
+			{at: 1050 * time.Millisecond, wantDials: 1, wantDropped: 1},                  // too soon to dial again: dropped
+			{at: 5050 * time.Millisecond, wantDials: 2, wantDropped: 2},                  // dials at 5.1 s, fails again
+			{at: 6050 * time.Millisecond, wantDials: 2, wantDropped: 3},                  // too soon
+			{at: 10550 * time.Millisecond, wantDials: 3, wantDropped: 3, wantPackets: 1}, // dials at 10.6 s: works
+			{at: 11050 * time.Millisecond, wantDials: 3, wantDropped: 3, wantPackets: 2},
 		} {
 			time.Sleep(start.Add(tt.at).Sub(time.Now()))
 			if tt.at > 0 {
 				s.Send([]byte("a:1|c"))
-				time.Sleep(100 * time.Millisecond) // one flush interval
+				time.Sleep(50 * time.Millisecond) // to the next tick
 			}
 			synctest.Wait()
 			if len(dials) != tt.wantDials || dropped.Load() != tt.wantDropped || len(c.got()) != tt.wantPackets {
