@@ -1,0 +1,247 @@
+package stats
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// memConn records packets; with stall set, every Write waits for its write
+// deadline and fails, like a socket whose send buffer never drains.
+type memConn struct {
+	stall bool
+
+	mu       sync.Mutex
+	packets  []string
+	deadline time.Time
+	closed   bool
+}
+
+func (c *memConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	return nil
+}
+
+func (c *memConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	d := c.deadline
+	c.mu.Unlock()
+	if c.stall {
+		<-time.After(time.Until(d))
+		return 0, os.ErrDeadlineExceeded
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.packets = append(c.packets, string(b))
+	return len(b), nil
+}
+
+func (c *memConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return nil
+}
+
+func (c *memConn) got() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.packets)
+}
+
+func TestSenderFlushesEveryInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil)
+		start := time.Now()
+		for _, tt := range []struct {
+			at   time.Duration
+			send []string
+			want []string // every packet so far
+		}{
+			{at: 0, send: []string{"a:1|c"}},
+			{at: 99 * time.Millisecond},
+			{at: 100 * time.Millisecond, want: []string{"a:1|c"}},
+			{at: 150 * time.Millisecond, send: []string{"b:1|c", "c:2|ms\nd:1|c"}, want: []string{"a:1|c"}},
+			{at: 200 * time.Millisecond, want: []string{"a:1|c", "b:1|c\nc:2|ms\nd:1|c"}},
+			{at: 300 * time.Millisecond, want: []string{"a:1|c", "b:1|c\nc:2|ms\nd:1|c"}}, // nothing to send
+			{at: 350 * time.Millisecond, send: []string{"e:1|c"}, want: []string{"a:1|c", "b:1|c\nc:2|ms\nd:1|c"}},
+		} {
+			time.Sleep(start.Add(tt.at).Sub(time.Now()))
+			for _, m := range tt.send {
+				if _, err := s.Send([]byte(m)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			synctest.Wait()
+			if got := c.got(); !slices.Equal(got, tt.want) {
+				t.Errorf("at %v: packets %q, want %q", tt.at, got, tt.want)
+			}
+		}
+		// Close sends what is left and closes the connection.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.got(); len(got) != 3 || got[2] != "e:1|c" || !c.closed {
+			t.Errorf("after Close: %q, closed %v", got, c.closed)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+}
+
+func TestSenderSplitsAtFlushBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil)
+		line := strings.Repeat("x", 99) + ":1|c" // 103 bytes
+		for range 100 {
+			s.Send([]byte(line))
+		}
+		synctest.Wait() // full packets go at once, without waiting for the tick
+		full := c.got()
+		if len(full) != 100*104/flushBytes {
+			t.Errorf("%d full packets before the tick, want %d", len(full), 100*104/flushBytes)
+		}
+		s.Close()
+		lines := 0
+		for _, p := range c.got() {
+			if len(p) > flushBytes {
+				t.Errorf("packet of %d bytes", len(p))
+			}
+			for l := range strings.SplitSeq(p, "\n") {
+				if l != line {
+					t.Fatalf("torn line %q", l)
+				}
+				lines++
+			}
+		}
+		if lines != 100 {
+			t.Errorf("%d lines arrived, want 100", lines)
+		}
+	})
+}
+
+func TestSenderLargeMessageGoesAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil)
+		big := strings.Repeat("z", 2*flushBytes)
+		s.Send([]byte("a:1|c"))
+		s.Send([]byte(big))
+		s.Send([]byte("b:1|c"))
+		s.Close()
+		if got, want := c.got(), []string{"a:1|c", big, "b:1|c"}; !slices.Equal(got, want) {
+			t.Errorf("packets of %d, %d, … bytes; want a, big, b", len(got[0]), len(got[1]))
+		}
+	})
+}
+
+// A network that never takes a packet costs Send nothing: the queue fills,
+// then packets are dropped and counted.
+func TestSenderNeverBlocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{stall: true}
+		var dropped atomic.Int64
+		var reports []int
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, func(n int) { dropped.Add(int64(n)) }, func(err error, n int) {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("reported %v", err)
+			}
+			reports = append(reports, n)
+		})
+		packet := bytes.Repeat([]byte("y"), flushBytes) // one packet per Send
+		s.Send(packet)
+		synctest.Wait() // the flusher holds the first packet, stuck in Write
+		start := time.Now()
+		for range queuedPackets + 10 {
+			if _, err := s.Send(packet); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Send waited %v", d)
+		}
+		if got := dropped.Load(); got != 10 {
+			t.Errorf("dropped %d packets, want 10", got)
+		}
+		// Close waits out every queued write (each bounded by writeTimeout).
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := time.Since(start), (queuedPackets+1)*writeTimeout; got != want {
+			t.Errorf("Close took %v, want %v", got, want)
+		}
+		if got := dropped.Load(); got != 10+queuedPackets+1 {
+			t.Errorf("dropped %d, want %d", got, 10+queuedPackets+1)
+		}
+		// 65 write errors over 65 s: reported at 0 s and at 60 s.
+		if !slices.Equal(reports, []int{1, 60}) {
+			t.Errorf("failure reports %v, want [1 60]", reports)
+		}
+		if _, err := s.Send(packet); !errors.Is(err, errSenderClosed) || dropped.Load() != 10+queuedPackets+2 {
+			t.Errorf("Send after Close: %v, dropped %d", err, dropped.Load())
+		}
+	})
+}
+
+// While dialing fails (a name that does not resolve yet), packets are
+// dropped and counted; the flusher dials again every redialEvery.
+func TestSenderRedials(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		var dials []time.Duration
+		start := time.Now()
+		failUntil := 7 * time.Second
+		dial := func() (packetConn, error) {
+			dials = append(dials, time.Since(start))
+			if time.Since(start) < failUntil {
+				return nil, errors.New("no such host")
+			}
+			return c, nil
+		}
+		var dropped atomic.Int64
+		var reports int
+		s := newSender(dial, 100*time.Millisecond, func(n int) { dropped.Add(int64(n)) }, func(error, int) { reports++ })
+		for _, tt := range []struct {
+			at          time.Duration
+			wantDials   int
+			wantDropped int64
+			wantPackets int
+		}{
+			// Sends fall between ticks (every 100 ms), so each is written at
+			// the next tick, 50 ms later.
+			{at: 0, wantDials: 1}, // dialed at start, failed
+			{at: 1050 * time.Millisecond, wantDials: 1, wantDropped: 1},                  // too soon to dial again: dropped
+			{at: 5050 * time.Millisecond, wantDials: 2, wantDropped: 2},                  // dials at 5.1 s, fails again
+			{at: 6050 * time.Millisecond, wantDials: 2, wantDropped: 3},                  // too soon
+			{at: 10550 * time.Millisecond, wantDials: 3, wantDropped: 3, wantPackets: 1}, // dials at 10.6 s: works
+			{at: 11050 * time.Millisecond, wantDials: 3, wantDropped: 3, wantPackets: 2},
+		} {
+			time.Sleep(start.Add(tt.at).Sub(time.Now()))
+			if tt.at > 0 {
+				s.Send([]byte("a:1|c"))
+				time.Sleep(50 * time.Millisecond) // to the next tick
+			}
+			synctest.Wait()
+			if len(dials) != tt.wantDials || dropped.Load() != tt.wantDropped || len(c.got()) != tt.wantPackets {
+				t.Errorf("at %v: %d dials, %d dropped, %d packets; want %d, %d, %d", tt.at,
+					len(dials), dropped.Load(), len(c.got()), tt.wantDials, tt.wantDropped, tt.wantPackets)
+			}
+		}
+		s.Close()
+		if reports != 1 {
+			t.Errorf("%d failure reports in 11 s, want 1", reports)
+		}
+	})
+}
