@@ -4,36 +4,55 @@ import (
 	"context"
 	"io"
 	"net"
-	"os"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/router"
 	"github.com/bulwark-router/bulwark/router/clientip"
+	"github.com/bulwark-router/bulwark/stats"
 )
 
-// app is the wiring of one running bulwark: logger, router, server and the
-// collaborators that follow its config.
+// app is the wiring of one running bulwark: logger, stats, router, server
+// and the collaborators that follow its config.
 type app struct {
-	log *zap.Logger
-	rt  *router.Router
-	srv *router.Server
+	log   *zap.Logger
+	stats *stats.Stats
+	rt    *router.Router
+	srv   *router.Server
 }
 
 func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, error) {
-	log, err := newLogger(cfg.Log, stderr)
+	// The logger reports sampled-away lines to stats, which logs through
+	// the logger: tie the knot through a pointer set once both exist.
+	var st atomic.Pointer[stats.Stats]
+	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(stderr), func() {
+		if s := st.Load(); s != nil {
+			s.LogDropped()
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	rt, err := router.New(cfg, router.Options{Logger: log, Info: info})
+	reg := prometheus.NewRegistry()
+	s, err := stats.New(cfg.Stats, reg, stats.BuildInfo{Version: info.Version, Commit: info.Commit}, log.Named("stats"))
 	if err != nil {
+		return nil, err
+	}
+	st.Store(s)
+	rt, err := router.New(cfg, router.Options{Logger: log, Recorder: s, Info: info})
+	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	srv := router.NewServer(cfg, rt, log)
-	return &app{log: log, rt: rt, srv: srv}, nil
+	srv.Admin().Handle("/metrics", s.Handler())
+	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
+	return &app{log: log, stats: s, rt: rt, srv: srv}, nil
 }
 
 // start opens the listeners; with listen_proxy_protocol the public one
@@ -78,21 +97,7 @@ func (a *app) drain(grace time.Duration) error {
 	return nil
 }
 
-func (a *app) close() { _ = a.log.Sync() }
-
-func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(c.Level)
-	if err != nil {
-		return nil, err
-	}
-	ec := zap.NewProductionEncoderConfig()
-	ec.EncodeTime = zapcore.ISO8601TimeEncoder
-	var enc zapcore.Encoder = zapcore.NewJSONEncoder(ec)
-	if c.Format == "console" {
-		enc = zapcore.NewConsoleEncoder(ec)
-	}
-	if w == nil {
-		w = os.Stderr
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+func (a *app) close() {
+	a.stats.Close()
+	_ = a.log.Sync()
 }
