@@ -218,7 +218,7 @@ func TestConfig(t *testing.T) {
 	if got := c.Backends["demo_control"].Targets; got[0] != targets["browserid"] {
 		t.Errorf("demo_control targets %v", got)
 	}
-	if _, r := routeFor(c, "/wsapi/authenticate_user"); r.Stats.Name != "auth" || c.Abuse.AuthFailures.Max == 0 {
+	if _, r := routeFor(c, "/wsapi/authenticate_user"); r.Abuse != "auth" || r.Stats.Name != "wsapi" || c.Abuse.AuthFailures.Max == 0 {
 		t.Errorf("auth route %+v, auth_failures %+v", r, c.Abuse.AuthFailures)
 	}
 
