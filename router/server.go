@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -21,8 +22,9 @@ type Server struct {
 	router *Router
 	admin  *AdminMux
 
-	mu       sync.Mutex // guards cfg and reloads
+	mu       sync.Mutex // guards cfg, file and reloads
 	cfg      *config.Config
+	file     string
 	loadedAt time.Time
 	reloads  []func(*config.Config) error
 
@@ -39,6 +41,7 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 	}
 	s := &Server{log: log, router: rt, cfg: cfg, loadedAt: time.Now(), serveErr: make(chan error, 2)}
 	s.admin = NewAdminMux(cfg.Admin.Token)
+	s.admin.Handle("/admin/api/reload", http.HandlerFunc(s.serveReload))
 	sc := cfg.Server
 	s.pub = &http.Server{
 		Handler:           rt,
@@ -56,6 +59,65 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 		ErrorLog:          zap.NewStdLog(log.Named("admin")),
 	}
 	return s
+}
+
+// SetConfigFile names the file ReloadFile reads; "" (the default) means the
+// config did not come from a file and cannot be reloaded.
+func (s *Server) SetConfigFile(path string) {
+	s.mu.Lock()
+	s.file = path
+	s.mu.Unlock()
+}
+
+// ErrNoConfigFile is returned by ReloadFile when there is no file to read.
+var ErrNoConfigFile = errors.New("no config file to reload")
+
+// ReloadFile reads, validates and applies the config file. On any error the
+// old config stays and the error (a config.Errors for a bad file) is
+// returned.
+func (s *Server) ReloadFile() error {
+	s.mu.Lock()
+	path := s.file
+	s.mu.Unlock()
+	if path == "" {
+		return ErrNoConfigFile
+	}
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	return s.Reload(cfg)
+}
+
+// serveReload is POST /admin/api/reload: the same as SIGHUP, answering the
+// problems of a bad file.
+func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := s.ReloadFile(); err != nil {
+		s.log.Error("reload failed; keeping the current config", zap.Error(err))
+		problems := []string{err.Error()}
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			problems = problems[:0]
+			for _, e := range errs {
+				problems = append(problems, e.Error())
+			}
+		}
+		code := http.StatusUnprocessableEntity
+		if errors.Is(err, ErrNoConfigFile) {
+			code = http.StatusConflict
+		}
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "errors": problems})
+		return
+	}
+	s.log.Info("config reloaded through the admin API")
+	json.NewEncoder(w).Encode(map[string]any{"ok": true})
 }
 
 // Admin returns the admin mux, for registering handlers before Start.

@@ -72,17 +72,14 @@ func (a *app) start() error {
 	return a.srv.Start(wrap)
 }
 
-func (a *app) reloadFile(path string) {
-	cfg, err := config.LoadFile(path)
-	if err != nil {
-		a.log.Error("reload failed; keeping the current config", zap.String("file", path), zap.Error(err))
+// reload is SIGHUP: re-read the config file; a bad one is logged and the
+// old config stays.
+func (a *app) reload() {
+	if err := a.srv.ReloadFile(); err != nil {
+		a.log.Error("reload failed; keeping the current config", zap.Error(err))
 		return
 	}
-	if err := a.srv.Reload(cfg); err != nil {
-		a.log.Error("reload failed; keeping the current config", zap.String("file", path), zap.Error(err))
-		return
-	}
-	a.log.Info("config reloaded", zap.String("file", path))
+	a.log.Info("config reloaded")
 }
 
 // drain stops the server, giving in-flight requests up to grace.

@@ -82,6 +82,7 @@ func serve(ctx context.Context, cfg *config.Config, reloadFile string, info rout
 	}
 	log.Info("serving", zap.Stringer("listen", app.srv.Addr()),
 		zap.Any("admin", app.srv.AdminAddr()), zap.String("version", info.Version))
+	app.srv.SetConfigFile(reloadFile)
 	if onStart != nil {
 		onStart(app.srv)
 	}
@@ -96,11 +97,7 @@ func serve(ctx context.Context, cfg *config.Config, reloadFile string, info rout
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
-				if reloadFile == "" {
-					log.Warn("SIGHUP ignored: no config file to reload")
-					continue
-				}
-				app.reloadFile(reloadFile)
+				app.reload()
 			default:
 				log.Info("draining", zap.Stringer("signal", sig))
 				cur, _ := app.srv.Config()
