@@ -4,7 +4,7 @@ package main
 // reloads and exit codes are the process's contract with its supervisor.
 
 import (
-		"encoding/json"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
