@@ -573,6 +573,59 @@ routes: [{backend: app}]
 	}
 }
 
+// skipBackendTrip names the known gap TestTargetDeathDoesNotOpenBackend
+// shows; delete it and its use together with the fix.
+const skipBackendTrip = "the backend-level breaker uses the target's consecutive_failures: " +
+	"one target dying with that many requests in flight opens the whole backend; " +
+	"see the fix for router/backend.go"
+
+// TestTargetDeathDoesNotOpenBackend: one target of two dies with more
+// requests in flight than consecutive_failures. Those requests fail (they
+// reached it), but the backend as a whole is fine: the next GETs must be
+// served by the other target, not refused with circuit_open.
+func TestTargetDeathDoesNotOpenBackend(t *testing.T) {
+	t.Skip(skipBackendTrip)
+	const n = 3
+	fb := newFaultyBackend(t)
+	defer fb.releaseAll()
+	good := namedBackend(t, "good")
+	_, base := startRouterWith(t, fmt.Sprintf(`
+backends:
+  app:
+    targets: [%s, %s]
+    retries: 1
+    breaker: {consecutive_failures: %d, failure_ratio: 0, open_for: 5s}
+routes: [{backend: app}]
+`, fb.url, good.URL, n), Options{Now: newManualClock().Now})
+	c := testClient(t)
+	fb.set(t, holding)
+	results := make(chan answer, 4*n)
+	for held := 0; held < n; {
+		go func() { results <- send(c, base+"/") }()
+		select {
+		case <-fb.arrived:
+			held++
+		case a := <-results:
+			if a.code != http.StatusOK {
+				t.Fatalf("before the death: %v", a)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no request reached the holding target")
+		}
+	}
+	fb.set(t, refusing) // the process dies: its connections close, its port refuses
+	for range n {
+		if a := <-results; a.code != http.StatusBadGateway {
+			t.Fatalf("request in flight to the dead target: %v, want 502", a)
+		}
+	}
+	for i := range 10 {
+		if a := send(c, base+"/"); a.code != http.StatusOK || a.hdr.Get("X-Backend") != "good" {
+			t.Fatalf("GET %d after one of two targets died: %v, want 200 from the other target", i, a)
+		}
+	}
+}
+
 // TestMaxInFlightRefusesAtOnce: over the backend's max_in_flight the router
 // answers 503 with Retry-After at once, without reaching the backend.
 func TestMaxInFlightRefusesAtOnce(t *testing.T) {
