@@ -1,0 +1,292 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/stats"
+	"go.uber.org/zap"
+)
+
+// timeBase offsets the internal clock so that 0 can mean "never" in every
+// record field (about 13 days before the Admission was built).
+const timeBase = int64(1) << 50
+
+// Admission decides, per client, whether a request may come in: allow and
+// deny lists, bans, per-client in-flight caps, overload shedding, token
+// buckets per client and per network. Build it with New; it is safe for
+// concurrent use. Close stops its sweeper.
+type Admission struct {
+	rec   stats.Recorder
+	log   *zap.Logger
+	now   func() time.Time
+	epoch time.Time
+	seed  uint64
+	idle  int64
+
+	shift  uint // hash >> shift picks the shard
+	shards []shard
+	nets   []netShard
+	sketch atomic.Pointer[sketch]
+	state  atomic.Pointer[state]
+	ov     overload
+
+	gate      logGate
+	untracked atomic.Uint64
+	dry       [16]atomic.Uint64 // dry-run refusals by stats.Reason
+
+	mu       sync.Mutex // serialises Update
+	policies map[string]*Policy
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New builds an Admission for cfg (which config.Load has validated) and
+// starts its sweeper. rec receives refusals, TrackedClients and BansActive;
+// nil means stats.Nop. log nil means no logs.
+func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option) (*Admission, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if cfg == nil {
+		return nil, errors.New("ratelimit: nil config")
+	}
+	if rec == nil {
+		rec = stats.Nop{}
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	n := o.shards
+	if n == 0 {
+		n = 1
+		for n < 256 && n*2*512 <= cfg.Abuse.MaxTrackedClients {
+			n *= 2
+		}
+	}
+	seed := o.seed
+	if seed == 0 {
+		seed = rand.Uint64() | 1
+	}
+	a := &Admission{
+		rec:      rec,
+		log:      log,
+		now:      o.now,
+		epoch:    o.now(),
+		seed:     seed,
+		idle:     int64(o.idle),
+		shift:    uint(64 - bits.TrailingZeros(uint(n))),
+		shards:   make([]shard, n),
+		nets:     make([]netShard, n),
+		policies: map[string]*Policy{},
+	}
+	for i := range a.shards {
+		a.shards[i].idx = map[key]uint32{}
+		a.shards[i].rng = hash64(key{uint64(i), seed}, seed) | 1
+		a.nets[i].m = map[netKey]int64{}
+	}
+	a.sketch.Store(newSketch(cfg.Abuse.MaxTrackedClients))
+	a.ov.init()
+	if err := a.Update(cfg); err != nil {
+		return nil, err
+	}
+	if o.sweep > 0 {
+		a.stop, a.done = make(chan struct{}), make(chan struct{})
+		go a.run(o.sweep)
+	}
+	return a, nil
+}
+
+// ns converts an instant to the internal time base.
+func (a *Admission) ns(t time.Time) int64 {
+	d := int64(t.Sub(a.epoch))
+	if d <= 1-timeBase {
+		return 1
+	}
+	return d + timeBase
+}
+
+// wall converts back from the internal time base.
+func (a *Admission) wall(ns int64) time.Time {
+	return a.epoch.Add(time.Duration(ns - timeBase))
+}
+
+func (a *Admission) shard(k key) *shard { return &a.shards[hash64(k, a.seed)>>a.shift] }
+
+// Policy returns the limit policy called name, nil for "", "none" or a name
+// the config does not define (no limit). Routes without a limit carry
+// "default" after config.Load when that policy exists.
+func (a *Admission) Policy(name string) *Policy { return a.state.Load().byName[name] }
+
+// Update applies a reloaded config. State carries over: a policy kept by
+// name keeps its clients' buckets (converted to the new rate and burst,
+// keeping each client's token count, when they changed), bans and counters
+// are kept, allow/deny lists and every abuse setting switch at once. A
+// removed policy's buckets are dropped. On error nothing changes.
+func (a *Admission) Update(cfg *config.Config) error {
+	ab, err := newAbuseSettings(cfg)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.state.Load()
+	if old == nil {
+		old = &state{}
+	}
+	st := &state{gen: old.gen + 1, at: a.ns(a.now()), abuse: ab, byName: map[string]*Policy{}}
+
+	names := make([]string, 0, len(cfg.Limits))
+	for name := range cfg.Limits {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var taken [maxPolicies + 1]bool // ids in use by the old or the new generation
+	for id, lp := range old.limits {
+		taken[id] = lp != nil
+	}
+	policies := map[string]*Policy{}
+	for _, name := range names {
+		p := a.policies[name]
+		if p == nil {
+			id := slices.Index(taken[1:], false) + 1
+			if id == 0 {
+				return fmt.Errorf("limits: at most %d policies", maxPolicies)
+			}
+			taken[id] = true
+			p = &Policy{a: a, name: name, id: uint8(id)}
+		}
+		policies[name] = p
+		lp := newLimitParams(p, cfg.Limits[name])
+		st.limits[p.id] = lp
+		st.byName[name] = p
+		if prev := old.limits[p.id]; prev != nil && !sameLimits(prev, lp) {
+			st.changes = append(st.changes, change{id: p.id, from: prev, to: lp})
+		}
+	}
+	for name, p := range a.policies {
+		if policies[name] == nil {
+			st.changes = append(st.changes, change{id: p.id, from: old.limits[p.id]})
+		}
+	}
+	a.policies = policies
+
+	if old.abuse == nil || old.abuse.capacity != ab.capacity {
+		a.sketch.Store(a.sketch.Load().resized(ab.capacity))
+	}
+	a.state.Store(st)
+	// Bring every shard to the new generation now, so the next Update finds
+	// them all at st.gen (a shard converts lazily only from gen-1).
+	n := len(a.shards)
+	for i := range a.shards {
+		limit := ab.capacity / n
+		if i < ab.capacity%n {
+			limit++
+		}
+		s := &a.shards[i]
+		s.mu.Lock()
+		if s.gen != st.gen {
+			s.convert(st)
+		}
+		s.limit = max(limit, 1)
+		s.mu.Unlock()
+		ns := &a.nets[i]
+		ns.mu.Lock()
+		if ns.gen != st.gen {
+			ns.convert(st)
+		}
+		ns.limit = max(limit, 1)
+		ns.mu.Unlock()
+	}
+	return nil
+}
+
+// convert applies a reload's changes to this shard's buckets, as of the
+// instant the reload happened. Called with s.mu held; s.gen is st.gen-1.
+func (s *shard) convert(st *state) {
+	if len(st.changes) > 0 {
+		for i := range s.ents {
+			e := &s.ents[i]
+			for j, id := range e.pol {
+				if id == 0 {
+					continue
+				}
+				for _, c := range st.changes {
+					if c.id != id {
+						continue
+					}
+					if c.to == nil {
+						e.pol[j], e.tat[j] = 0, 0
+					} else {
+						e.tat[j] = c.from.client.convert(e.tat[j], st.at, &c.to.client)
+					}
+				}
+			}
+		}
+	}
+	s.gen = st.gen
+}
+
+// spill hands a record's bucket debt to the sketch before the record goes.
+func (a *Admission) spill(e *entry, t int64) {
+	sk := a.sketch.Load()
+	for i, id := range e.pol {
+		if id != 0 && e.tat[i] > t {
+			sk.raise(hash64(e.k, tagSeed(a.seed, uint16(id))), e.tat[i])
+		}
+	}
+}
+
+// bucketFor returns the slot of e holding lp's bucket, making one if needed.
+// A new bucket starts from the sketch (full unless this client's drained
+// bucket was evicted before). When both slots are taken by other policies,
+// the one nearer to full goes to the sketch.
+func (a *Admission) bucketFor(e *entry, lp *limitParams, t int64) int {
+	id := lp.owner.id
+	victim := -1
+	for i, pid := range e.pol {
+		if pid == id {
+			return i
+		}
+		if pid == 0 || e.tat[i] <= t {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		victim = 0
+		for i := range e.tat {
+			if e.tat[i] < e.tat[victim] {
+				victim = i
+			}
+		}
+		a.sketch.Load().raise(hash64(e.k, tagSeed(a.seed, uint16(e.pol[victim]))), e.tat[victim])
+	}
+	sk := a.sketch.Load()
+	e.pol[victim] = id
+	e.tat[victim] = lp.client.clamp(sk.get(hash64(e.k, tagSeed(a.seed, uint16(id)))), t)
+	return victim
+}
+
+// Close stops the sweeper and waits for it. Admission keeps answering
+// afterwards, without proactive expiry.
+func (a *Admission) Close() error {
+	a.closeOnce.Do(func() {
+		if a.stop != nil {
+			close(a.stop)
+			<-a.done
+		}
+	})
+	return nil
+}
