@@ -16,8 +16,10 @@ import (
 )
 
 // timeBase offsets the internal clock so that 0 can mean "never" in every
-// record field (about 13 days before the Admission was built).
-const timeBase = int64(1) << 50
+// record field: 0 is about 11.6 days before the Admission was built. It is a
+// whole number of seconds so that one-second windows start on the epoch's
+// seconds.
+const timeBase = int64(1_000_000 * time.Second)
 
 // Admission decides, per client, whether a request may come in: allow and
 // deny lists, bans, per-client in-flight caps, overload shedding, token

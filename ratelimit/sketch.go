@@ -20,11 +20,11 @@ type sketch struct {
 	mask  uint64
 }
 
-// newSketch sizes a sketch for about n tracked keys: the next power of two,
-// at least 1024 slots.
+// newSketch sizes a sketch for about n tracked keys: the power of two at
+// or above 2n, at least 1024 slots (16 bytes or less per tracked client).
 func newSketch(n int) *sketch {
 	size := 1024
-	for size < n {
+	for size < 2*n {
 		size <<= 1
 	}
 	return &sketch{slots: make([]atomic.Int64, size), mask: uint64(size - 1)}
