@@ -112,10 +112,11 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64) (d Decision, ev banEvent) {
 	ab := st.abuse
 	d.Remaining = -1
-	if e.banUntil > t {
+	// A ban made in dry run is enforced never, and once dry run is off it
+	// no longer stands in for the other checks.
+	if e.banUntil > t && (ab.dryRun || e.flags&banDry == 0) {
 		d = Decision{Reason: stats.Banned, Status: 403, RetryAfter: time.Duration(e.banUntil - t), Remaining: -1}
-		d.DryRun = ab.dryRun || e.flags&banDry != 0
-		d.Allow = d.DryRun
+		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
 		return d, ev
 	}
 	if ab.maxInFlight > 0 && e.inflight >= ab.maxInFlight {

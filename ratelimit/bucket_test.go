@@ -29,7 +29,7 @@ limits:
 		{49 * ms, false, 0, 1 * ms, 101 * ms},
 		{50 * ms, true, 0, 0, 150 * ms},
 		{60 * ms, false, 0, 40 * ms, 140 * ms},
-		{200 * ms, true, 2, 0, 50 * ms}, // full again at 200ms
+		{200 * ms, true, 2, 0, 50 * ms},  // full again at 200ms
 		{1000 * ms, true, 2, 0, 50 * ms}, // refilled, capped at burst
 		{1000 * ms, true, 1, 0, 100 * ms},
 	}
