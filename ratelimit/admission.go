@@ -38,7 +38,12 @@ type Admission struct {
 	nets   []netShard
 	sketch atomic.Pointer[sketch]
 	state  atomic.Pointer[state]
-	ov     overload
+
+	// ov's counters change on every request: keep them off the cache
+	// lines of the read-mostly fields above.
+	_  [128]byte
+	ov overload
+	_  [128]byte
 
 	gate      logGate
 	untracked atomic.Uint64
@@ -95,7 +100,8 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 		policies: map[string]*Policy{},
 	}
 	for i := range a.shards {
-		a.shards[i].idx = map[key]uint32{}
+		a.shards[i].seed = seed
+		a.shards[i].idx.seed = seed
 		a.shards[i].rng = hash64(key{uint64(i), seed}, seed) | 1
 		a.nets[i].m = map[netKey]int64{}
 	}
@@ -125,7 +131,12 @@ func (a *Admission) wall(ns int64) time.Time {
 	return a.epoch.Add(time.Duration(ns - timeBase))
 }
 
-func (a *Admission) shard(k key) *shard { return &a.shards[hash64(k, a.seed)>>a.shift] }
+// shard returns k's shard and hash: the top bits pick the shard, the low
+// ones the slot in its index.
+func (a *Admission) shard(k key) (*shard, uint64) {
+	h := hash64(k, a.seed)
+	return &a.shards[h>>a.shift], h
+}
 
 // Policy returns the limit policy called name, nil for "", "none" or a name
 // the config does not define (no limit). Routes without a limit carry

@@ -67,7 +67,7 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 		d.Allow, d.DryRun = true, true
 	}
 
-	s := a.shard(k)
+	s, h := a.shard(k)
 	s.mu.Lock()
 	st = a.state.Load() // the generation this shard's buckets are in
 	if s.gen != st.gen {
@@ -75,9 +75,9 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 	}
 	ab := st.abuse
 	lp := st.limit(p)
-	e := s.find(k)
+	e := s.find(h, k)
 	if e == nil {
-		if e = s.insert(k, t, a, ab); e == nil {
+		if e = s.insert(h, k, t, a, ab); e == nil {
 			s.mu.Unlock()
 			return a.untrackedAdmit(d, k, lp, st, t)
 		}
@@ -223,15 +223,15 @@ func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool
 	}
 	fail := auth && ab.authFailure(status)
 	t := a.ns(now)
-	s := a.shard(k)
+	s, h := a.shard(k)
 	s.mu.Lock()
-	e := s.find(k)
+	e := s.find(h, k)
 	if e != nil && e.inflight > 0 {
 		e.inflight--
 	}
 	var ev banEvent
 	if fail && e == nil {
-		e = s.insert(k, t, a, ab)
+		e = s.insert(h, k, t, a, ab)
 	}
 	if fail && e != nil && e.banUntil <= t {
 		ev = authFailure(e, t, ab)

@@ -138,10 +138,10 @@ func (a *Admission) banInfo(e *entry) BanInfo {
 func (a *Admission) Lift(client netip.Addr) bool {
 	k := a.clientKey(client)
 	t := a.ns(a.now())
-	s := a.shard(k)
+	s, h := a.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.find(k)
+	e := s.find(h, k)
 	if e == nil || e.banUntil <= t {
 		return false
 	}

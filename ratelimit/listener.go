@@ -71,11 +71,11 @@ func (a *Admission) acquireConn(peer netip.Addr) (k key, counted, over bool) {
 		return k, false, false
 	}
 	t := a.ns(a.now())
-	s := a.shard(k)
+	s, h := a.shard(k)
 	s.mu.Lock()
-	e := s.find(k)
+	e := s.find(h, k)
 	if e == nil {
-		e = s.insert(k, t, a, ab)
+		e = s.insert(h, k, t, a, ab)
 	}
 	if e != nil { // else the table is saturated: accept uncounted
 		over = int(e.conns) >= ab.maxConns
@@ -112,9 +112,9 @@ func (r *connRelease) release() {
 	if r.done.Swap(true) {
 		return
 	}
-	s := r.a.shard(r.k)
+	s, h := r.a.shard(r.k)
 	s.mu.Lock()
-	if e := s.find(r.k); e != nil && e.conns > 0 {
+	if e := s.find(h, r.k); e != nil && e.conns > 0 {
 		e.conns--
 	}
 	s.mu.Unlock()

@@ -67,7 +67,7 @@ func (a *Admission) Snapshot(topN int) Snapshot {
 	for i := range a.shards {
 		s := &a.shards[i]
 		s.mu.Lock()
-		out.TrackedClients += len(s.idx)
+		out.TrackedClients += s.count()
 		for j := range s.ents {
 			e := &s.ents[j]
 			if e.flags&used == 0 {

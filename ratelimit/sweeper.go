@@ -57,14 +57,14 @@ func (a *Admission) sweep(t int64) sweepResult {
 			}
 			r.peak = math.Max(r.peak, e.rate(t))
 		}
-		for len(s.idx) > s.limit {
+		for s.count() > s.limit {
 			p, ok := s.evict(t, a, ab)
 			if !ok {
 				break
 			}
 			s.free = append(s.free, p)
 		}
-		r.tracked += len(s.idx)
+		r.tracked += s.count()
 		s.mu.Unlock()
 
 		ns := &a.nets[i]

@@ -16,18 +16,24 @@ type shard struct {
 	gen   uint64 // state generation the buckets are expressed in
 	limit int
 	rng   uint64
-	idx   map[key]uint32
+	seed  uint64
+	idx   index
 	ents  []entry
 	free  []uint32
-	_     [40]byte // keep neighbouring shards' locks off this cache line pair
+	_     [16]byte // keep neighbouring shards' locks off this cache line pair
 }
 
-func (s *shard) find(k key) *entry {
-	if i, ok := s.idx[k]; ok {
+// find returns k's record (h is hash64(k, seed)), nil when untracked. The
+// pointer is valid until the shard is unlocked.
+func (s *shard) find(h uint64, k key) *entry {
+	if i, ok := s.idx.find(h, k, s.ents); ok {
 		return &s.ents[i]
 	}
 	return nil
 }
+
+// count is the number of records.
+func (s *shard) count() int { return s.idx.n }
 
 func (s *shard) next() uint64 {
 	// xorshift64*: cheap, per shard, under the lock.
@@ -42,10 +48,10 @@ func (s *shard) next() uint64 {
 // insert adds a fresh record for k, evicting one if the shard is full. It
 // returns nil when every sampled record is pinned: the caller then decides
 // without a record (see Admission.untracked).
-func (s *shard) insert(k key, t int64, a *Admission, ab *abuseSettings) *entry {
+func (s *shard) insert(h uint64, k key, t int64, a *Admission, ab *abuseSettings) *entry {
 	var pos uint32
 	switch {
-	case len(s.idx) >= s.limit:
+	case s.count() >= s.limit:
 		p, ok := s.evict(t, a, ab)
 		if !ok {
 			return nil
@@ -62,7 +68,7 @@ func (s *shard) insert(k key, t int64, a *Admission, ab *abuseSettings) *entry {
 		s.ents = s.ents[:pos+1]
 	}
 	s.ents[pos] = entry{k: k, flags: used}
-	s.idx[k] = pos
+	s.idx.insert(h, pos, s.ents)
 	return &s.ents[pos]
 }
 
@@ -115,7 +121,7 @@ func (s *shard) evict(t int64, a *Admission, ab *abuseSettings) (uint32, bool) {
 
 // drop unlinks the record at i; its slot is reused by the caller.
 func (s *shard) drop(i uint32) {
-	delete(s.idx, s.ents[i].k)
+	s.idx.remove(hash64(s.ents[i].k, s.seed), i, s.ents)
 	s.ents[i] = entry{}
 }
 

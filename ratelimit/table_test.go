@@ -18,10 +18,10 @@ abuse:
 
 func (h *harness) tracked(c netip.Addr) *entry {
 	k := keyOf(c)
-	s := h.shard(k)
+	s, hash := h.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.find(k); e != nil {
+	if e := s.find(hash, k); e != nil {
 		cp := *e
 		return &cp
 	}
@@ -32,7 +32,7 @@ func (h *harness) size() (n, capacity int) {
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.Lock()
-		n += len(s.idx)
+		n += s.count()
 		capacity += cap(s.ents)
 		s.mu.Unlock()
 	}
