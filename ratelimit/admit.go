@@ -136,9 +136,9 @@ func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64)
 			d = Decision{Reason: stats.RateLimit, Status: 429, RetryAfter: time.Duration(wait),
 				Reset: time.Duration(lp.client.untilFull(e.tat[i], t)), lp: lp}
 		} else if lp.net != nil {
-			if nok, nwait := a.takeNet(k, lp.owner.id, lp.net, st, t); !nok {
+			if nok, nwait, nfull := a.takeNet(k, lp.owner.id, lp.net, st, t); !nok {
 				d = Decision{Reason: stats.NetworkLimit, Status: 429, RetryAfter: time.Duration(nwait),
-					Reset: time.Duration(nwait), lp: lp, net: true}
+					Reset: time.Duration(nfull), lp: lp, net: true}
 				ok = false
 			}
 		}
@@ -177,12 +177,15 @@ func (a *Admission) untrackedAdmit(d Decision, k key, lp *limitParams, st *state
 	if d.Status == 0 && lp != nil {
 		h := hash64(k, tagSeed(a.seed, uint16(lp.owner.id)))
 		sk := a.sketch.Load()
-		next, ok, wait := lp.client.take(lp.client.clamp(sk.get(h), t), t)
+		tat := lp.client.clamp(sk.get(h), t)
+		next, ok, wait := lp.client.take(tat, t)
 		if !ok {
-			d = Decision{Reason: stats.RateLimit, Status: 429, RetryAfter: time.Duration(wait), lp: lp}
+			d = Decision{Reason: stats.RateLimit, Status: 429, RetryAfter: time.Duration(wait), lp: lp,
+				Reset: time.Duration(lp.client.untilFull(tat, t))}
 		} else if lp.net != nil {
-			if nok, nwait := a.takeNet(k, lp.owner.id, lp.net, st, t); !nok {
-				d = Decision{Reason: stats.NetworkLimit, Status: 429, RetryAfter: time.Duration(nwait), lp: lp, net: true}
+			if nok, nwait, nfull := a.takeNet(k, lp.owner.id, lp.net, st, t); !nok {
+				d = Decision{Reason: stats.NetworkLimit, Status: 429, RetryAfter: time.Duration(nwait),
+					Reset: time.Duration(nfull), lp: lp, net: true}
 				ok = false
 			}
 		}

@@ -64,6 +64,11 @@ func (r *recorder) Rejected(reason stats.Reason) {
 }
 func (r *recorder) TrackedClients(n int) { r.mu.Lock(); r.tracked = n; r.mu.Unlock() }
 func (r *recorder) BansActive(n int)     { r.mu.Lock(); r.bans = n; r.mu.Unlock() }
+func (r *recorder) gauges() (tracked, bans int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tracked, r.bans
+}
 func (r *recorder) count(reason stats.Reason) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

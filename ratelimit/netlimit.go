@@ -24,8 +24,9 @@ func (a *Admission) netShard(nk netKey) *netShard {
 }
 
 // takeNet takes one token from the network bucket of client k under policy
-// id at t. It returns false and the wait when the network is over its rate.
-func (a *Admission) takeNet(k key, id uint8, np *netParams, st *state, t int64) (ok bool, wait int64) {
+// id at t. When the network is over its rate it returns false, the wait
+// until a token and the time until the bucket is full.
+func (a *Admission) takeNet(k key, id uint8, np *netParams, st *state, t int64) (ok bool, wait, full int64) {
 	nk := netKey{k.prefix(np.v4, np.v6), id}
 	s := a.netShard(nk)
 	s.mu.Lock()
@@ -40,13 +41,14 @@ func (a *Admission) takeNet(k key, id uint8, np *netParams, st *state, t int64) 
 		}
 	}
 	next, ok, wait := np.take(tat, t)
+	full = np.untilFull(tat, t)
 	if ok {
 		s.m[nk] = next
 	} else if !found && tat > t {
 		s.m[nk] = tat
 	}
 	s.mu.Unlock()
-	return ok, wait
+	return ok, wait, full
 }
 
 // evict drops one bucket: the first full one among a sample, else the one

@@ -211,8 +211,8 @@ func TestSweepExpiresIdle(t *testing.T) {
 		if r.tracked != tt.wantTracked || r.bans != tt.wantBans {
 			t.Fatalf("at %v: tracked %d bans %d, want %d %d", tt.at, r.tracked, r.bans, tt.wantTracked, tt.wantBans)
 		}
-		if h.rec.tracked != tt.wantTracked || h.rec.bans != tt.wantBans {
-			t.Fatalf("at %v: recorder got %d %d", tt.at, h.rec.tracked, h.rec.bans)
+		if tr, b := h.rec.gauges(); tr != tt.wantTracked || b != tt.wantBans {
+			t.Fatalf("at %v: recorder got %d %d", tt.at, tr, b)
 		}
 	}
 }
@@ -235,13 +235,13 @@ func TestSweeper(t *testing.T) {
 		}
 		time.Sleep(1500 * time.Millisecond) // fake time: one sweep
 		synctest.Wait()
-		if rec.tracked != 10 {
-			t.Fatalf("after 1.5s: tracked %d, want 10", rec.tracked)
+		if n, _ := rec.gauges(); n != 10 {
+			t.Fatalf("after 1.5s: tracked %d, want 10", n)
 		}
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		if rec.tracked != 0 {
-			t.Fatalf("after 6.5s: tracked %d, want 0", rec.tracked)
+		if n, _ := rec.gauges(); n != 0 {
+			t.Fatalf("after 6.5s: tracked %d, want 0", n)
 		}
 		if n := rec.count(stats.RateLimit); n != 0 {
 			t.Fatalf("%d refusals", n)
