@@ -118,4 +118,3 @@ func (s *shard) convert(st *state) {
 	}
 	s.gen = st.gen
 }
-
