@@ -165,6 +165,9 @@ func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64)
 // than a record; bans and per-client caps cannot apply to it.
 func (a *Admission) untrackedAdmit(d Decision, k key, lp *limitParams, st *state, t int64) Decision {
 	a.untracked.Add(1)
+	if d.Status == 0 {
+		d.Remaining = -1
+	}
 	if a.gate.pass(0, uint32(t/1e9)) {
 		a.log.Warn("client table saturated: deciding without a record",
 			zap.Int("max_tracked_clients", st.abuse.capacity))
@@ -212,7 +215,10 @@ func (a *Admission) untrackedAdmit(d Decision, k key, lp *limitParams, st *state
 // Done reports the end of a request Admit allowed, with the status sent to
 // the client. It releases the client's and the router's in-flight counts
 // and, when auth is true (the route has abuse: auth), counts a status listed
-// in abuse.auth_failures.statuses against the client.
+// in abuse.auth_failures.statuses against the client. (A request admitted
+// without a record, see untrackedAdmit, may release a count taken by a
+// later request of the same client: the count never goes below zero, and
+// that only happens while the table is saturated.)
 func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool) {
 	n := a.ov.inFlight.Add(-1)
 	st := a.state.Load()

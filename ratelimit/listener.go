@@ -17,6 +17,11 @@ import (
 // capped; trusted may be nil. IPv6 peers are grouped by
 // client_ip.ipv6_prefix. The cap follows reloads; with it at 0 connections
 // are not counted (so raising it from 0 counts only later connections).
+//
+// The peer is the socket's: wrap the TCP listener itself, under any PROXY
+// protocol listener (whose RemoteAddr would wait for the client's header
+// in the accept loop); the load balancer speaking PROXY protocol is then a
+// trusted peer.
 func (a *Admission) Listener(l net.Listener, trusted func(netip.Addr) bool) net.Listener {
 	return &listener{Listener: l, a: a, trusted: trusted}
 }

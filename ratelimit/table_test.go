@@ -163,10 +163,13 @@ func TestPinnedRecords(t *testing.T) {
 	if allowed != 5 {
 		t.Fatalf("untracked newcomer: %d admitted, want its burst of 5", allowed)
 	}
+	if d := h.req(0, "192.0.2.98", ""); !d.Allow || d.Remaining != -1 {
+		t.Fatalf("untracked newcomer without a policy: %+v", d)
+	}
 	if h.tracked(newcomer) != nil || h.tracked(banned) == nil {
 		t.Fatal("a pinned record was evicted")
 	}
-	if s := h.Snapshot(0); s.Untracked != 10 || s.TrackedClients != 1000 || s.ActiveBans != 1 {
+	if s := h.Snapshot(0); s.Untracked != 11 || s.TrackedClients != 1000 || s.ActiveBans != 1 {
 		t.Fatalf("snapshot %+v", s)
 	}
 	for i := range 999 {
