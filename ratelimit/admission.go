@@ -101,7 +101,6 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 		policies: map[string]*Policy{},
 	}
 	for i := range a.shards {
-		a.shards[i].seed = seed
 		a.shards[i].idx.seed = seed
 		a.shards[i].rng = hash64(key{uint64(i), seed}, seed) | 1
 		a.nets[i].m = map[netKey]int64{}

@@ -56,7 +56,8 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 	var d Decision
 	switch st.abuse.lists.lookup(k) {
 	case allowed:
-		a.ov.inFlight.Add(1)
+		s, _ := a.shard(k)
+		s.inflight.Add(1)
 		return Decision{Allow: true, Remaining: -1}
 	case denied:
 		d = Decision{Reason: stats.Denied, Status: 403, Remaining: -1}
@@ -79,7 +80,7 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 	if e == nil {
 		if e = s.insert(h, k, t, a, ab); e == nil {
 			s.mu.Unlock()
-			return a.untrackedAdmit(d, k, lp, st, t)
+			return a.untrackedAdmit(s, d, k, lp, st, t)
 		}
 	}
 	e.hit(t)
@@ -89,15 +90,13 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 	}
 	if d.Allow {
 		e.inflight++
+		s.inflight.Add(1)
 	}
 	if d.Status != 0 && !d.DryRun {
 		e.refused()
 	}
 	s.mu.Unlock()
 
-	if d.Allow {
-		a.ov.inFlight.Add(1)
-	}
 	if d.Status != 0 {
 		a.report(&d, k, t)
 	}
@@ -163,7 +162,7 @@ func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64)
 // is full of pinned records (banned clients, requests or connections in
 // flight). Its rate limit is kept in the sketch, which can only be stricter
 // than a record; bans and per-client caps cannot apply to it.
-func (a *Admission) untrackedAdmit(d Decision, k key, lp *limitParams, st *state, t int64) Decision {
+func (a *Admission) untrackedAdmit(s *shard, d Decision, k key, lp *limitParams, st *state, t int64) Decision {
 	a.untracked.Add(1)
 	if d.Status == 0 {
 		d.Remaining = -1
@@ -204,7 +203,7 @@ func (a *Admission) untrackedAdmit(d Decision, k key, lp *limitParams, st *state
 		d.Allow = true
 	}
 	if d.Allow {
-		a.ov.inFlight.Add(1)
+		s.inflight.Add(1)
 	}
 	if d.Status != 0 {
 		a.report(&d, k, t)
@@ -220,20 +219,18 @@ func (a *Admission) untrackedAdmit(d Decision, k key, lp *limitParams, st *state
 // later request of the same client: the count never goes below zero, and
 // that only happens while the table is saturated.)
 func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool) {
-	n := a.ov.inFlight.Add(-1)
 	st := a.state.Load()
 	ab := st.abuse
-	if n < ab.ovMax {
-		a.ov.below()
-	}
 	k := keyOf(client)
+	s, h := a.shard(k)
 	if ab.lists.lookup(k) == allowed {
+		s.inflight.Add(-1)
 		return
 	}
 	fail := auth && ab.authFailure(status)
 	t := a.ns(now)
-	s, h := a.shard(k)
 	s.mu.Lock()
+	s.inflight.Add(-1)
 	e := s.find(h, k)
 	if e != nil && e.inflight > 0 {
 		e.inflight--

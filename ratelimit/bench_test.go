@@ -38,14 +38,6 @@ func BenchmarkAdmitHotKey(b *testing.B) {
 	defer a.Close()
 	def, strict := a.Policy("default"), a.Policy("strict")
 	hot := netip.MustParseAddr("192.0.2.1")
-	b.Run("admit", func(b *testing.B) {
-		b.ReportAllocs()
-		now := time.Now()
-		for b.Loop() {
-			now = now.Add(time.Microsecond)
-			a.Admit(now, hot, def) // never Done: in flight only grows
-		}
-	})
 	b.Run("admit+done", func(b *testing.B) {
 		b.ReportAllocs()
 		now := time.Now()

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"math"
 	"sync/atomic"
+	"time"
 )
 
 // overload detects a saturated router and picks whom to shed.
@@ -12,7 +13,10 @@ import (
 // without once dropping below it, for abuse.overload.max_queue_wait (the
 // idea of CoDel: a queue that does not drain within its target is a
 // problem, one that does is just a burst). A busy router whose in-flight
-// count touches the cap and comes back down never sheds.
+// count touches the cap and comes back down never sheds. The count is the
+// sum of the shards' counters (no counter that every core writes), taken
+// at most every max_queue_wait/16 by whichever request comes first: a dip
+// below the cap shorter than that may go unseen.
 //
 // While saturated, requests from clients whose recent rate (requests per
 // second over the last second) is at least a threshold get 503. The
@@ -25,8 +29,9 @@ import (
 //
 // All fields are atomics: no lock is taken.
 type overload struct {
-	inFlight  atomic.Int64  // admitted requests not yet Done
-	overSince atomic.Int64  // when in flight reached the cap; 0: below it
+	lastSample atomic.Int64 // when in flight was last summed
+	lastN      atomic.Int64 // what it was
+	overSince  atomic.Int64 // first sample at or above the cap; 0: below it
 	threshold atomic.Uint64 // float64 bits, requests/s; +Inf: not shedding
 	lastStep  atomic.Int64
 	peak      atomic.Uint64 // float64 bits: heaviest recent client rate
@@ -37,30 +42,38 @@ var infBits = math.Float64bits(math.Inf(1))
 
 func (o *overload) init() { o.threshold.Store(infBits) }
 
-// below notes that in flight dropped below the cap.
-func (o *overload) below() {
-	if o.overSince.Load() != 0 {
-		o.overSince.Store(0)
-	}
-}
+// sampleEvery is how often in flight is summed, for max_queue_wait wait.
+func sampleEvery(wait int64) int64 { return max(wait/16, int64(50*time.Microsecond)) }
 
 // saturated reports whether the router has had a standing queue for
 // max_queue_wait at t, and whether it is past the hard bound.
-func (o *overload) saturated(t int64, ab *abuseSettings) (over, hard bool) {
-	n := o.inFlight.Load()
-	if n < ab.ovMax {
-		o.below()
-		return false, false
+func (a *Admission) saturated(t int64, ab *abuseSettings) (over, hard bool) {
+	o := &a.ov
+	last := o.lastSample.Load()
+	if t-last >= sampleEvery(ab.ovWait) && o.lastSample.CompareAndSwap(last, t) {
+		n := a.inFlight()
+		since := o.overSince.Load()
+		switch {
+		case n < ab.ovMax:
+			since = 0
+		case since == 0:
+			since = t
+		}
+		o.lastN.Store(n)
+		o.overSince.Store(since)
 	}
 	since := o.overSince.Load()
-	if since == 0 {
-		if o.overSince.CompareAndSwap(0, t) {
-			since = t
-		} else {
-			since = o.overSince.Load()
-		}
+	over = since != 0 && t-since >= ab.ovWait
+	return over, over && o.lastN.Load() >= 2*ab.ovMax
+}
+
+// inFlight sums the shards' in-flight counters.
+func (a *Admission) inFlight() int64 {
+	var n int64
+	for i := range a.shards {
+		n += a.shards[i].inflight.Load()
 	}
-	return since != 0 && t-since >= ab.ovWait, n >= 2*ab.ovMax
+	return n
 }
 
 // step moves the threshold at most once per max_queue_wait (at once when a
@@ -114,7 +127,7 @@ func (o *overload) notePeak(r float64) {
 func (a *Admission) shed(r float64, t int64, ab *abuseSettings) bool {
 	o := &a.ov
 	o.notePeak(r)
-	over, hard := o.saturated(t, ab)
+	over, hard := a.saturated(t, ab)
 	th := o.step(t, over, ab.ovWait)
 	if over && (hard || r >= th) {
 		o.shed.Add(1)

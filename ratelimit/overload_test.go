@@ -42,7 +42,7 @@ func addrs(prefix string, n int) []netip.Addr {
 
 func TestOverloadShedsHeaviestFirst(t *testing.T) {
 	h := newHarness(t, overloadYAML)
-	heavy, medium, light := addrs("192.0.2.1", 7), addrs("192.0.2.2", 7), addrs("192.0.2.3", 7)
+	heavy, medium, light := addrs("192.0.2.1", 8), addrs("192.0.2.2", 8), addrs("192.0.2.3", 8)
 	warmUp(h, heavy, medium, light)
 
 	// From 1s, ten slow requests hold the router at its cap.
@@ -61,6 +61,7 @@ func TestOverloadShedsHeaviestFirst(t *testing.T) {
 		want want
 	}{
 		{1000 * ms, want{true, true, true}}, // at the cap, not yet for 50ms
+		{1004 * ms, want{true, true, true}}, // in flight sampled (every 3.125ms): 10
 		{1040 * ms, want{true, true, true}},
 		{1060 * ms, want{false, true, true}},  // saturated: threshold 50/s
 		{1120 * ms, want{false, true, true}},  // 25/s
@@ -85,7 +86,7 @@ func TestOverloadShedsHeaviestFirst(t *testing.T) {
 	if len(s.Top) != 3 || s.Top[0].Rate < 50 {
 		t.Fatalf("top clients %+v", s.Top)
 	}
-	d := h.req(1250*ms, heavy[6].String(), "")
+	d := h.req(1250*ms, heavy[7].String(), "")
 	if d.Allow || d.Status != 503 || d.Reason != stats.Overload || d.RetryAfter != time.Second {
 		t.Fatalf("shed decision %+v", d)
 	}
@@ -110,10 +111,14 @@ func TestOverloadHardBound(t *testing.T) {
 	for range 20 { // twice max_in_flight
 		h.Admit(t0, filler, nil)
 	}
+	// The next request samples in flight (20) and starts the clock.
 	if !h.req(40*time.Millisecond, light.String(), "").Allow {
 		t.Fatal("shed before max_queue_wait")
 	}
-	if h.req(60*time.Millisecond, light.String(), "").Allow {
+	if !h.req(80*time.Millisecond, light.String(), "").Allow {
+		t.Fatal("shed before max_queue_wait")
+	}
+	if h.req(90*time.Millisecond, light.String(), "").Allow {
 		t.Fatal("past twice max_in_flight, a light client was still admitted")
 	}
 }
@@ -145,7 +150,7 @@ func TestOverloadBusyButHealthy(t *testing.T) {
 				t.Fatalf("at %v: %v shed from a healthy router", at, c)
 			}
 		}
-		maxInFlight = max(maxInFlight, h.ov.inFlight.Load())
+		maxInFlight = max(maxInFlight, h.inFlight())
 	}
 	if maxInFlight < 12 {
 		t.Fatalf("test never reached the cap (max in flight %d)", maxInFlight)

@@ -121,7 +121,7 @@ func (a *Admission) Snapshot(topN int) Snapshot {
 	out.Overload = OverloadState{
 		Enabled:     ab.ovMax > 0,
 		MaxInFlight: ab.ovMax,
-		InFlight:    a.ov.inFlight.Load(),
+		InFlight:    a.inFlight(),
 		Saturated:   ab.ovMax > 0 && since != 0 && t-since >= ab.ovWait,
 		Threshold:   th,
 		Shed:        a.ov.shed.Load(),

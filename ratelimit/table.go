@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // sampleSize is how many records one eviction looks at.
@@ -16,11 +17,15 @@ type shard struct {
 	gen   uint64 // state generation the buckets are expressed in
 	limit int
 	rng   uint64
-	seed  uint64
 	idx   index
 	ents  []entry
 	free  []uint32
-	_     [16]byte // keep neighbouring shards' locks off this cache line pair
+	// inflight counts the admitted requests, not yet Done, of the clients
+	// hashing here (tracked or not, allow-listed too): a router-wide count
+	// without a counter every core writes. Written under mu when mu is
+	// held anyway, read without it by the overload sampler.
+	inflight atomic.Int64
+	_        [56]byte // 192 bytes: neighbouring shards share no cache line
 }
 
 // find returns k's record (h is hash64(k, seed)), nil when untracked. The
@@ -121,7 +126,7 @@ func (s *shard) evict(t int64, a *Admission, ab *abuseSettings) (uint32, bool) {
 
 // drop unlinks the record at i; its slot is reused by the caller.
 func (s *shard) drop(i uint32) {
-	s.idx.remove(hash64(s.ents[i].k, s.seed), i, s.ents)
+	s.idx.remove(hash64(s.ents[i].k, s.idx.seed), i, s.ents)
 	s.ents[i] = entry{}
 }
 
