@@ -16,7 +16,7 @@ type netShard struct {
 	gen   uint64
 	limit int
 	m     map[netKey]int64 // tat
-	_     [32]byte // 64 bytes: neighbouring shards share no cache line
+	_     [32]byte         // 64 bytes: neighbouring shards share no cache line
 }
 
 func (a *Admission) netShard(nk netKey) *netShard {

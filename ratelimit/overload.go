@@ -29,13 +29,13 @@ import (
 //
 // All fields are atomics: no lock is taken.
 type overload struct {
-	lastSample atomic.Int64 // when in flight was last summed
-	lastN      atomic.Int64 // what it was
-	overSince  atomic.Int64 // first sample at or above the cap; 0: below it
-	threshold atomic.Uint64 // float64 bits, requests/s; +Inf: not shedding
-	lastStep  atomic.Int64
-	peak      atomic.Uint64 // float64 bits: heaviest recent client rate
-	shed      atomic.Uint64 // requests shed (dry run included)
+	lastSample atomic.Int64  // when in flight was last summed
+	lastN      atomic.Int64  // what it was
+	overSince  atomic.Int64  // first sample at or above the cap; 0: below it
+	threshold  atomic.Uint64 // float64 bits, requests/s; +Inf: not shedding
+	lastStep   atomic.Int64
+	peak       atomic.Uint64 // float64 bits: heaviest recent client rate
+	shed       atomic.Uint64 // requests shed (dry run included)
 }
 
 var infBits = math.Float64bits(math.Inf(1))
