@@ -8,7 +8,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// Decision is Admit's answer for one request. It is a plain value.
+// Decision is Admit's answer for one request: a plain value, safe to copy.
+// Only Admit makes meaningful ones.
 type Decision struct {
 	// Allow is true when the request may go to the backend (also when it
 	// would have been refused but dry run let it through).
@@ -23,7 +24,8 @@ type Decision struct {
 	// request was admitted without objection.
 	Status int
 	// RetryAfter is how long the client should wait: until a token for
-	// rate limits, until the ban ends for bans.
+	// rate limits, until the ban ends for bans, 1s for too many in flight
+	// and overload.
 	RetryAfter time.Duration
 	// Remaining is how many requests the client's bucket still holds, -1
 	// when no limit policy applied.
@@ -215,9 +217,9 @@ func (a *Admission) untrackedAdmit(s *shard, d Decision, k key, lp *limitParams,
 // the client. It releases the client's and the router's in-flight counts
 // and, when auth is true (the route has abuse: auth), counts a status listed
 // in abuse.auth_failures.statuses against the client. (A request admitted
-// without a record, see untrackedAdmit, may release a count taken by a
-// later request of the same client: the count never goes below zero, and
-// that only happens while the table is saturated.)
+// while its client could not be given a record, the table being full of
+// records that cannot be evicted, may release a count taken by a later
+// request of the same client; the count never goes below zero.)
 func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool) {
 	st := a.state.Load()
 	ab := st.abuse
