@@ -7,7 +7,8 @@ import "math"
 // sketch (see bucketFor), so nothing is lost but exactness.
 const slots = 2
 
-// entry is everything the router remembers about one client: 96 bytes. Times
+// entry is everything the router remembers about one client: 90 bytes used
+// of 96. Times
 // are in the Admission's time base (nanoseconds, 0 = never). The zero entry
 // is a fresh client. Guarded by its shard's mutex.
 type entry struct {
@@ -28,7 +29,9 @@ type entry struct {
 	pol      [slots]uint8 // policy id per bucket, 0: empty
 	banLevel uint8        // bans in a row, see abuseSettings.banFor
 	flags    uint8
-	// 4 bytes of padding left for the reputation record.
+	// 6 bytes of padding are left: room for a reputation record (first
+	// seen as uint32 seconds, recent good responses as uint16; refusals is
+	// above) without growing the record.
 }
 
 const (
