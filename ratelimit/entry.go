@@ -8,9 +8,8 @@ import "math"
 const slots = 2
 
 // entry is everything the router remembers about one client: 90 bytes used
-// of 96. Times
-// are in the Admission's time base (nanoseconds, 0 = never). The zero entry
-// is a fresh client. Guarded by its shard's mutex.
+// of 96. Times are in the Admission's time base (nanoseconds, 0 = never).
+// The zero entry is a fresh client. Guarded by its shard's mutex.
 type entry struct {
 	k        key
 	tat      [slots]int64 // token buckets, see bucket
