@@ -142,3 +142,28 @@ func TestBucketConvert(t *testing.T) {
 		})
 	}
 }
+
+// TestMorePoliciesThanSlots: a record holds two buckets; a client using a
+// third policy hands one to the sketch and finds it drained on return.
+func TestMorePoliciesThanSlots(t *testing.T) {
+	h := newHarness(t, `
+limits:
+  a: {rate: 1/m, burst: 2}
+  b: {rate: 1/m, burst: 2}
+  c: {rate: 1/m, burst: 2}
+`)
+	const c = "192.0.2.1"
+	for _, p := range []string{"a", "b", "c", "a", "b", "c"} {
+		if d := h.req(0, c, p); !d.Allow {
+			t.Fatalf("policy %s: first two requests refused", p)
+		}
+	}
+	for _, p := range []string{"a", "b", "c"} {
+		if d := h.req(time.Second, c, p); d.Allow || d.RetryAfter != 59*time.Second {
+			t.Fatalf("policy %s: drained bucket gave %+v", p, d)
+		}
+	}
+	if d := h.req(time.Minute, c, "a"); !d.Allow || d.Remaining != 0 {
+		t.Fatalf("policy a after a minute: %+v", d)
+	}
+}
