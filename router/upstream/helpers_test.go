@@ -67,11 +67,20 @@ func newFront(t testing.TB, tr http.RoundTripper, target string) *front {
 		mu.Lock()
 		lastErr = nil
 		mu.Unlock()
+		defer func() { // ReverseProxy panics with http.ErrAbortHandler mid-body
+			mu.Lock()
+			err := lastErr
+			mu.Unlock()
+			p := recover()
+			if p != nil {
+				err = http.ErrAbortHandler
+			}
+			f.served <- err
+			if p != nil {
+				panic(p)
+			}
+		}()
 		rp.ServeHTTP(w, r)
-		mu.Lock()
-		err := lastErr
-		mu.Unlock()
-		f.served <- err
 	}))
 	ct := &http.Transport{DisableCompression: true}
 	f.client = &http.Client{Transport: ct}

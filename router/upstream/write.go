@@ -109,8 +109,8 @@ func writeRequestURI(bw *bufio.Writer, req *http.Request, pl *plan) {
 }
 
 // writeBody copies the request body after the head: exactly pl.length bytes,
-// or chunks flushed one by one (so a streaming upload streams) followed by
-// the trailers. Errors reading the body mark pr fatal and keep their type
+// or chunks followed by the trailers. Each read is sent before the next one
+// (so a streaming upload streams). Errors reading the body mark pr fatal and keep their type
 // (an *http.MaxBytesError stays one).
 func (c *conn) writeBody(req *http.Request, body io.Reader, pl *plan, pr *progress) error {
 	bufp := c.p.t.getCopyBuf()
@@ -131,6 +131,13 @@ func (c *conn) writeBody(req *http.Request, body io.Reader, pl *plan, pr *progre
 					return err
 				}
 				left -= int64(n)
+				// More to come: send what we have, so a slow upload streams.
+				// A body read at once goes out with the head in one write.
+				if left > 0 {
+					if err := bw.Flush(); err != nil {
+						return err
+					}
+				}
 			}
 			switch {
 			case rerr == io.EOF && left > 0:
