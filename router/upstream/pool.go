@@ -109,8 +109,13 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 }
 
 // put takes back a conn whose response was read to the end: to the first
-// waiter, else idle, else (over MaxIdlePerTarget or closed) it is closed.
+// waiter, else idle, else (over MaxIdlePerTarget, closed, or with unasked
+// bytes buffered) it is closed.
 func (p *pool) put(c *conn) {
+	if c.br.Buffered() > 0 { // the backend sent more than it announced
+		p.discard(c, false)
+		return
+	}
 	c.reused = true
 	p.mu.Lock()
 	if w := p.popWaiterLocked(); w != nil {
