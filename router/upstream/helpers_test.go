@@ -103,7 +103,7 @@ type rawServer struct {
 	ln    net.Listener
 	wg    sync.WaitGroup
 	mu    sync.Mutex
-	conns []net.Conn
+	conns map[net.Conn]bool
 	n     int
 }
 
@@ -113,7 +113,7 @@ func newRawServer(t testing.TB, serve func(i int, c net.Conn)) *rawServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &rawServer{ln: ln}
+	s := &rawServer{ln: ln, conns: map[net.Conn]bool{}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -125,13 +125,16 @@ func newRawServer(t testing.TB, serve func(i int, c net.Conn)) *rawServer {
 			s.mu.Lock()
 			i := s.n
 			s.n++
-			s.conns = append(s.conns, c)
+			s.conns[c] = true
 			s.mu.Unlock()
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				defer c.Close()
 				serve(i, c)
+				c.Close()
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
 			}()
 		}
 	}()
@@ -150,7 +153,7 @@ func (s *rawServer) accepted() int {
 func (s *rawServer) close() {
 	s.ln.Close()
 	s.mu.Lock()
-	for _, c := range s.conns {
+	for c := range s.conns {
 		c.Close()
 	}
 	s.mu.Unlock()
