@@ -27,10 +27,13 @@ type pool struct {
 // receives an idle conn, or nil: a slot to dial in.
 type waiter struct{ ch chan *conn }
 
-// get returns a conn for one request: the most recently used idle one that is
-// still alive, else a new one, else (at the cap) the first one another request
-// gives up. fresh skips idle conns: a retry wants a new connection.
-func (p *pool) get(ctx context.Context, fresh bool) (*conn, error) {
+// get returns a conn for one request: the most recently used idle one, else
+// a new one, else (at the cap) the first one another request gives up. fresh
+// skips idle conns: a retry wants a new connection. check peeks at an idle
+// conn first and retires it if the backend closed it: worth a syscall for a
+// request whose body could not be sent again; any other request that meets
+// a dead conn is retried on a new one.
+func (p *pool) get(ctx context.Context, fresh, check bool) (*conn, error) {
 	max := p.t.opts.MaxConnsPerTarget
 	for {
 		p.mu.Lock()
@@ -48,7 +51,7 @@ func (p *pool) get(ctx context.Context, fresh bool) (*conn, error) {
 				p.retire(c)
 				return p.dial(ctx)
 			}
-			if p.expired(c, time.Now()) || !c.alive() {
+			if p.expired(c, time.Now()) || (check && !c.alive()) {
 				p.t.stale.Add(1)
 				p.discard(c, false)
 				continue

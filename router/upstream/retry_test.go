@@ -128,40 +128,61 @@ func TestRetryOnReusedConnection(t *testing.T) {
 }
 
 // TestStaleIdleConnection: the backend closes an idle connection between
-// requests; the next request notices and succeeds on a new one.
+// requests; the next request notices and succeeds on a new one. A request
+// with a body that can't be sent twice has the idle connection checked
+// before it is used; others find out by failing and are retried.
 func TestStaleIdleConnection(t *testing.T) {
-	closed := make(chan struct{})
-	srv := newRawServer(t, func(i int, c net.Conn) {
-		if i > 0 {
-			serveGood(c)
-			return
-		}
-		br := bufio.NewReader(c)
-		if _, _, err := readRequest(br); err != nil {
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		c.Close() // an idle timeout on the backend's side
-		close(closed)
-	})
-	tr := newTransport(t, Options{})
-	resp, err := get(t, tr, srv.URL())
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name      string
+		method    string
+		body      string
+		wantStale uint64
+		wantRetry uint64
+	}{
+		{"GET", "GET", "", 0, 1},
+		{"POST with body", "POST", "data", 1, 0},
 	}
-	readAll(t, resp)
-	<-closed
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			closed := make(chan struct{})
+			srv := newRawServer(t, func(i int, c net.Conn) {
+				if i > 0 {
+					serveGood(c)
+					return
+				}
+				br := bufio.NewReader(c)
+				if _, _, err := readRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+				c.Close() // an idle timeout on the backend's side
+				close(closed)
+			})
+			tr := newTransport(t, Options{})
+			resp, err := get(t, tr, srv.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, resp)
+			<-closed
 
-	resp, err = get(t, tr, srv.URL())
-	if err != nil {
-		t.Fatalf("request after the backend closed: %v", err)
-	}
-	readAll(t, resp)
-	s := tr.Stats()
-	if s.Dials != 2 || s.Stale+s.Retries != 1 {
-		t.Errorf("stats = %+v, want the dead connection retired once", s)
-	}
-	if s.Stale != 1 {
-		t.Logf("the close was noticed by the retry, not the idle check: %+v", s)
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			req, _ := http.NewRequest(tt.method, srv.URL(), body)
+			req.GetBody = nil
+			resp, err = tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("request after the backend closed: %v", err)
+			}
+			if got := readAll(t, resp); got != tt.body {
+				t.Errorf("echo = %q", got)
+			}
+			s := tr.Stats()
+			if s.Dials != 2 || s.Stale != tt.wantStale || s.Retries != tt.wantRetry {
+				t.Errorf("stats = %+v, want %d stale, %d retries", s, tt.wantStale, tt.wantRetry)
+			}
+		})
 	}
 }

@@ -80,7 +80,7 @@ func (t *Transport) roundTrip(req *http.Request, body *io.ReadCloser) (*http.Res
 	}
 	p := t.poolFor(req.URL.Host)
 	for attempt := 0; ; attempt++ {
-		c, err := p.get(ctx, attempt > 0)
+		c, err := p.get(ctx, attempt > 0, pl.length != 0)
 		if err != nil {
 			return nil, err
 		}

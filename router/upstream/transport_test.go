@@ -201,3 +201,27 @@ func TestNoBodyResponses(t *testing.T) {
 		t.Errorf("stats = %+v, want one connection for all", s)
 	}
 }
+
+// TestResponseConnectionClose: a response that says "Connection: close"
+// (or is HTTP/1.0 without keep-alive) leaves its connection closed.
+func TestResponseConnectionClose(t *testing.T) {
+	for _, answer := range []string{
+		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	} {
+		closed := make(chan struct{}, 1)
+		srv := answerOnce(t, answer, closed)
+		tr := newTransport(t, Options{})
+		resp, err := get(t, tr, srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, resp); got != "ok" {
+			t.Errorf("body = %q", got)
+		}
+		<-closed
+		if s := tr.Stats(); s.Closed != 1 || s.Targets[target(t, srv.URL())].Open != 0 {
+			t.Errorf("%.20q: stats = %+v, want the connection closed", answer, s)
+		}
+	}
+}
