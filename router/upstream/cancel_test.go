@@ -232,3 +232,31 @@ func TestDialErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestBodyError: an error reading the request body keeps its type
+// (the router answers an *http.MaxBytesError with 413) and is not retried.
+func TestRequestBodyError(t *testing.T) {
+	srv := newRawServer(t, func(_ int, c net.Conn) { serveGood(c) })
+	tr := newTransport(t, Options{})
+	resp, err := get(t, tr, srv.URL()) // a reused connection next
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	body := io.MultiReader(strings.NewReader("0123456789"), errReader{&http.MaxBytesError{Limit: 10}})
+	req, _ := http.NewRequest("PUT", srv.URL(), io.NopCloser(body))
+	req.ContentLength = -1
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }
+	_, err = tr.RoundTrip(req)
+	var mb *http.MaxBytesError
+	if !errors.As(err, &mb) || mb.Limit != 10 {
+		t.Fatalf("err = %v, want the *http.MaxBytesError", err)
+	}
+	if s := tr.Stats(); s.Retries != 0 || s.Targets[target(t, srv.URL())].Open != 0 {
+		t.Errorf("stats = %+v, want the connection closed, no retry", s)
+	}
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }

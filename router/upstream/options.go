@@ -9,6 +9,13 @@
 // the pool when it has been read to the end; a body closed early, a response
 // that says "Connection: close", a canceled request or any error closes the
 // connection instead.
+//
+// It speaks HTTP/1.1 over plain TCP only: no TLS, no HTTP/2, no proxy from
+// the environment, no transparent compression. It is not full duplex: the
+// response head is read once the request body has been written, so a backend
+// that answers early (a 413 before reading an upload) is heard when it
+// closes or stops reading, or when the body ends. A request with
+// "Expect: 100-continue" avoids sending such a body at all.
 package upstream
 
 import (
