@@ -1,0 +1,81 @@
+// Command testbackend is a small backend process for bulwark's process-level
+// tests, one a test can kill and start again. It answers every path with 200
+// and its name (body and X-Backend header). Its /__heartbeat__ stands for the
+// application's own health check: 200 while the file given by -fail-file does
+// not exist, 503 (its "database" failing) while it does.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "testbackend:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("testbackend", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+	name := fs.String("name", "backend", "name written in every answer")
+	failFile := fs.String("fail-file", "", "while this file exists, /__heartbeat__ answers 503")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
+	srv := &http.Server{Handler: handler(*name, *failFile), ReadHeaderTimeout: 5 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
+func handler(name, failFile string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Backend", name)
+		if r.URL.Path != "/__heartbeat__" {
+			io.WriteString(w, name)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if failFile != "" {
+			if _, err := os.Stat(failFile); err == nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, `{"name":%q,"status":"error","database":"error"}`+"\n", name)
+				return
+			}
+		}
+		fmt.Fprintf(w, `{"name":%q,"status":"ok","database":"ok"}`+"\n", name)
+	})
+}

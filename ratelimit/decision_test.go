@@ -1,0 +1,157 @@
+package ratelimit
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/bulwark-router/bulwark/stats"
+)
+
+func TestWriteRefusal(t *testing.T) {
+	h := newHarness(t, `
+limits:
+  default: {rate: 20/s, burst: 3}
+  net: {rate: 100/s, burst: 100, per_network: {ipv4_prefix: 24, rate: 1/m, burst: 1}}
+abuse:
+  deny: [198.51.100.0/24]
+  overload: {max_in_flight: 1, max_queue_wait: 1ms}
+`)
+	for range 3 {
+		h.req(0, "192.0.2.1", "default")
+	}
+	rate := h.req(0, "192.0.2.1", "default")
+	h.req(0, "192.0.2.10", "net")
+	netRefusal := h.req(0, "192.0.2.11", "net")
+	denied := h.req(0, "198.51.100.1", "")
+	h.Admit(t0, netip.MustParseAddr("203.0.113.1"), nil) // holds the router at its cap
+	h.Admit(t0.Add(time.Millisecond), netip.MustParseAddr("203.0.113.1"), nil)
+	h.Admit(t0.Add(time.Millisecond), netip.MustParseAddr("203.0.113.1"), nil) // hard bound
+	shed := h.Admit(t0.Add(2*time.Millisecond), netip.MustParseAddr("203.0.113.2"), nil)
+
+	tests := []struct {
+		name       string
+		d          Decision
+		wantStatus int
+		wantHeader map[string]string
+	}{
+		{"rate limit", rate, 429, map[string]string{
+			"Retry-After":      "1",
+			"Ratelimit-Policy": `"default";q=3;w=1`,
+			"Ratelimit":        `"default";r=0;t=1`,
+		}},
+		{"network limit", netRefusal, 429, map[string]string{
+			"Retry-After":      "60",
+			"Ratelimit-Policy": `"net";q=100;w=1, "net-network";q=1;w=60`,
+			"Ratelimit":        `"net-network";r=0;t=60`,
+		}},
+		{"denied", denied, 403, map[string]string{"Retry-After": "", "Ratelimit": ""}},
+		{"overload", shed, 503, map[string]string{"Retry-After": "1", "Ratelimit": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.d.Allow || tt.d.Status != tt.wantStatus {
+				t.Fatalf("decision %+v", tt.d)
+			}
+			rec := httptest.NewRecorder()
+			tt.d.WriteRefusal(rec)
+			res := rec.Result()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.wantStatus || len(body) == 0 || len(body) > 64 {
+				t.Fatalf("status %d body %q", res.StatusCode, body)
+			}
+			if res.Header.Get("Content-Type") != "text/plain; charset=utf-8" || res.Header.Get("Content-Length") == "" {
+				t.Fatalf("headers %v", res.Header)
+			}
+			for k, v := range tt.wantHeader {
+				if got := res.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+
+	// An admitted request's headers.
+	for range 3 {
+		h.Done(t0, netip.MustParseAddr("203.0.113.1"), 200, false)
+	}
+	d := h.req(10*time.Second, "192.0.2.1", "default")
+	hdr := http.Header{}
+	d.SetHeaders(hdr)
+	if hdr.Get("Ratelimit") != `"default";r=2;t=1` || hdr.Get("Ratelimit-Policy") != `"default";q=3;w=1` {
+		t.Fatalf("headers %v", hdr)
+	}
+	hdr = http.Header{}
+	d = h.req(10*time.Second, "192.0.2.1", "")
+	d.SetHeaders(hdr)
+	if len(hdr) != 0 {
+		t.Fatalf("headers without a policy: %v", hdr)
+	}
+}
+
+func TestRetryAfterBan(t *testing.T) {
+	d := Decision{Status: 429, Reason: stats.TooManyInFlight, RetryAfter: 90 * time.Minute}
+	rec := httptest.NewRecorder()
+	d.WriteRefusal(rec)
+	if got := rec.Header().Get("Retry-After"); got != "5400" {
+		t.Fatalf("Retry-After %q", got)
+	}
+}
+
+// discard is a ResponseWriter that keeps its header map between uses.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// TestAllocs pins the request path's allocations: none for a decision,
+// none for a 403.
+func TestAllocs(t *testing.T) {
+	a, err := New(loadConfig(t, `
+limits:
+  default: {rate: 1/s, burst: 1}
+abuse:
+  deny: [198.51.100.0/24]
+  ban: {after_rejections: 5, duration: 1h}
+  overload: {max_in_flight: 100000}
+`), nil, nil, WithSweepInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	p := a.Policy("default")
+	now := time.Now()
+	hot, banned, denied := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("198.51.100.1")
+	for range 10 {
+		a.Admit(now, banned, p)
+	}
+	w := &discard{h: make(http.Header, 8)}
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"admit+done", func() {
+			now = now.Add(time.Second)
+			if a.Admit(now, hot, p).Allow {
+				a.Done(now, hot, 200, false)
+			}
+		}},
+		{"rate limited", func() { a.Admit(now, hot, p); a.Admit(now, hot, p) }},
+		{"banned", func() { a.Admit(now, banned, p) }},
+		{"denied", func() { a.Admit(now, denied, p) }},
+		{"403 response", func() {
+			d := a.Admit(now, banned, p)
+			clear(w.h)
+			d.WriteRefusal(w)
+		}},
+	}
+	for _, tt := range tests {
+		if n := testing.AllocsPerRun(100, tt.f); n != 0 {
+			t.Errorf("%s: %v allocs", tt.name, n)
+		}
+	}
+}

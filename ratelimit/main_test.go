@@ -1,0 +1,117 @@
+package ratelimit
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/stats"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// t0 is the fixed instant tests start from.
+var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const baseYAML = `
+backends:
+  app: {targets: ["http://127.0.0.1:9"]}
+routes:
+  - match: {path_prefix: /}
+    backend: app
+`
+
+func loadConfig(t testing.TB, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load([]byte(baseYAML + yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// clock is a settable clock for WithClock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time     { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time)    { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) At(d time.Duration) { c.Set(t0.Add(d)) }
+
+// recorder counts what Admission reports.
+type recorder struct {
+	stats.Nop
+	mu       sync.Mutex
+	rejected map[stats.Reason]int
+	tracked  int
+	bans     int
+}
+
+func (r *recorder) Rejected(reason stats.Reason) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rejected == nil {
+		r.rejected = map[stats.Reason]int{}
+	}
+	r.rejected[reason]++
+}
+func (r *recorder) TrackedClients(n int) { r.mu.Lock(); r.tracked = n; r.mu.Unlock() }
+func (r *recorder) BansActive(n int)     { r.mu.Lock(); r.bans = n; r.mu.Unlock() }
+func (r *recorder) gauges() (tracked, bans int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tracked, r.bans
+}
+func (r *recorder) count(reason stats.Reason) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rejected[reason]
+}
+
+type harness struct {
+	*Admission
+	clk *clock
+	rec *recorder
+}
+
+// newHarness builds an Admission on baseYAML+yaml with a fixed clock at t0,
+// no sweeper and a fixed seed.
+func newHarness(t testing.TB, yaml string, opts ...Option) *harness {
+	t.Helper()
+	clk := &clock{t: t0}
+	rec := &recorder{}
+	var log *zap.Logger
+	if tt, ok := t.(*testing.T); ok {
+		log = zaptest.NewLogger(tt)
+	}
+	base := []Option{WithClock(clk.Now), WithSweepInterval(0), WithSeed(42)}
+	a, err := New(loadConfig(t, yaml), rec, log, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return &harness{a, clk, rec}
+}
+
+// req admits one request at t0+at and, when admitted, ends it at once.
+func (h *harness) req(at time.Duration, client string, policy string) Decision {
+	c := netip.MustParseAddr(client)
+	d := h.Admit(t0.Add(at), c, h.Policy(policy))
+	if d.Allow {
+		h.Done(t0.Add(at), c, 200, false)
+	}
+	return d
+}
+
+func (h *harness) sweepAt(at time.Duration) sweepResult { return h.sweep(h.ns(t0.Add(at))) }
+
+func ip4(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+}

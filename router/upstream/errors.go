@@ -1,0 +1,66 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+)
+
+var (
+	// ErrClosed is returned by RoundTrip after Close.
+	ErrClosed = errors.New("upstream: transport closed")
+	// ErrUnsupportedScheme is returned for a URL whose scheme is not "http".
+	ErrUnsupportedScheme = errors.New("upstream: unsupported URL scheme")
+	// ErrHeaderTooLarge means the response heads exceeded
+	// Options.MaxResponseHeaderBytes; the connection was closed.
+	ErrHeaderTooLarge = errors.New("upstream: response header too large")
+	// ErrInvalidRequest wraps a request that can't be written as HTTP/1.1
+	// (bad method, header name or value, host or URI).
+	ErrInvalidRequest = errors.New("upstream: invalid request")
+	// ErrBodyClosed is returned by a read on a response body after Close.
+	ErrBodyClosed = errors.New("upstream: read on closed response body")
+)
+
+// timeoutError is a net.Error whose Timeout() is true, returned when the
+// response head did not arrive within ResponseHeaderTimeout.
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string   { return e.msg }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
+
+// Is lets errors.Is(err, os.ErrDeadlineExceeded) hold, as it does for the
+// standard library's timeouts.
+func (e *timeoutError) Is(target error) bool { return target == os.ErrDeadlineExceeded }
+
+var errHeaderTimeout net.Error = &timeoutError{"upstream: timeout awaiting response headers"}
+
+// isTimeout reports whether err is a deadline passing on a connection.
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// ctxErr returns the context's error when it has ended, else nil.
+func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return nil
+	}
+	return ctx.Err()
+}
+
+// dialError gives err the shape the router relies on: a *net.OpError with
+// Op "dial".
+func dialError(addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return err
+	}
+	return &net.OpError{Op: "dial", Net: "tcp", Addr: stringAddr(addr), Err: err}
+}
+
+// stringAddr is a net.Addr for a target that was never resolved.
+type stringAddr string
+
+func (a stringAddr) Network() string { return "tcp" }
+func (a stringAddr) String() string  { return string(a) }
