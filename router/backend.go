@@ -78,7 +78,14 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 			breaker: breaker.New(cfg.Breaker, breaker.WithClock(now),
 				breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, raw, from, to) }))})
 	}
-	b.breaker = breaker.New(cfg.Breaker, breaker.WithClock(now),
+	// A run of failures on one target (its requests in flight when it
+	// dies) is that target's breaker's business; with more than one target
+	// the backend as a whole trips only on the failure ratio over its window.
+	bcfg := cfg.Breaker
+	if len(cfg.Targets) > 1 {
+		bcfg.ConsecutiveFailures = 0
+	}
+	b.breaker = breaker.New(bcfg, breaker.WithClock(now),
 		breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, "", from, to) }))
 	b.policy = balancePolicyFor(cfg.Balance)
 	b.transport = newStandardTransport(cfg)

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -94,16 +95,18 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		}
 		resp, err := b.transport.RoundTrip(req)
 		if err == nil {
+			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
+				t.breaker.Done(tok, breaker.Success)
+				resp.Body = &upgradedBody{targetBody{ReadCloser: rwc, t: t, st: st}, rwc}
+				return resp, nil
+			}
 			if resp.StatusCode >= 500 {
 				t.breaker.Done(tok, breaker.Failure)
-			} else {
-				t.breaker.Done(tok, breaker.Success)
+				tok = breaker.Token{}
 			}
-			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-				resp.Body = &upgradedBody{targetBody{ReadCloser: rwc, t: t}, rwc}
-			} else {
-				resp.Body = &targetBody{ReadCloser: resp.Body, t: t}
-			}
+			// Below 500 the verdict waits for the body: an answer that
+			// breaks off mid-body is a failure.
+			resp.Body = &targetBody{ReadCloser: resp.Body, t: t, st: st, ctx: req.Context(), tok: tok}
 			return resp, nil
 		}
 		t.inFlight.Add(-1)
@@ -126,16 +129,39 @@ func bodyless(req *http.Request) bool {
 }
 
 // targetBody releases the target's in-flight slot when the response body is
-// closed.
+// closed, and then reports the attempt to the target's breaker: a failure
+// when reading the body broke off (not because the client left), a success
+// otherwise. The zero tok reports nothing.
 type targetBody struct {
 	io.ReadCloser
-	t    *Target
-	once sync.Once
+	t     *Target
+	st    *requestState
+	ctx   context.Context
+	tok   breaker.Token
+	broke bool
+	once  sync.Once
+}
+
+func (b *targetBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.ctx != nil && b.ctx.Err() == nil {
+		b.broke = true
+	}
+	return n, err
 }
 
 func (b *targetBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(func() { b.t.inFlight.Add(-1) })
+	b.once.Do(func() {
+		b.t.inFlight.Add(-1)
+		res := breaker.Success
+		if b.broke {
+			res = breaker.Failure
+			b.t.failures.Add(1)
+			b.st.bodyBroke = true
+		}
+		b.t.breaker.Done(b.tok, res)
+	})
 	return err
 }
 

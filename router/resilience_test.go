@@ -284,9 +284,6 @@ func TestBreakerOpensAtConsecutiveFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.give == truncated {
-				t.Skip(skipBrokenOff)
-			}
 			t.Parallel()
 			fb := newFaultyBackend(t)
 			fb.delay = tt.delay
@@ -345,17 +342,10 @@ routes: [{backend: app}]
 	}
 }
 
-// skipBrokenOff names the known gap that the two broken-off-body tests
-// show; delete it and its uses together with the fix.
-const skipBrokenOff = "a response that breaks off mid-body counts as a success for the target breaker " +
-	"and never reaches the backend breaker (ReverseProxy aborts with http.ErrAbortHandler): " +
-	"see the fix for router/forward.go and router/serve.go"
-
 // TestBrokenOffProbeDoesNotWedgeHalfOpen: a half-open probe whose answer
 // breaks off mid-body must free its slot (as a failure), or the backend is
 // refused forever.
 func TestBrokenOffProbeDoesNotWedgeHalfOpen(t *testing.T) {
-	t.Skip(skipBrokenOff)
 	fb := newFaultyBackend(t)
 	clock := newManualClock()
 	_, base := startRouterWith(t, fmt.Sprintf(`
@@ -573,18 +563,11 @@ routes: [{backend: app}]
 	}
 }
 
-// skipBackendTrip names the known gap TestTargetDeathDoesNotOpenBackend
-// shows; delete it and its use together with the fix.
-const skipBackendTrip = "the backend-level breaker uses the target's consecutive_failures: " +
-	"one target dying with that many requests in flight opens the whole backend; " +
-	"see the fix for router/backend.go"
-
 // TestTargetDeathDoesNotOpenBackend: one target of two dies with more
 // requests in flight than consecutive_failures. Those requests fail (they
 // reached it), but the backend as a whole is fine: the next GETs must be
 // served by the other target, not refused with circuit_open.
 func TestTargetDeathDoesNotOpenBackend(t *testing.T) {
-	t.Skip(skipBackendTrip)
 	const n = 3
 	fb := newFaultyBackend(t)
 	defer fb.releaseAll()

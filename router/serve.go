@@ -31,6 +31,7 @@ type requestState struct {
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
+	bodyBroke     bool // the backend's answer broke off mid-body
 	err           error
 	stat          stats.Request
 }
@@ -115,7 +116,17 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, st)
+	aborted := true
+	defer func() {
+		// ReverseProxy aborts the handler (panics with http.ErrAbortHandler)
+		// when copying the body breaks off; report it before the panic goes on.
+		if aborted {
+			b.breaker.Done(tok, outcome(st))
+			rt.finish(t, st, r, start)
+		}
+	}()
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	aborted = false
 	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r, start)
 }
@@ -126,6 +137,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func outcome(st *requestState) breaker.Result {
 	code := st.w.code()
 	switch {
+	case st.bodyBroke:
+		return breaker.Failure
 	case code == StatusClientClosed || st.reason != "":
 		return breaker.Ignore
 	case code >= 500:
