@@ -54,6 +54,11 @@ type Server struct {
 	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`    // default 32KiB
 	MaxBodyBytes      Size     `yaml:"max_body_bytes"`      // default 10MiB
 	ShutdownGrace     Duration `yaml:"shutdown_grace"`      // default 30s
+	// DrainDelay keeps accepting for this long after SIGTERM while both
+	// heartbeats answer 503 and keep-alives are off, so a load balancer that
+	// cannot retry sees the router leave before its listener closes.
+	// Default 0: stop accepting at once.
+	DrainDelay Duration `yaml:"drain_delay"`
 }
 
 // ClientIP says how to find the real client behind proxies.

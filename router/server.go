@@ -69,6 +69,13 @@ func (s *Server) SetConfigFile(path string) {
 	s.mu.Unlock()
 }
 
+// ConfigFile is the file ReloadFile reads, "" when none.
+func (s *Server) ConfigFile() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.file
+}
+
 // ErrNoConfigFile is returned by ReloadFile when there is no file to read.
 var ErrNoConfigFile = errors.New("no config file to reload")
 
@@ -99,7 +106,7 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if err := s.ReloadFile(); err != nil {
-		s.log.Error("reload failed; keeping the current config", zap.Error(err))
+		s.log.Error("reload failed; keeping the current config", zap.String("file", s.ConfigFile()), zap.Error(err))
 		problems := []string{err.Error()}
 		var errs config.Errors
 		if errors.As(err, &errs) {
@@ -197,10 +204,17 @@ func (s *Server) Config() (*config.Config, time.Time) {
 func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cfg.Listen != s.cfg.Listen || cfg.Admin != s.cfg.Admin ||
-		cfg.Server != s.cfg.Server || cfg.ListenProxyProtocol != s.cfg.ListenProxyProtocol {
-		s.log.Warn("listen, admin, listen_proxy_protocol and server settings change only on restart")
+	// The listeners keep what they were started with; shutdown_grace and
+	// drain_delay are read at drain time and do follow the file.
+	next := *cfg
+	next.Listen, next.Admin, next.ListenProxyProtocol = s.cfg.Listen, s.cfg.Admin, s.cfg.ListenProxyProtocol
+	next.Server = s.cfg.Server
+	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
+	if next.Listen != cfg.Listen || next.Admin != cfg.Admin || next.Server != cfg.Server ||
+		next.ListenProxyProtocol != cfg.ListenProxyProtocol {
+		s.log.Warn("listen, admin, listen_proxy_protocol and server timeouts and sizes change only on restart; kept the running values")
 	}
+	cfg = &next
 	for _, f := range s.reloads {
 		if err := f(cfg); err != nil {
 			return err
@@ -213,13 +227,25 @@ func (s *Server) Reload(cfg *config.Config) error {
 	return nil
 }
 
-// Shutdown drains: /__lbheartbeat__ turns 503, the listeners stop accepting,
+// Shutdown drains: /__lbheartbeat__ and /__heartbeat__ turn 503, the
+// listener keeps accepting for server.drain_delay (0 by default), then stops,
 // keep-alive connections close after their current request, and in-flight
 // requests get until ctx ends to finish. The admin listener stays up until
 // the public one is done.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.router.SetDraining(true)
 	s.pub.SetKeepAlivesEnabled(false)
+	s.mu.Lock()
+	delay := s.cfg.Server.DrainDelay.D()
+	s.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
 	err := s.pub.Shutdown(ctx)
 	if err != nil {
 		s.pub.Close()

@@ -76,10 +76,10 @@ func (a *app) start() error {
 // old config stays.
 func (a *app) reload() {
 	if err := a.srv.ReloadFile(); err != nil {
-		a.log.Error("reload failed; keeping the current config", zap.Error(err))
+		a.log.Error("reload failed; keeping the current config", zap.String("file", a.srv.ConfigFile()), zap.Error(err))
 		return
 	}
-	a.log.Info("config reloaded")
+	a.log.Info("config reloaded", zap.String("file", a.srv.ConfigFile()))
 }
 
 // drain stops the server, giving in-flight requests up to grace.

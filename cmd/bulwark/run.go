@@ -89,7 +89,8 @@ func serve(ctx context.Context, cfg *config.Config, reloadFile string, info rout
 	for {
 		select {
 		case <-ctx.Done():
-			return app.drain(cfg.Server.ShutdownGrace.D())
+			cur, _ := app.srv.Config()
+			return app.drain(cur.Server.ShutdownGrace.D() + cur.Server.DrainDelay.D())
 		case err := <-app.srv.Errors():
 			log.Error("listener failed", zap.Error(err))
 			app.drain(time.Second)
@@ -101,7 +102,7 @@ func serve(ctx context.Context, cfg *config.Config, reloadFile string, info rout
 			default:
 				log.Info("draining", zap.Stringer("signal", sig))
 				cur, _ := app.srv.Config()
-				return app.drain(cur.Server.ShutdownGrace.D())
+				return app.drain(cur.Server.ShutdownGrace.D() + cur.Server.DrainDelay.D())
 			}
 		}
 	}
