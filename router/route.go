@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/ratelimit"
 )
 
 // route is a compiled config.Route. Matching reads only immutable fields and
@@ -13,8 +14,9 @@ type route struct {
 	index   int
 	name    string // stats name
 	backend *Backend
-	policy  string // limit policy name; "" for none
-	auth    bool   // responses count toward abuse.auth_failures
+	policy  string            // limit policy name; "" for none
+	limit   *ratelimit.Policy // nil: no rate limit
+	auth    bool              // responses count toward abuse.auth_failures
 	perAPI  bool
 	// apiPrefix is the prefix stripped before taking the per-API segment.
 	apiPrefix string

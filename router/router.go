@@ -18,6 +18,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/health"
+	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/stats"
 )
@@ -53,6 +54,7 @@ type Router struct {
 	inFlight atomic.Int64
 	version  atomic.Uint64
 
+	adm       *ratelimit.Admission
 	checker   *health.Checker
 	heartbeat *health.Heartbeat
 	updateMu  sync.Mutex // serialises Update
@@ -87,10 +89,16 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		rt.info.Go = runtime.Version()
 	}
 	rt.proxy = rt.newProxy()
+	adm, err := ratelimit.New(cfg, rt.rec, rt.log.Named("admission"), ratelimit.WithClock(rt.now))
+	if err != nil {
+		return nil, err
+	}
+	rt.adm = adm
 	rt.checker = health.NewChecker(nil, rt.rec, rt.log.Named("health"), rt.setTargetUp)
 	rt.heartbeat = health.NewHeartbeat(rt.probe, rt.state, health.WithHeartbeatClock(rt.now))
 	if err := rt.Update(cfg); err != nil {
 		rt.checker.Close()
+		rt.adm.Close()
 		return nil, err
 	}
 	return rt, nil
@@ -107,6 +115,12 @@ func (rt *Router) Update(cfg *config.Config) error {
 	ext, err := clientip.New(cfg.ClientIP)
 	if err != nil {
 		return fmt.Errorf("client_ip: %w", err)
+	}
+	if old != nil {
+		// Policies that did not change keep their buckets and bans.
+		if err := rt.adm.Update(cfg); err != nil {
+			return fmt.Errorf("limits: %w", err)
+		}
 	}
 	t := &table{
 		cfg:       cfg,
@@ -137,7 +151,9 @@ func (rt *Router) Update(cfg *config.Config) error {
 		if b == nil {
 			return fmt.Errorf("routes[%d].backend: unknown backend %q", i, rc.Backend)
 		}
-		t.routes = append(t.routes, compileRoute(i, rc, b))
+		rte := compileRoute(i, rc, b)
+		rte.limit = rt.adm.Policy(rte.policy)
+		t.routes = append(t.routes, rte)
 	}
 	// New targets start as the active checks last saw them.
 	for name, b := range t.backends {
@@ -193,13 +209,22 @@ func (rt *Router) breakerChanged(backend, target string, from, to stats.BreakerS
 
 // state is the router's own condition for the composite heartbeat.
 func (rt *Router) state() health.RouterState {
-	return health.RouterState{ConfigLoaded: rt.table.Load() != nil, Draining: rt.draining.Load()}
+	ov := rt.adm.Snapshot(0).Overload
+	return health.RouterState{
+		ConfigLoaded: rt.table.Load() != nil,
+		Draining:     rt.draining.Load(),
+		Overloaded:   ov.Saturated,
+	}
 }
+
+// Admission returns the per-client admission the router applies.
+func (rt *Router) Admission() *ratelimit.Admission { return rt.adm }
 
 // Close stops the active health checks and releases idle upstream
 // connections.
 func (rt *Router) Close() error {
 	rt.checker.Close()
+	rt.adm.Close()
 	if t := rt.table.Load(); t != nil {
 		for _, b := range t.backends {
 			b.close()

@@ -25,6 +25,8 @@ type requestState struct {
 	attempts  int
 	trusted   bool
 	client    netip.Addr
+	key       netip.Addr // the admission key (IPv6 grouped by prefix)
+	admitted  bool       // Admit let it in: Done is owed
 	requestID string
 	reason    string // refusal reason, "" when forwarded
 	body      *countingBody
@@ -82,6 +84,16 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.route, st.backend = rte, rte.backend
+
+	st.key = t.clientIP.Key(client)
+	d := rt.adm.Admit(start, st.key, rte.limit)
+	if !d.Allow {
+		st.reason = d.Reason.String()
+		d.WriteRefusal(w)
+		rt.finish(t, st, r, start)
+		return
+	}
+	st.admitted = true
 
 	if r.ContentLength > t.maxBody {
 		rt.refuse(st, stats.BodyTooLarge, http.StatusRequestEntityTooLarge)
@@ -156,8 +168,12 @@ func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
 
 // finish records the request: stats and the access log.
 func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time.Time) {
-	dur := rt.now().Sub(start)
+	end := rt.now()
+	dur := end.Sub(start)
 	code := st.w.code()
+	if st.admitted {
+		rt.adm.Done(end, st.key, code, st.route.auth)
+	}
 	s := &st.stat
 	if st.route != nil {
 		s.Route = st.route.name

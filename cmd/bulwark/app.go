@@ -51,23 +51,27 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 	}
 	srv := router.NewServer(cfg, rt, log)
 	srv.Admin().Handle("/metrics", s.Handler())
+	srv.Admin().Handle("/admin/api/bans", rt.Admission().BansHandler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
 	return &app{log: log, stats: s, rt: rt, srv: srv}, nil
 }
 
-// start opens the listeners; with listen_proxy_protocol the public one
-// reads PROXY headers from trusted peers.
+// start opens the listeners: the public one caps connections per client
+// and, with listen_proxy_protocol, reads PROXY headers from trusted peers.
 func (a *app) start() error {
 	cfg, _ := a.srv.Config()
-	var wrap router.ListenerWrapper
-	if cfg.ListenProxyProtocol {
-		ext, err := clientip.New(cfg.ClientIP)
-		if err != nil {
-			return err
+	ext, err := clientip.New(cfg.ClientIP)
+	if err != nil {
+		return err
+	}
+	// The connection cap counts socket peers, so it wraps the raw listener
+	// (trusted proxies are never capped); PROXY headers are read after it.
+	wrap := func(l net.Listener) net.Listener {
+		l = a.rt.Admission().Listener(l, ext.Trusted)
+		if cfg.ListenProxyProtocol {
+			l = clientip.ProxyListener(l, ext, cfg.Server.ReadHeaderTimeout.D())
 		}
-		wrap = func(l net.Listener) net.Listener {
-			return clientip.ProxyListener(l, ext, cfg.Server.ReadHeaderTimeout.D())
-		}
+		return l
 	}
 	return a.srv.Start(wrap)
 }
