@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/router/breaker"
+	"github.com/bulwark-router/bulwark/router/upstream"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -88,8 +89,28 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 	b.breaker = breaker.New(bcfg, breaker.WithClock(now),
 		breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, "", from, to) }))
 	b.policy = balancePolicyFor(cfg.Balance)
-	b.transport = newStandardTransport(cfg)
+	b.transport = newTransport(cfg, b.targets)
 	return b, nil
+}
+
+// newTransport picks the upstream client: bulwark's pooled HTTP/1.1
+// transport for plain-http targets (transport: fast, the default), net/http's
+// Transport for https targets or when the config says standard.
+func newTransport(cfg *config.Backend, targets []*Target) http.RoundTripper {
+	fast := cfg.Transport != "standard"
+	for _, t := range targets {
+		if t.url.Scheme != "http" {
+			fast = false
+		}
+	}
+	if !fast {
+		return newStandardTransport(cfg)
+	}
+	return upstream.New(upstream.Options{
+		ConnectTimeout:        cfg.ConnectTimeout.D(),
+		ResponseHeaderTimeout: cfg.ResponseTimeout.D(),
+		MaxIdlePerTarget:      256,
+	})
 }
 
 // newStandardTransport builds the tuned net/http transport used for a
@@ -114,9 +135,13 @@ func newStandardTransport(cfg *config.Backend) *http.Transport {
 	}
 }
 
-// close releases idle connections of a backend that left the table.
+// close releases the connections of a backend that left the table: idle
+// ones now, busy ones when their request ends.
 func (b *Backend) close() {
-	if c, ok := b.transport.(interface{ CloseIdleConnections() }); ok {
+	switch c := b.transport.(type) {
+	case interface{ Close() error }:
+		c.Close()
+	case interface{ CloseIdleConnections() }:
 		c.CloseIdleConnections()
 	}
 }

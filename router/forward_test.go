@@ -7,10 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/upstream"
 )
 
 func TestRoundRobinSpreadsEvenly(t *testing.T) {
@@ -277,5 +281,42 @@ routes: [{backend: app}]
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil || resp.StatusCode != 431 {
 		t.Fatalf("big headers: %v %v, want 431", resp, err)
+	}
+}
+
+// TestStandardTransport runs the forwarding tests again on net/http's
+// Transport (transport: standard); the others run on the default fast path.
+func TestStandardTransport(t *testing.T) {
+	testTransport = "standard"
+	defer func() { testTransport = "" }()
+	for name, f := range map[string]func(*testing.T){
+		"RoundRobin":       TestRoundRobinSpreadsEvenly,
+		"LeastLoaded":      TestLeastLoadedAvoidsBusyTarget,
+		"Retry":            TestRetryOnRefusedTarget,
+		"Hang504":          TestHangingBackendGets504,
+		"Unreachable502":   TestUnreachableBackendGets502,
+		"EventStream":      TestEventStreamIsNotBuffered,
+		"Upgrade":          TestUpgradePassThrough,
+		"Limits":           TestBodyAndHeaderLimits,
+		"ForwardedHeaders": TestForwardedHeadersSpoofing,
+		"Routing":          TestRoutingForms,
+	} {
+		t.Run(name, f)
+	}
+}
+
+func TestFastTransportIsTheDefault(t *testing.T) {
+	cfg := &config.Backend{Transport: "fast", ConnectTimeout: config.Duration(time.Second), ResponseTimeout: config.Duration(time.Second)}
+	plain := []*Target{{url: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}}}
+	if _, ok := newTransport(cfg, plain).(*upstream.Transport); !ok {
+		t.Fatal("http targets do not get the fast transport")
+	}
+	tls := []*Target{{url: &url.URL{Scheme: "https", Host: "127.0.0.1:1"}}}
+	if _, ok := newTransport(cfg, tls).(*http.Transport); !ok {
+		t.Fatal("https targets must stay on net/http's Transport")
+	}
+	cfg.Transport = "standard"
+	if _, ok := newTransport(cfg, plain).(*http.Transport); !ok {
+		t.Fatal("transport: standard ignored")
 	}
 }

@@ -25,6 +25,11 @@ func startRouter(t *testing.T, yaml string) (*Server, string) {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
 	}
+	if testTransport != "" {
+		for _, b := range cfg.Backends {
+			b.Transport = testTransport
+		}
+	}
 	log := zaptest.NewLogger(t)
 	rt, err := New(cfg, Options{Logger: log})
 	if err != nil {
@@ -41,6 +46,10 @@ func startRouter(t *testing.T, yaml string) (*Server, string) {
 	})
 	return srv, "http://" + srv.Addr().String()
 }
+
+// testTransport, when set, overrides every backend's transport in
+// startRouter, so the forwarding tests run on both upstream paths.
+var testTransport string
 
 // namedBackend answers every request with its name in X-Backend and body.
 func namedBackend(t *testing.T, name string) *httptest.Server {
