@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,6 +30,7 @@ type requestState struct {
 	admitted  bool       // Admit let it in: Done is owed
 	requestID string
 	reason    string // refusal reason, "" when forwarded
+	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
 
 	upstreamStart time.Time
@@ -36,6 +38,27 @@ type requestState struct {
 	bodyBroke     bool // the backend's answer broke off mid-body
 	err           error
 	stat          stats.Request
+}
+
+// statePool recycles the state of requests the router answered itself (the
+// refusal path); a forwarded request's state may still be referenced by the
+// transport's context after ServeHTTP returns, so it is left to the GC.
+var statePool = sync.Pool{New: func() any { return new(requestState) }}
+
+func (st *requestState) release() {
+	if st.forwarded {
+		return
+	}
+	*st = requestState{}
+	statePool.Put(st)
+}
+
+// id returns the request id, generating one the first time it is needed.
+func (st *requestState) id() string {
+	if st.requestID == "" {
+		st.requestID = clientip.NewRequestID()
+	}
+	return st.requestID
 }
 
 type ctxKey struct{}
@@ -68,14 +91,19 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	st := &requestState{}
+	st := statePool.Get().(*requestState)
+	defer st.release()
 	st.w.reset(rw)
 	w := &st.w
 	t := rt.table.Load()
 	client, peer := t.clientIP.FromRequest(r)
 	st.trusted = t.clientIP.Trusted(peer)
 	st.client = client
-	st.requestID = clientip.RequestID(r, st.trusted)
+	if st.trusted {
+		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
+			st.requestID = id
+		}
+	}
 
 	rte := t.match(r)
 	if rte == nil {
@@ -127,6 +155,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.finish(t, st, r, start)
 		return
 	}
+	st.forwarded = true
+	st.id() // the backend is told the request id
 	ctx := context.WithValue(r.Context(), ctxKey{}, st)
 	aborted := true
 	defer func() {
@@ -193,7 +223,7 @@ func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time
 		if ce := rt.log.Check(zap.ErrorLevel, "forward failed"); ce != nil {
 			ce.Write(zap.String("backend", st.backend.name), rt.targetField(st),
 				zap.Int("status", code), zap.Int("attempts", st.attempts),
-				zap.String("request_id", st.requestID), zap.Error(st.err))
+				zap.String("request_id", st.id()), zap.Error(st.err))
 		}
 	}
 	if !t.accessLog {
@@ -218,7 +248,7 @@ func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time
 			zap.Int64("bytes_in", bytesIn),
 			zap.Int64("bytes_out", st.w.bytes),
 			zap.Stringer("client", st.client),
-			zap.String("request_id", st.requestID),
+			zap.String("request_id", st.id()),
 		}
 		if st.reason != "" {
 			fields = append(fields, zap.String("refused", st.reason))
