@@ -168,10 +168,31 @@ func (rt *Router) Update(cfg *config.Config) error {
 		for name, b := range old.backends {
 			if t.backends[name] != b {
 				b.close()
+				rt.forgetRemovedTargets(b, t.backends[name])
 			}
 		}
 	}
 	return nil
+}
+
+// forgetRemovedTargets drops the per-target series of targets that left a
+// backend, when the recorder keeps such series.
+func (rt *Router) forgetRemovedTargets(old, cur *Backend) {
+	f, ok := rt.rec.(interface{ Forget(backend, target string) })
+	if !ok {
+		return
+	}
+	for _, tg := range old.targets {
+		kept := false
+		if cur != nil {
+			for _, nt := range cur.targets {
+				kept = kept || nt.raw == tg.raw
+			}
+		}
+		if !kept {
+			f.Forget(old.name, tg.raw)
+		}
+	}
 }
 
 // setTargetUp is the active checks' verdict on a target.
