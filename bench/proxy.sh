@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/proxy.sh: throughput, latency and CPU per request of bulwark against a
 # plain Go httputil.ReverseProxy and (when installed) nginx, all in front of
-# the same 64-byte backend on 127.0.0.1. See bench/README.md.
+# the same 64-byte backend on 127.0.0.1; and of the refusal path, bulwark's
+# rate limit against nginx's limit_req turning away the same load. See
+# bench/README.md.
 #
 # Environment:
 #   ROUNDS=3          interleaved rounds (bulwark, plain, nginx, bulwark, ...)
@@ -9,10 +11,15 @@
 #   CONNS=64          wrk connections
 #   WARMUP=1          seconds of unmeasured traffic to each proxy first
 #   PORT_BASE=19180   backend, bulwark, bulwark admin, plain, nginx use
-#                     PORT_BASE .. PORT_BASE+4
+#                     PORT_BASE .. PORT_BASE+4 (TCP); the statsd sink
+#                     PORT_BASE+5 (UDP)
 #   PLAIN_IDLE=0      plain proxy's idle upstream connections per host
 #                     (0: net/http's default Transport, which keeps 2)
 #   NGINX=auto        "off" skips nginx
+#   REFUSE=1          "0" skips the refusal-path rounds
+#   PROFILE=0         "1" also takes a 5 s CPU profile of bulwark forwarding
+#                     under wrk and prints its top 15 (go tool pprof -top)
+#   PROFILE_OUT=      where to keep that profile (default: printed only)
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -22,12 +29,16 @@ WARMUP=${WARMUP:-1}
 PORT_BASE=${PORT_BASE:-19180}
 PLAIN_IDLE=${PLAIN_IDLE:-0}
 NGINX=${NGINX:-auto}
+REFUSE=${REFUSE:-1}
+PROFILE=${PROFILE:-0}
+PROFILE_OUT=${PROFILE_OUT:-}
 
 backend_port=$PORT_BASE
 bulwark_port=$((PORT_BASE + 1))
 admin_port=$((PORT_BASE + 2))
 plain_port=$((PORT_BASE + 3))
 nginx_port=$((PORT_BASE + 4))
+statsd_port=$((PORT_BASE + 5))
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-bench.XXXXXX")
@@ -67,29 +78,52 @@ echo "building into $tmp"
 	go build -o "$tmp/backend" ./bench/backend &&
 	go build -o "$tmp/plainproxy" ./bench/plainproxy)
 
+# A realistic production config: a Persona-like route table, per-client
+# limits on every route (far above what one wrk client sends, so nothing is
+# refused), breakers on, statsd on (to a UDP port nobody reads), Prometheus
+# on, and the access log on (bulwark's stderr goes to /dev/null). /limited/
+# has a tiny limit: it is the refusal path.
 cat >"$tmp/bulwark.yaml" <<EOF
-# A Persona-like layout; limits far above what the benchmark sends.
 listen: 127.0.0.1:$bulwark_port
 admin: {listen: 127.0.0.1:$admin_port}
 backends:
-  app: {targets: [http://127.0.0.1:$backend_port], max_in_flight: 100000}
-  verifier: {targets: [http://127.0.0.1:$backend_port]}
-  static: {targets: [http://127.0.0.1:$backend_port]}
+  browserid:
+    targets: [http://127.0.0.1:$backend_port]
+    max_in_flight: 100000
+    breaker: {consecutive_failures: 5, failure_ratio: 0.5, min_requests: 20, window: 10s, open_for: 5s}
+  dbwriter:
+    targets: [http://127.0.0.1:$backend_port]
+    breaker: {consecutive_failures: 5}
+  verifier:
+    targets: [http://127.0.0.1:$backend_port]
+    breaker: {consecutive_failures: 5}
+  static:
+    targets: [http://127.0.0.1:$backend_port]
+    breaker: {consecutive_failures: 5}
 routes:
-  - {match: {path: /verify, methods: [POST]}, backend: verifier}
-  - {match: {path_prefix: /wsapi/}, backend: app, stats: {name: wsapi, per_api: true}}
-  - {backend: static}
+  - {match: {path: /verify, methods: [POST]}, backend: verifier, stats: {name: verify}}
+  - match: {paths: [/wsapi/stage_user, /wsapi/complete_user_creation, /wsapi/authenticate_user], methods: [POST]}
+    backend: dbwriter
+    stats: {name: wsapi_write, per_api: true}
+  - {match: {path_prefix: /wsapi/}, backend: browserid, stats: {name: wsapi, per_api: true}}
+  - {match: {path_prefix: /limited/}, backend: static, limit: tiny, stats: {name: limited}}
+  - {match: {path_prefix: /i18n/}, backend: static, stats: {name: i18n}}
+  - {backend: static, stats: {name: static}}
 limits:
   default: {rate: 10000000/s, burst: 10000000}
-log: {level: warn, access: false}
+  tiny: {rate: 1/m, burst: 1}
+stats:
+  statsd: {address: 127.0.0.1:$statsd_port, prefix: browserid.router}
+  prometheus: {enabled: true}
+log: {level: info, access: true}
 EOF
 
 # start NAME CMD...: runs CMD in the background, remembers its pid in
-# the variable NAME_pid and its output in $tmp/NAME.log.
+# the variable NAME_pid and its output in $tmp/NAME.log (or in $LOG_TO).
 start() {
 	local name=$1
 	shift
-	"$@" >"$tmp/$name.log" 2>&1 &
+	"$@" >"${LOG_TO:-$tmp/$name.log}" 2>&1 &
 	pids+=($!)
 	printf -v "${name}_pid" '%s' "$!"
 }
@@ -110,15 +144,34 @@ wait_http() {
 start backend "${pin_other[@]}" "$tmp/backend" -port "$backend_port"
 wait_http backend "http://127.0.0.1:$backend_port/"
 
-start bulwark "${pin_proxy[@]}" "$tmp/bulwark" -config "$tmp/bulwark.yaml"
+# The statsd sink: a bound UDP socket that is never read, so bulwark's
+# sends succeed and the kernel drops the packets.
+if command -v python3 >/dev/null; then
+	start statsd "${pin_other[@]}" python3 -c '
+import signal, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+signal.pause()' "$statsd_port"
+elif command -v nc >/dev/null; then
+	LOG_TO=/dev/null start statsd "${pin_other[@]}" nc -ul 127.0.0.1 "$statsd_port"
+else
+	echo "proxy.sh: neither python3 nor nc: statsd goes to a closed port" >&2
+fi
+
+"$tmp/bulwark" -config "$tmp/bulwark.yaml" -check >/dev/null || die "bad bulwark config"
+LOG_TO=/dev/null start bulwark "${pin_proxy[@]}" "$tmp/bulwark" -config "$tmp/bulwark.yaml"
 start plain "${pin_proxy[@]}" "$tmp/plainproxy" -port "$plain_port" \
 	-target "http://127.0.0.1:$backend_port" -max-idle-per-host "$PLAIN_IDLE"
 
 proxies=(bulwark plain)
+# Every run NAME measures the process NAME without its _429 suffix; the
+# _429 runs send to a route whose tiny limit refuses nearly every request.
 declare -A url=(
 	[bulwark]="http://127.0.0.1:$bulwark_port/wsapi/session_context"
 	[plain]="http://127.0.0.1:$plain_port/wsapi/session_context"
 	[nginx]="http://127.0.0.1:$nginx_port/wsapi/session_context"
+	[bulwark_429]="http://127.0.0.1:$bulwark_port/limited/x"
+	[nginx_429]="http://127.0.0.1:$nginx_port/limited/x"
 )
 
 if [ "$NGINX" != off ] && command -v nginx >/dev/null; then
@@ -136,6 +189,9 @@ http {
 	fastcgi_temp_path $tmp/nginx/fastcgi;
 	uwsgi_temp_path $tmp/nginx/uwsgi;
 	scgi_temp_path $tmp/nginx/scgi;
+	limit_req_zone \$binary_remote_addr zone=tiny:1m rate=1r/m;
+	limit_req_status 429;
+	limit_req_log_level info;
 	upstream backend {
 		server 127.0.0.1:$backend_port;
 		keepalive 128;
@@ -143,6 +199,12 @@ http {
 	server {
 		listen 127.0.0.1:$nginx_port;
 		location / {
+			proxy_pass http://backend;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+		location /limited/ {
+			limit_req zone=tiny;
 			proxy_pass http://backend;
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
@@ -158,6 +220,12 @@ fi
 for p in "${proxies[@]}"; do
 	wait_http "$p" "${url[$p]}"
 done
+
+runs=("${proxies[@]}")
+if [ "$REFUSE" != 0 ]; then
+	runs+=(bulwark_429)
+	[[ " ${proxies[*]} " == *" nginx "* ]] && runs+=(nginx_429)
+fi
 
 # cpu_ticks PID: user+system clock ticks of PID and its children (nginx's
 # worker is the master's child).
@@ -183,10 +251,10 @@ to_ms() {
 }
 
 hz=$(getconf CLK_TCK)
-echo "rounds=$ROUNDS duration=${DURATION}s connections=$CONNS pinning=${pin_proxy[*]:-none} proxies=${proxies[*]}"
+echo "rounds=$ROUNDS duration=${DURATION}s connections=$CONNS pinning=${pin_proxy[*]:-none} runs=${runs[*]}"
 
 if [ "$WARMUP" -gt 0 ]; then
-	for p in "${proxies[@]}"; do
+	for p in "${runs[@]}"; do
 		"${pin_other[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "${url[$p]}" >/dev/null
 	done
 fi
@@ -194,8 +262,8 @@ fi
 results="$tmp/results"
 : >"$results"
 for round in $(seq "$ROUNDS"); do
-	for p in "${proxies[@]}"; do
-		pid_var="${p}_pid"
+	for p in "${runs[@]}"; do
+		pid_var="${p%_429}_pid"
 		before=$(cpu_ticks "${!pid_var}")
 		out=$("${pin_other[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${url[$p]}")
 		after=$(cpu_ticks "${!pid_var}")
@@ -203,9 +271,12 @@ for round in $(seq "$ROUNDS"); do
 		reqs=$(awk '/ requests in / {print $1}' <<<"$out")
 		p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
 		p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-		errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF}
+		# errors: socket errors, and answers of the wrong kind: non-2xx
+		# for forwarding runs, anything not refused for the _429 runs.
+		errs=$(awk -v refuse="$([[ $p == *_429 ]] && echo 1 || echo 0)" -v reqs="$reqs" '
+			/Non-2xx or 3xx responses:/ {bad = $NF}
 			/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
-			END {print n + 0}' <<<"$out")
+			END {print n + (refuse ? reqs - bad : bad)}' <<<"$out")
 		cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$reqs" \
 			'BEGIN {printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0)}')
 		# The share of one core the proxy used: near 100 it was the
@@ -213,7 +284,7 @@ for round in $(seq "$ROUNDS"); do
 		cpu_pct=$(awk -v t=$((after - before)) -v hz="$hz" -v d="$DURATION" \
 			'BEGIN {printf "%.0f", t / hz / d * 100}')
 		printf '%s %s %s %s %s %s %s %s\n' "$p" "$round" "$rps" "$p50" "$p99" "$cpu_us" "$errs" "$cpu_pct" >>"$results"
-		printf 'round %d %-8s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.2f us/req %4s%% of a core  errors %s\n' \
+		printf 'round %d %-11s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.2f us/req %4s%% of a core  errors %s\n' \
 			"$round" "$p" "$rps" "$p50" "$p99" "$cpu_us" "$cpu_pct" "$errs"
 	done
 done
@@ -228,26 +299,44 @@ median() {
 }
 
 echo
-printf '%-8s %10s %8s %8s %11s %10s %7s\n' proxy "req/s" "p50 ms" "p99 ms" "cpu us/req" "cpu % core" errors
+printf '%-11s %10s %8s %8s %11s %10s %7s\n' run "req/s" "p50 ms" "p99 ms" "cpu us/req" "cpu % core" errors
 declare -A med_rps med_p50 med_p99 med_cpu
-for p in "${proxies[@]}"; do
+for p in "${runs[@]}"; do
 	med_rps[$p]=$(median 3 "$p")
 	med_p50[$p]=$(median 4 "$p")
 	med_p99[$p]=$(median 5 "$p")
 	med_cpu[$p]=$(median 6 "$p")
 	errs=$(awk -v p="$p" '$1 == p {n += $7} END {print n + 0}' "$results")
-	printf '%-8s %10.0f %8.3f %8.3f %11.2f %10.0f %7s\n' "$p" "${med_rps[$p]}" "${med_p50[$p]}" \
+	printf '%-11s %10.0f %8.3f %8.3f %11.2f %10.0f %7s\n' "$p" "${med_rps[$p]}" "${med_p50[$p]}" \
 		"${med_p99[$p]}" "${med_cpu[$p]}" "$(median 8 "$p")" "$errs"
 done
-echo "(medians of $ROUNDS rounds)"
+echo "(medians of $ROUNDS rounds; errors: socket errors plus non-2xx answers, or for the _429 runs answers that were not refused)"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 echo
-for other in plain nginx; do
-	[ -n "${med_rps[$other]:-}" ] || continue
-	printf 'bulwark/%-6s req/s %s  p50 %s  p99 %s  cpu/req %s\n' "$other" \
-		"$(ratio "${med_rps[bulwark]}" "${med_rps[$other]}")" \
-		"$(ratio "${med_p50[bulwark]}" "${med_p50[$other]}")" \
-		"$(ratio "${med_p99[bulwark]}" "${med_p99[$other]}")" \
-		"$(ratio "${med_cpu[bulwark]}" "${med_cpu[$other]}")"
+for pair in bulwark/plain bulwark/nginx bulwark_429/nginx_429; do
+	a=${pair%/*} b=${pair#*/}
+	[ -n "${med_rps[$a]:-}" ] && [ -n "${med_rps[$b]:-}" ] || continue
+	printf '%-21s req/s %s  p50 %s  p99 %s  cpu/req %s\n' "$pair" \
+		"$(ratio "${med_rps[$a]}" "${med_rps[$b]}")" \
+		"$(ratio "${med_p50[$a]}" "${med_p50[$b]}")" \
+		"$(ratio "${med_p99[$a]}" "${med_p99[$b]}")" \
+		"$(ratio "${med_cpu[$a]}" "${med_cpu[$b]}")"
 done
+
+# The optional CPU profile: bulwark forwarding under wrk, sampled for 5 s
+# through the admin listener's /debug/pprof/profile.
+if [ "$PROFILE" = 1 ]; then
+	echo
+	echo "CPU profile of bulwark forwarding ${url[bulwark]} (5 s under wrk -c$CONNS):"
+	"${pin_other[@]}" wrk -t1 -c"$CONNS" -d7s "${url[bulwark]}" >/dev/null &
+	wrk_pid=$!
+	sleep 1
+	curl -fsS -o "$tmp/cpu.pprof" "http://127.0.0.1:$admin_port/debug/pprof/profile?seconds=5"
+	wait "$wrk_pid"
+	(cd "$root" && go tool pprof -top -nodecount=15 "$tmp/bulwark" "$tmp/cpu.pprof") 2>/dev/null
+	if [ -n "$PROFILE_OUT" ]; then
+		cp "$tmp/cpu.pprof" "$PROFILE_OUT"
+		echo "profile kept in $PROFILE_OUT"
+	fi
+fi
