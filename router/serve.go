@@ -38,6 +38,8 @@ type requestState struct {
 	bodyBroke     bool // the backend's answer broke off mid-body
 	err           error
 	stat          stats.Request
+	// fields backs the access line, so logging it allocates no slice.
+	fields [11]zapcore.Field
 }
 
 // statePool recycles the state of requests the router answered itself (the
@@ -238,7 +240,7 @@ func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time
 		if st.backend != nil {
 			backend = st.backend.name
 		}
-		fields := []zapcore.Field{
+		fields := append(st.fields[:0],
 			zap.String("method", r.Method),
 			zap.String("path", truncate(r.URL.Path, 256)),
 			zap.Int("status", code),
@@ -249,7 +251,7 @@ func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time
 			zap.Int64("bytes_out", st.w.bytes),
 			zap.Stringer("client", st.client),
 			zap.String("request_id", st.id()),
-		}
+		)
 		if st.reason != "" {
 			fields = append(fields, zap.String("refused", st.reason))
 		}
