@@ -18,7 +18,7 @@ func TestLatencyBucket(t *testing.T) {
 		{8 * time.Microsecond, 8},
 		{10 * time.Microsecond, 9},
 		{11 * time.Microsecond, 9},
-		{time.Millisecond, 39}, // 1000µs: msb 9, (1000>>7)&3 = 3
+		{time.Millisecond, 35}, // 1000µs: msb 9, (9-1)*4 + (1000>>7)&3
 		{time.Hour, NumLatencyBuckets - 1},
 	}
 	for _, tt := range tests {
