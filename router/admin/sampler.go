@@ -73,6 +73,13 @@ func WithStarted(t time.Time) Option { return func(s *Sampler) { s.started = t }
 // (refusals and breaker change times then go unreported); when set it must
 // be the Recorder the router was built with.
 func NewSampler(srv *router.Server, rec *Recorder, opts ...Option) *Sampler {
+	s := newSampler(srv, rec, opts...)
+	go s.run()
+	return s
+}
+
+// newSampler takes the first sample; the caller drives the rest.
+func newSampler(srv *router.Server, rec *Recorder, opts ...Option) *Sampler {
 	s := &Sampler{srv: srv, rt: srv.Router(), rec: rec, now: time.Now,
 		backends: map[string]*backendHist{}, stop: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
@@ -82,7 +89,6 @@ func NewSampler(srv *router.Server, rec *Recorder, opts ...Option) *Sampler {
 		s.started = s.now()
 	}
 	s.sample(s.now())
-	go s.run()
 	return s
 }
 
