@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +30,10 @@ func (c *fakeClock) add(d time.Duration) { c.ns.Add(int64(d)) }
 // with rec as its recorder.
 func startServer(t *testing.T, yaml string, rec *Recorder) *router.Server {
 	t.Helper()
-	yaml = "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\n" + yaml
+	if !strings.Contains(yaml, "admin:") {
+		yaml = "admin: {listen: 127.0.0.1:0}\n" + yaml
+	}
+	yaml = "listen: 127.0.0.1:0\n" + yaml
 	cfg, err := config.Load([]byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
