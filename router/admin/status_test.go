@@ -174,7 +174,7 @@ routes:
 		reqPerSec, errRate float64
 		p50Min, p50Max     float64 // ms
 	}{
-		{"fast", true, "closed", 12, 0, 12, 0, 0, 20},
+		{"fast", true, "closed", 12, 0, 12, 0, 0, 100},
 		{"slow", true, "closed", 4, 0, 4, 0, 20, 500},
 		{"dead", false, "open", 3, 3, 3, 1, 0, 1000},
 	}
