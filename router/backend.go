@@ -30,6 +30,7 @@ type Target struct {
 	// requests and failures count attempts, for the status page.
 	requests atomic.Uint64
 	failures atomic.Uint64
+	lat      latencyHist // upstream latency, for the status page (status.go)
 
 	breaker *breaker.Breaker
 }

@@ -217,6 +217,9 @@ func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time
 		s.Backend = st.backend.name
 		s.BackendLatency = st.upstreamDur
 		s.BackendError = st.err != nil && code != StatusClientClosed
+		if st.target != nil && st.upstreamDur > 0 {
+			st.target.lat.observe(st.upstreamDur)
+		}
 	}
 	s.Code, s.Duration = code, dur
 	rt.rec.Request(s)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/router"
+	"github.com/bulwark-router/bulwark/router/admin"
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/stats"
 )
@@ -24,6 +25,7 @@ type app struct {
 	stats *stats.Stats
 	rt    *router.Router
 	srv   *router.Server
+	smp   *admin.Sampler
 }
 
 func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, error) {
@@ -44,7 +46,8 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		return nil, err
 	}
 	st.Store(s)
-	rt, err := router.New(cfg, router.Options{Logger: log, Recorder: s, Info: info})
+	rec := admin.NewRecorder(s, nil) // counts refusals and breaker changes for the status page
+	rt, err := router.New(cfg, router.Options{Logger: log, Recorder: rec, Info: info})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -53,7 +56,10 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 	srv.Admin().Handle("/metrics", s.Handler())
 	srv.Admin().Handle("/admin/api/bans", rt.Admission().BansHandler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
-	return &app{log: log, stats: s, rt: rt, srv: srv}, nil
+	smp := admin.NewSampler(srv, rec)
+	srv.Admin().Handle("/admin/api/status", smp.StatusHandler())
+	srv.Admin().Handle("/admin/{$}", admin.PageHandler())
+	return &app{log: log, stats: s, rt: rt, srv: srv, smp: smp}, nil
 }
 
 // start opens the listeners: the public one caps connections per client
@@ -99,6 +105,7 @@ func (a *app) drain(grace time.Duration) error {
 }
 
 func (a *app) close() {
+	a.smp.Close()
 	a.stats.Close()
 	_ = a.log.Sync()
 }
