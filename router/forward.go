@@ -102,6 +102,7 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 			}
 			if resp.StatusCode >= 500 {
 				t.breaker.Done(tok, breaker.Failure)
+				t.failures.Add(1)
 				tok = breaker.Token{}
 			}
 			// Below 500 the verdict waits for the body: an answer that
