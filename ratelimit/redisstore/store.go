@@ -64,6 +64,8 @@ type Store struct {
 	now  func() time.Time
 	id   string // this router's instance, to skip its own announcements
 	circ circuit
+	// timeout bounds one decision's round trip, dial included.
+	timeout time.Duration
 
 	errs    atomic.Uint64
 	lastLog atomic.Int64 // unix ns of the last error line
@@ -90,19 +92,22 @@ func New(c *config.LimitStore, log *zap.Logger) (*Store, error) {
 		timeout = 50 * time.Millisecond
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
-	opt.MaxRetries = -1 // a retry would double a dead server's cost
+	opt.MaxRetries = -1   // a retry would double a dead server's cost
+	opt.DialerRetries = 1 // so would a second dial
+	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true
 	if log == nil {
 		log = zap.NewNop()
 	}
 	s := &Store{
-		rdb:  redis.NewClient(opt),
-		log:  log,
-		now:  time.Now,
-		id:   strconv.FormatUint(rand.Uint64(), 36),
-		circ: circuit{backoff: time.Second},
-		out:  make(chan string, 1024),
-		stop: make(chan struct{}),
+		rdb:     redis.NewClient(opt),
+		log:     log,
+		now:     time.Now,
+		id:      strconv.FormatUint(rand.Uint64(), 36),
+		circ:    circuit{backoff: time.Second},
+		timeout: timeout,
+		out:     make(chan string, 1024),
+		stop:    make(chan struct{}),
 	}
 	s.wg.Add(1)
 	go s.write()
@@ -123,7 +128,9 @@ func (s *Store) Take(client, net Bucket) (Result, error) {
 		keys = append(keys, bucketPrefix+net.Key)
 		args = append(args, us(net.Interval), us(net.Tolerance))
 	}
-	v, err := takeScript.Run(context.Background(), s.rdb, keys, args...).Int64Slice()
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	v, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	cancel()
 	if err == nil && len(v) != 5 {
 		err = fmt.Errorf("redisstore: script answered %d values", len(v))
 	}
