@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +40,6 @@ func fleetAdmission(t testing.TB, url, limits string, shared chan<- string) *Adm
 	t.Cleanup(func() { a.Close() })
 	return a
 }
-
 
 // TestFleetSharedBucket: two Admissions on one store meet one limit: over
 // a bounded run their combined admissions stay within rate×elapsed + burst
@@ -212,5 +212,48 @@ func TestFleetRedisDies(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("shared limiting did not resume: %+v, %d errors", pd, a.StoreErrors())
 		}
+	}
+}
+
+// BenchmarkAdmitLocal and BenchmarkAdmitRedis decide the same traffic (1024
+// clients, a policy that never refuses) with the in-memory table and with
+// the shared store on a local redis-server.
+func BenchmarkAdmitLocal(b *testing.B) { benchAdmitFleet(b, "") }
+
+func BenchmarkAdmitRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	benchAdmitFleet(b, srv.URL())
+}
+
+func benchAdmitFleet(b *testing.B, url string) {
+	const limits = "limits:\n  default: {rate: 1000000/s, burst: 1000000}\n"
+	var a *Admission
+	if url == "" {
+		cfg := loadConfig(b, limits)
+		var err error
+		if a, err = New(cfg, nil, nil, WithSweepInterval(0)); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { a.Close() })
+	} else {
+		a = fleetAdmission(b, url, limits, nil)
+	}
+	p := a.Policy("default")
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)) << 10
+		for pb.Next() {
+			c := client(i & 1023)
+			i++
+			if d := a.Admit(time.Now(), c, p); d.Allow {
+				a.Done(time.Now(), c, 200, false)
+			}
+		}
+	})
+	b.StopTimer()
+	if n := a.StoreErrors(); n != 0 {
+		b.Fatalf("%d store errors", n)
 	}
 }
