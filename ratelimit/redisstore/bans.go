@@ -45,6 +45,11 @@ var errQueueFull error = queueError{}
 // write sends announcements until Close.
 func (s *Store) write() {
 	defer s.wg.Done()
+	// Load the script ahead of the first decision (a server that is down
+	// now gets it with the first decision after it comes back).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	takeScript.Load(ctx, s.rdb)
+	cancel()
 	for {
 		select {
 		case <-s.stop:
