@@ -2,7 +2,9 @@ package redisstore
 
 import (
 	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,4 +227,32 @@ func TestHungStoreCost(t *testing.T) {
 	if _, err := s.Take(b, Bucket{}); err != ErrUnavailable || time.Since(start) > time.Millisecond {
 		t.Fatalf("circuit not open: %v", err)
 	}
+}
+
+// BenchmarkTakeDirect and BenchmarkTakeBatched: one EVALSHA round trip per
+// decision against decisions pipelined by the batchers, 1024 buckets.
+func BenchmarkTakeDirect(b *testing.B)  { benchTake(b, true) }
+func BenchmarkTakeBatched(b *testing.B) { benchTake(b, false) }
+
+func benchTake(b *testing.B, direct bool) {
+	srv := redistest.Start(b)
+	s := newStore(b, srv.URL())
+	s.direct = direct
+	keys := make([]Bucket, 1024)
+	for i := range keys {
+		keys[i] = Bucket{Key: "bench:" + strconv.Itoa(i), Interval: 1e3, Tolerance: 1e9}
+	}
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)) << 8
+		for pb.Next() {
+			if _, err := s.Take(keys[i&1023], Bucket{}); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
 }
