@@ -190,8 +190,9 @@ func (a *Admission) bucketFor(e *entry, lp *limitParams, t int64) int {
 	return victim
 }
 
-// Close stops the sweeper and waits for it. Admission keeps answering
-// afterwards, without proactive expiry.
+// Close stops the sweeper and waits for it, and closes the limit store.
+// Admission keeps answering afterwards, without proactive expiry (and by
+// limit_store.on_error where a store was used).
 func (a *Admission) Close() error {
 	a.closeOnce.Do(func() {
 		if a.stop != nil {

@@ -9,7 +9,10 @@
 // script reads the server's clock (TIME), so routers whose clocks disagree
 // still share one bucket exactly; the instant a router passes to Admit does
 // not enter a shared decision. A full bucket has no key (keys expire when
-// the bucket refills).
+// the bucket refills). Decisions queue for two batchers, each sending what
+// queued during its previous round trip as one pipeline: a lone decision
+// costs one round trip, and under load many share one (BenchmarkTakeDirect
+// and BenchmarkTakeBatched compare).
 //
 // Bans: a ban is written as a key with the ban's TTL and announced on a
 // pub/sub channel; every router applies the announcements of the others to
