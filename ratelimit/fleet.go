@@ -184,8 +184,11 @@ func (a *Admission) applyShared(b redisstore.Ban) {
 		}
 	}
 	s.mu.Unlock()
-	if applied {
+	switch {
+	case applied && b.For > 0:
 		a.log.Info("ban shared by another router", zap.Stringer("client", k.addr()),
 			zap.Duration("for", b.For), zap.Int("level", b.Level))
+	case applied:
+		a.log.Info("ban lifted by another router", zap.Stringer("client", k.addr()))
 	}
 }

@@ -26,7 +26,7 @@ func fleetAdmission(t testing.TB, url, limits string, shared chan<- string) *Adm
 		// Hooks need an enabled core.
 		log = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
 			zapcore.AddSync(io.Discard), zap.InfoLevel), zap.Hooks(func(e zapcore.Entry) error {
-			if e.Message == "ban shared by another router" {
+			if e.Message == "ban shared by another router" || e.Message == "ban lifted by another router" {
 				select {
 				case shared <- e.Message:
 				default:
@@ -128,7 +128,8 @@ func TestFleetBucketSteps(t *testing.T) {
 func TestFleetBanShared(t *testing.T) {
 	srv := redistest.Start(t)
 	const limits = "limits:\n  default: {rate: 1/m, burst: 1}\nabuse:\n  ban: {after_rejections: 2, within: 10s, duration: 1m, max_duration: 4m}\n"
-	a := fleetAdmission(t, srv.URL(), limits, nil)
+	lifted := make(chan string, 4)
+	a := fleetAdmission(t, srv.URL(), limits, lifted)
 	shared := make(chan string, 4)
 	b := fleetAdmission(t, srv.URL(), limits, shared)
 	c := netip.MustParseAddr("198.51.100.9")
@@ -154,6 +155,54 @@ func TestFleetBanShared(t *testing.T) {
 	}
 	if bans := b.Bans(); len(bans) != 1 || bans[0].Client != c {
 		t.Fatalf("b.Bans: %+v", bans)
+	}
+
+	if !b.Lift(c) {
+		t.Fatal("b.Lift: no ban")
+	}
+	select {
+	case msg := <-lifted:
+		if msg != "ban lifted by another router" {
+			t.Fatalf("a logged %q", msg)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("lift not shared within 1s")
+	}
+	if bans := a.Bans(); len(bans) != 0 {
+		t.Fatalf("a.Bans after the lift: %+v", bans)
+	}
+}
+
+// TestFleetOnError: with the store down, on_error allow admits without a
+// limit and deny refuses with 503.
+func TestFleetOnError(t *testing.T) {
+	srv := redistest.Start(t)
+	url := srv.URL()
+	srv.Kill()
+	c := netip.MustParseAddr("192.0.2.200")
+	for _, tt := range []struct {
+		give       string
+		wantAllow  bool
+		wantStatus int
+	}{
+		{"allow", true, 0},
+		{"deny", false, 503},
+	} {
+		cfg := loadConfig(t, fmt.Sprintf("limits:\n  default: {rate: 1/m, burst: 1}\nlimit_store: {url: %q, on_error: %s}\n", url, tt.give))
+		a, err := New(cfg, nil, nil, WithSweepInterval(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			d := a.Admit(time.Now(), c, a.Policy("default"))
+			if d.Allow != tt.wantAllow || d.Status != tt.wantStatus || d.Remaining != -1 {
+				t.Errorf("%s, request %d: %+v", tt.give, i, d)
+			}
+			if d.Allow {
+				a.Done(time.Now(), c, 200, false)
+			}
+		}
+		a.Close()
 	}
 }
 
