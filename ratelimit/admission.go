@@ -47,6 +47,8 @@ type Admission struct {
 	untracked atomic.Uint64
 	dry       [16]atomic.Uint64 // dry-run refusals by stats.Reason
 
+	fleet *fleet // nil without limit_store
+
 	mu       sync.Mutex // serialises Update
 	policies map[string]*Policy
 
@@ -109,6 +111,11 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 	a.ov.init()
 	if err := a.Update(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.LimitStore != nil {
+		if err := a.openStore(cfg.LimitStore); err != nil {
+			return nil, err
+		}
 	}
 	if o.sweep > 0 {
 		a.stop, a.done = make(chan struct{}), make(chan struct{})
@@ -183,13 +190,17 @@ func (a *Admission) bucketFor(e *entry, lp *limitParams, t int64) int {
 	return victim
 }
 
-// Close stops the sweeper and waits for it. Admission keeps answering
-// afterwards, without proactive expiry.
+// Close stops the sweeper and waits for it, and closes the limit store.
+// Admission keeps answering afterwards, without proactive expiry (and by
+// limit_store.on_error where a store was used).
 func (a *Admission) Close() error {
 	a.closeOnce.Do(func() {
 		if a.stop != nil {
 			close(a.stop)
 			<-a.done
+		}
+		if a.fleet != nil {
+			a.fleet.s.Close()
 		}
 	})
 	return nil

@@ -70,6 +70,10 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 		d.Allow, d.DryRun = true, true
 	}
 
+	var sh shared
+	if a.fleet != nil && d.Status == 0 {
+		sh = a.takeShared(k, st.limit(p), t) // a round trip: before the lock
+	}
 	s, h := a.shard(k)
 	s.mu.Lock()
 	st = a.state.Load() // the generation this shard's buckets are in
@@ -88,7 +92,7 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 	e.hit(t)
 	var ev banEvent
 	if d.Status == 0 {
-		d, ev = a.decide(e, k, lp, st, t)
+		d, ev = a.decide(e, k, lp, st, t, &sh)
 	}
 	if d.Allow {
 		e.inflight++
@@ -110,7 +114,7 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 
 // decide runs the checks for a tracked client, cheapest refusal first.
 // Called with the client's shard locked.
-func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64) (d Decision, ev banEvent) {
+func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64, sh *shared) (d Decision, ev banEvent) {
 	ab := st.abuse
 	d.Remaining = -1
 	// A ban made in dry run is enforced never, and once dry run is off it
@@ -128,6 +132,9 @@ func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64)
 	if ab.ovMax > 0 && a.shed(e.rate(t), t, ab) {
 		d = Decision{Reason: stats.Overload, Status: 503, RetryAfter: time.Second, Remaining: -1}
 		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
+		return d, ev
+	}
+	if d, ev, ok := a.decideShared(e, lp, sh, ab, t); ok {
 		return d, ev
 	}
 	if lp != nil {

@@ -70,6 +70,7 @@ func ban(e *entry, t int64, ab *abuseSettings, auth bool) banEvent {
 }
 
 func (a *Admission) logBan(k key, ev banEvent, t int64) {
+	a.shareBan(k, ev, t)
 	why := "rejections"
 	if ev.auth {
 		why = "auth_failures"
@@ -137,6 +138,9 @@ func (a *Admission) banInfo(e *entry) BanInfo {
 // starts again at abuse.ban.duration. It reports whether a ban was active.
 func (a *Admission) Lift(client netip.Addr) bool {
 	k := a.clientKey(client)
+	if a.fleet != nil {
+		a.fleet.s.ShareLift(k.addr().String()) // every router's ban ends
+	}
 	t := a.ns(a.now())
 	s, h := a.shard(k)
 	s.mu.Lock()

@@ -80,6 +80,20 @@
 // heaviest recent clients first, and only when the router has had a
 // standing queue for max_queue_wait, never on a busy router that drains.
 //
+// # Fleets
+//
+// With limit_store (package redisstore), a policy's per-client and
+// per-network buckets live in Redis and every router using that store
+// shares them: same rate, burst and Retry-After as the local bucket, one
+// atomic script per decision, timed by the Redis server's clock. The
+// round trip happens before the shard lock. The local bucket follows along,
+// so that limit_store.on_error: local (the default) falls back to it with
+// this router's recent traffic; allow admits without a rate limit, deny
+// refuses with 503 (reason overload). Bans are announced to the fleet and
+// applied within milliseconds; lifting one lifts it everywhere. Strikes
+// towards a ban and auth-failure counts stay per router. A reload does
+// not change limit_store.
+//
 // # Time
 //
 // Admit and Done take their instant as an argument; the sweeper, Lift, Bans

@@ -1,0 +1,258 @@
+package redisstore
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/redistest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestCircuit(t *testing.T) {
+	c := circuit{backoff: time.Second}
+	ms := time.Millisecond
+	tests := []struct {
+		at        time.Duration
+		op        string // allow, ok, fail
+		wantAllow bool
+		wantOpen  bool
+	}{
+		{0, "allow", true, false},
+		{0, "fail", false, false},
+		{1 * ms, "fail", false, false},
+		{2 * ms, "ok", false, false}, // a success resets the count
+		{3 * ms, "fail", false, false},
+		{4 * ms, "fail", false, false},
+		{5 * ms, "fail", false, true}, // third in a row: open for 1s
+		{6 * ms, "allow", false, true},
+		{1004 * ms, "allow", false, true},
+		{1005 * ms, "allow", true, false}, // one probe
+		{1005 * ms, "allow", false, false},
+		{1006 * ms, "fail", false, true}, // the probe failed: open again
+		{2005 * ms, "allow", false, true},
+		{2006 * ms, "allow", true, false},
+		{2007 * ms, "ok", false, false}, // the probe passed: closed
+		{2008 * ms, "allow", true, false},
+		{2009 * ms, "allow", true, false},
+	}
+	for i, tt := range tests {
+		now := t0.Add(tt.at)
+		switch tt.op {
+		case "allow":
+			if got := c.allow(now); got != tt.wantAllow {
+				t.Fatalf("step %d: allow = %v", i, got)
+			}
+		case "ok":
+			c.success()
+		case "fail":
+			c.failure(now)
+		}
+		if got := c.open(now); got != tt.wantOpen {
+			t.Fatalf("step %d: open = %v", i, got)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	s := &Store{id: "me"}
+	tests := []struct {
+		give   string
+		want   Ban
+		wantOK bool
+	}{
+		{"b r1 60000 2 1 192.0.2.1", Ban{Client: "192.0.2.1", For: time.Minute, Level: 2, Auth: true}, true},
+		{"b r1 1500 1 0 2001:db8::", Ban{Client: "2001:db8::", For: 1500 * time.Millisecond, Level: 1}, true},
+		{"l r1 192.0.2.1", Ban{Client: "192.0.2.1"}, true},
+		{"b me 60000 2 1 192.0.2.1", Ban{}, false}, // our own
+		{"l me 192.0.2.1", Ban{}, false},
+		{"b r1 0 2 1 192.0.2.1", Ban{}, false},
+		{"b r1 x 2 1 192.0.2.1", Ban{}, false},
+		{"b r1 1 2 1", Ban{}, false},
+		{"", Ban{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := s.parse(tt.give)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("parse(%q) = %+v, %v", tt.give, got, ok)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("b r1 60000 2 1 192.0.2.1")
+	f.Add("l r1 192.0.2.1")
+	s := &Store{id: "me"}
+	f.Fuzz(func(t *testing.T, msg string) {
+		b, ok := s.parse(msg)
+		if ok && b.Client == "" {
+			t.Fatalf("%q: empty client", msg)
+		}
+		if ok && b.For < 0 {
+			t.Fatalf("%q: negative duration", msg)
+		}
+	})
+}
+
+func newStore(t testing.TB, url string) *Store {
+	t.Helper()
+	s, err := New(&config.LimitStore{URL: url, Timeout: config.Duration(50 * time.Millisecond)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestTake walks one shared bucket (10/s, burst 3, so 100ms a token) and a
+// network bucket (burst 4) through the local bucket's answers. The
+// server's clock moves during the test by well under a token's interval.
+func TestTake(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, srv.URL())
+	iv := int64(100 * time.Millisecond)
+	c := Bucket{Key: "p:192.0.2.1", Interval: iv, Tolerance: 3 * iv}
+	n := Bucket{Key: "p-network:192.0.2.0/24", Interval: iv, Tolerance: 4 * iv}
+	c2 := Bucket{Key: "p:192.0.2.2", Interval: iv, Tolerance: 3 * iv}
+	tests := []struct {
+		b             Bucket
+		wantAllowed   bool
+		wantNet       bool
+		wantRemaining int
+		wantReset     time.Duration // ± 20ms
+		wantWait      time.Duration // ± 20ms
+	}{
+		{c, true, false, 2, 100 * time.Millisecond, 0},
+		{c, true, false, 1, 200 * time.Millisecond, 0},
+		{c, true, false, 0, 300 * time.Millisecond, 0},
+		{c, false, false, 0, 300 * time.Millisecond, 100 * time.Millisecond},
+		{c2, true, false, 2, 100 * time.Millisecond, 0}, // network has 1 left
+		{c2, false, true, 0, 400 * time.Millisecond, 100 * time.Millisecond},
+	}
+	for i, tt := range tests {
+		r, err := s.Take(tt.b, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		near := func(got, want time.Duration) bool { return got <= want && got > want-20*time.Millisecond }
+		if r.Allowed != tt.wantAllowed || r.Net != tt.wantNet || r.Remaining != tt.wantRemaining ||
+			!near(r.Reset, tt.wantReset) || (tt.wantWait > 0) != (r.Wait > 0) || tt.wantWait > 0 && !near(r.Wait, tt.wantWait) {
+			t.Fatalf("step %d: %+v", i, r)
+		}
+	}
+	// A refused network take left c2's bucket alone: it still has 2.
+	r, err := s.Take(c2, Bucket{})
+	if err != nil || !r.Allowed || r.Remaining != 1 {
+		t.Fatalf("c2 alone: %+v, %v", r, err)
+	}
+}
+
+// TestDeadStoreCost: against a port nothing listens on, a decision fails
+// fast, and after three failures costs nothing (the circuit is open).
+func TestDeadStoreCost(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, srv.URL())
+	srv.Kill()
+	b := Bucket{Key: "p:x", Interval: 1e6, Tolerance: 1e6}
+	for i := range 3 {
+		start := time.Now()
+		if _, err := s.Take(b, Bucket{}); err == nil {
+			t.Fatal("no error from a dead store")
+		}
+		if d := time.Since(start); d > 60*time.Millisecond {
+			t.Fatalf("take %d cost %v", i, d)
+		}
+	}
+	if _, err := s.Take(b, Bucket{}); err != ErrUnavailable {
+		t.Fatalf("circuit not open: %v", err)
+	}
+	if s.Errors() != 3 {
+		t.Fatalf("errors %d", s.Errors())
+	}
+}
+
+// TestHungStoreCost: a server that accepts connections and never answers
+// costs at most the timeout per decision, and nothing once the circuit is
+// open.
+func TestHungStoreCost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	s := newStore(t, "redis://"+ln.Addr().String())
+	t.Cleanup(func() {
+		s.Close()
+		ln.Close()
+		<-done
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	b := Bucket{Key: "p:x", Interval: 1e6, Tolerance: 1e6}
+	for i := range 3 {
+		start := time.Now()
+		if _, err := s.Take(b, Bucket{}); err == nil {
+			t.Fatal("no error from a hung store")
+		}
+		if d := time.Since(start); d > 80*time.Millisecond {
+			t.Fatalf("take %d cost %v (timeout 50ms)", i, d)
+		}
+	}
+	start := time.Now()
+	if _, err := s.Take(b, Bucket{}); err != ErrUnavailable || time.Since(start) > time.Millisecond {
+		t.Fatalf("circuit not open: %v", err)
+	}
+}
+
+// BenchmarkTakeDirect and BenchmarkTakeBatched: one EVALSHA round trip per
+// decision against decisions pipelined by the batchers, 1024 buckets.
+func BenchmarkTakeDirect(b *testing.B)  { benchTake(b, true) }
+func BenchmarkTakeBatched(b *testing.B) { benchTake(b, false) }
+
+func benchTake(b *testing.B, direct bool) {
+	srv := redistest.Start(b)
+	s := newStore(b, srv.URL())
+	s.direct = direct
+	keys := make([]Bucket, 1024)
+	for i := range keys {
+		keys[i] = Bucket{Key: "bench:" + strconv.Itoa(i), Interval: 1e3, Tolerance: 1e9}
+	}
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)) << 8
+		for pb.Next() {
+			if _, err := s.Take(keys[i&1023], Bucket{}); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}
