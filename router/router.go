@@ -145,6 +145,11 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 		t.backends[name] = b
 	}
+	for _, b := range t.backends {
+		if b.queue != nil {
+			b.queue.setShare(cfg.Abuse.NewClientShare)
+		}
+	}
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
 		b := t.backends[rc.Backend]
@@ -214,6 +219,7 @@ func (rt *Router) state() health.RouterState {
 		ConfigLoaded: rt.table.Load() != nil,
 		Draining:     rt.draining.Load(),
 		Overloaded:   ov.Saturated,
+		UnderAttack:  rt.adm.UnderAttack(),
 	}
 }
 
