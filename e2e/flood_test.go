@@ -33,17 +33,17 @@ import (
 //     (X-Forwarded-For from the trusted 127.0.0.1), every one far under
 //     its per-client limit.
 const (
-	floodSlots      = 4
-	floodWork       = 5 * time.Millisecond
-	floodLegit      = 20
-	floodLegitPace  = 100 * time.Millisecond // 10 req/s each, 200 req/s in all
-	floodWorkers    = 32
+	floodSlots     = 4
+	floodWork      = 5 * time.Millisecond
+	floodLegit     = 20
+	floodLegitPace = 100 * time.Millisecond // 10 req/s each, 200 req/s in all
+	floodWorkers   = 32
 	// floodPace bounds each flood connection to one request per 8ms
 	// (4000 requests/s offered in all, 5x the app's capacity, 4x the flood
 	// measured against nginx/HAProxy): unbounded, the generator alone would
 	// take the 2 cores the router runs on, and the test would measure the
 	// machine, not the router.
-	floodPace = 8 * time.Millisecond
+	floodPace       = 8 * time.Millisecond
 	floodIdentities = 5000
 	floodWarm       = 2 * time.Second
 	floodFor        = 4 * time.Second
@@ -279,9 +279,6 @@ func runFlood(t *testing.T, share float64, warm time.Duration) floodResult {
 	codes := map[int]int{}
 	for _, s := range samples {
 		codes[s.code]++
-		if share < 1 && (s.dur > 30*time.Millisecond || !s.ok) {
-			t.Logf("DEBUG slow at %v dur %v code %d", s.at, s.dur, s.code)
-		}
 		switch {
 		case s.at < warm/2:
 			continue // reputations still forming
@@ -298,10 +295,8 @@ func runFlood(t *testing.T, share float64, warm time.Duration) floodResult {
 		res.successPct = 100 * float64(ok) / float64(len(res.during))
 	}
 	res.p99Before, res.p99Flood = p99(res.before), p99(res.during)
-	t.Logf("legit answers: %v", codes)
-	t.Logf("before p50 %v p90 %v; during p50 %v p90 %v", pct(res.before, 50), pct(res.before, 90), pct(res.during, 50), pct(res.during, 90))
-	t.Logf("share %.1f: legit %d requests during the flood, %.2f%% ok, p99 %v before, %v during; flood %d requests (%.0f/s), %d ok; app peak concurrency %d; tracked %d of %d; attack mode seen %v; heap %d MiB",
-		share, len(res.during), res.successPct, res.p99Before, res.p99Flood,
+	t.Logf("share %.1f, warm-up %v: legit %d requests during the flood, %.2f%% ok (answers %v), p50 %v p99 %v before, p50 %v p99 %v during; flood %d requests (%.0f/s), %d ok; app peak concurrency %d; tracked %d of %d; attack mode seen %v; heap %d MiB",
+		share, warm, len(res.during), res.successPct, codes, pct(res.before, 50), res.p99Before, pct(res.during, 50), res.p99Flood,
 		res.flooded, float64(res.flooded)/floodFor.Seconds(), res.floodOK, res.appPeak, res.tracked, res.capacity, res.attackSeen, res.heapMiB)
 	return res
 }
@@ -312,13 +307,9 @@ func TestFlood(t *testing.T) {
 	}
 	on := runFlood(t, 0.3, floodWarm)
 	off := runFlood(t, 1, floodWarm)
+	t.Logf("legit during the flood: with new_client_share 0.3 %.2f%% ok, p99 %v; with 1 (off) %.2f%% ok, p99 %v",
+		on.successPct, on.p99Flood, off.successPct, off.p99Flood)
 
-	if on.successPct < 99.5 {
-		t.Errorf("legit success during the flood %.2f%%, want at least 99.5%%", on.successPct)
-	}
-	if on.p99Flood > 4*on.p99Before || on.p99Flood >= 50*time.Millisecond {
-		t.Errorf("legit p99 %v during the flood, %v before: want at most 4x and under 50ms", on.p99Flood, on.p99Before)
-	}
 	for _, r := range []floodResult{on, off} {
 		if r.appPeak > floodSlots {
 			t.Errorf("app saw %d requests at once, max_in_flight is %d", r.appPeak, floodSlots)
@@ -326,14 +317,54 @@ func TestFlood(t *testing.T) {
 		if r.tracked > r.capacity {
 			t.Errorf("%d clients tracked, cap %d", r.tracked, r.capacity)
 		}
+		if !r.attackSeen {
+			t.Error("attack mode never came on during the flood")
+		}
 	}
-	if !on.attackSeen {
-		t.Error("attack mode never came on during the flood")
+	if raceEnabled {
+		// The race detector slows the router, the app and the flood
+		// alike on two shared cores: latency says nothing then.
+		t.Log("race detector on: latency and success not asserted")
+		return
+	}
+	if on.successPct < 99.5 {
+		t.Errorf("legit success during the flood %.2f%%, want at least 99.5%%", on.successPct)
+	}
+	if on.p99Flood > 4*on.p99Before || on.p99Flood >= 50*time.Millisecond {
+		t.Errorf("legit p99 %v during the flood, %v before: want at most 4x and under 50ms", on.p99Flood, on.p99Before)
 	}
 	if on.successPct < off.successPct || on.p99Flood >= off.p99Flood {
 		t.Errorf("priority did not help: %.2f%% ok p99 %v with it, %.2f%% p99 %v without",
 			on.successPct, on.p99Flood, off.successPct, off.p99Flood)
 	}
-	t.Logf("legit during the flood: with new_client_share 0.3 %.2f%% ok, p99 %v; with 1 (off) %.2f%% ok, p99 %v",
-		on.successPct, on.p99Flood, off.successPct, off.p99Flood)
+}
+
+// TestFloodColdStart starts the flood together with the users: nobody is
+// known, so new_client_share does not apply (reserving slots for nobody
+// would only idle the app) and everyone shares the bounded FIFO queue. The
+// app is still never asked for more than max_in_flight at once, and a
+// user's wait is bounded by queue.max_wait: no worse than the anchors
+// (nginx, HAProxy: median 312ms, unbounded tail). The users become known
+// during the flood and get priority from then on.
+func TestFloodColdStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	r := runFlood(t, 0.3, 0)
+	if r.appPeak > floodSlots {
+		t.Errorf("app saw %d requests at once, max_in_flight is %d", r.appPeak, floodSlots)
+	}
+	if r.tracked > r.capacity {
+		t.Errorf("%d clients tracked, cap %d", r.tracked, r.capacity)
+	}
+	if raceEnabled {
+		return
+	}
+	// max_wait (100ms) + the app's 5ms, with room for a loaded machine.
+	if p50 := pct(r.during, 50); p50 >= 312*time.Millisecond {
+		t.Errorf("legit median %v during a cold-start flood, anchors 312ms", p50)
+	}
+	if r.p99Flood >= 312*time.Millisecond {
+		t.Errorf("legit p99 %v during a cold-start flood, want under 312ms", r.p99Flood)
+	}
 }
