@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,6 +113,7 @@ type floodResult struct {
 	appPeak             int64
 	tracked, capacity   int
 	attackSeen          bool
+	heartbeat           string // status and body of /__heartbeat__ in attack mode
 	heapMiB             uint64
 	successPct          float64
 	p99Before, p99Flood time.Duration
@@ -129,6 +131,17 @@ func pct(s []sample, q int) time.Duration {
 	}
 	slices.Sort(d)
 	return d[min(len(d)-1, len(d)*q/100)]
+}
+
+// heartbeat returns "STATUS BODY" of a GET.
+func heartbeat(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, b)
 }
 
 func p99(s []sample) time.Duration { return pct(s, 99) }
@@ -218,6 +231,7 @@ func runFlood(t *testing.T, share float64, warm time.Duration) floodResult {
 	floodCtx, floodStop := context.WithCancel(ctx)
 	defer floodStop()
 	attack := make(chan bool, 1)
+	var hb string
 	wg.Go(func() {
 		select {
 		case <-ctx.Done():
@@ -263,12 +277,15 @@ func runFlood(t *testing.T, share float64, warm time.Duration) floodResult {
 				seen = rt.Admission().UnderAttack()
 			}
 		}
+		// The heartbeat shows it without turning red.
+		hb = heartbeat(url[:len(url)-len("/api")] + "/__heartbeat__")
 		fw.Wait()
 		attack <- true
 	})
 	wg.Wait()
 	res := floodResult{flooded: flooded.Load(), floodOK: floodOK.Load(), appPeak: app.peak.Load()}
 	res.attackSeen = <-attack
+	res.heartbeat = hb
 	snap := rt.Admission().Snapshot(0)
 	res.tracked, res.capacity = snap.TrackedClients, snap.Capacity
 	var ms runtime.MemStats
@@ -319,6 +336,8 @@ func TestFlood(t *testing.T) {
 		}
 		if !r.attackSeen {
 			t.Error("attack mode never came on during the flood")
+		} else if !strings.HasPrefix(r.heartbeat, "200 ") || !strings.Contains(r.heartbeat, `"under_attack":true`) {
+			t.Errorf("heartbeat in attack mode: %s", r.heartbeat)
 		}
 	}
 	if raceEnabled {
