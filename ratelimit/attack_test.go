@@ -74,7 +74,11 @@ type attackRecorder struct {
 	calls []bool
 }
 
-func (r *attackRecorder) UnderAttack(on bool) { r.mu.Lock(); r.calls = append(r.calls, on); r.mu.Unlock() }
+func (r *attackRecorder) UnderAttack(on bool) {
+	r.mu.Lock()
+	r.calls = append(r.calls, on)
+	r.mu.Unlock()
+}
 
 // Through the Admission: new clients under pressure turn attack mode on,
 // reported once to the recorder and in one log line at each end.

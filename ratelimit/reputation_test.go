@@ -51,7 +51,7 @@ func TestReputationSteps(t *testing.T) {
 			{10 * time.Second, "192.0.2.1", 200, ClassKnown, true},
 			{20 * time.Second, "192.0.2.1", 200, ClassKnown, true},
 			{20 * time.Second, "192.0.2.1", 200, ClassKnown, true},
-			{20 * time.Second, "192.0.2.1", 0, ClassKnown, false},  // one refusal: still known
+			{20 * time.Second, "192.0.2.1", 0, ClassKnown, false},   // one refusal: still known
 			{20 * time.Second, "192.0.2.1", 0, ClassSuspect, false}, // two within ban.within
 			{50 * time.Second, "192.0.2.1", 200, ClassSuspect, true},
 			{81 * time.Second, "192.0.2.1", 200, ClassKnown, true}, // the strikes' window is over

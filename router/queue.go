@@ -43,9 +43,9 @@ func rankOf(c ratelimit.Class) int {
 type queueVerdict uint8
 
 const (
-	granted  queueVerdict = iota // a slot is the caller's: leave it when done
-	queued                       // wait on the waiter
-	refused                      // 503 queue_full, at once
+	granted queueVerdict = iota // a slot is the caller's: leave it when done
+	queued                      // wait on the waiter
+	refused                     // 503 queue_full, at once
 )
 
 // waiter is one request waiting for a slot. ready is closed when it is
