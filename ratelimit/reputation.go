@@ -84,9 +84,11 @@ func WithReputation(good int, age time.Duration) Option {
 // otherwise (evicted or expired), and the client starts new again.
 
 // note counts the status of one admitted request's answer. 5xx says nothing
-// about the client. Called with the shard locked.
+// about the client, nor 499 (it went away: a closed tab is no abuse).
+// Called with the shard locked.
 func (e *entry) note(status int) {
 	switch {
+	case status == 499:
 	case status >= 200 && status < 400:
 		if e.good == 255 {
 			e.good, e.bad = 128, e.bad/2
