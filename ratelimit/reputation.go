@@ -137,3 +137,13 @@ func (e *entry) classify(t int64, s *abuseSettings) Class {
 func (e *entry) reputable(t int64, s *abuseSettings) bool {
 	return t-e.seen < repKeep && e.known(t, s)
 }
+
+// shedRate is the rate overload shedding judges a client by: its recent
+// rate, but 0 for a known client, so that known clients are shed last (only
+// past the hard bound, or once the threshold has fallen to everyone).
+func shedRate(e *entry, t int64, s *abuseSettings) float64 {
+	if e.classify(t, s) == ClassKnown {
+		return 0
+	}
+	return e.rate(t)
+}

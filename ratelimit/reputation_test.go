@@ -209,3 +209,29 @@ limits:
 		t.Fatalf("%d network_limit refusals counted, want 6", n)
 	}
 }
+
+// Overload shedding spares known clients: a heavy client that earned its
+// reputation keeps being served while an equally heavy new one is shed.
+func TestOverloadSparesKnown(t *testing.T) {
+	h := newHarness(t, overloadYAML, WithReputation(20, 500*time.Millisecond))
+	known, stranger := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	for i := range 100 { // both at 100/s for a second; only known's answers are good
+		at := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		h.Admit(at, known, nil)
+		h.Done(at, known, 200, false)
+		h.Admit(at, stranger, nil)
+		h.Done(at, stranger, 503, false)
+	}
+	filler := netip.MustParseAddr("198.51.100.1")
+	for range 10 {
+		h.Admit(t0.Add(time.Second), filler, nil)
+	}
+	h.Admit(t0.Add(1004*time.Millisecond), filler, nil) // sample: at the cap
+	at := t0.Add(1060 * time.Millisecond)               // saturated, threshold 50/s
+	if d := h.Admit(at, stranger, nil); d.Allow || d.Reason != stats.Overload {
+		t.Fatalf("heavy new client: %+v, want shed", d)
+	}
+	if d := h.Admit(at, known, nil); !d.Allow || d.Class != ClassKnown {
+		t.Fatalf("heavy known client: %+v, want admitted", d)
+	}
+}
