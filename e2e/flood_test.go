@@ -39,12 +39,12 @@ const (
 	floodLegit     = 20
 	floodLegitPace = 100 * time.Millisecond // 10 req/s each, 200 req/s in all
 	floodWorkers   = 32
-	// floodPace bounds each flood connection to one request per 8ms
-	// (4000 requests/s offered in all, 5x the app's capacity, 4x the flood
+	// floodPace bounds each flood connection to one request per 12ms
+	// (2700 requests/s offered in all, 3.3x the app's capacity, 2.7x the flood
 	// measured against nginx/HAProxy): unbounded, the generator alone would
 	// take the 2 cores the router runs on, and the test would measure the
 	// machine, not the router.
-	floodPace       = 8 * time.Millisecond
+	floodPace       = 12 * time.Millisecond
 	floodIdentities = 5000
 	floodWarm       = 2 * time.Second
 	floodFor        = 4 * time.Second
