@@ -102,7 +102,7 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 		e.refused()
 	}
 	if d.Class == ClassNew {
-		d.Class = e.classify(t, ab)
+		d.Class = e.classify(t, ab, a.attack.since.Load())
 	}
 	s.mu.Unlock()
 
@@ -132,7 +132,7 @@ func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64)
 		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
 		return d, strike(e, t, ab)
 	}
-	if ab.ovMax > 0 && a.shed(shedRate(e, t, ab), t, ab) {
+	if ab.ovMax > 0 && a.shed(shedRate(e, t, ab, a.attack.since.Load()), t, ab) {
 		d = Decision{Reason: stats.Overload, Status: 503, RetryAfter: time.Second, Remaining: -1}
 		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
 		return d, ev

@@ -47,6 +47,7 @@ type attack struct {
 	newClients atomic.Uint64 // records created (new clients)
 	pressure   atomic.Uint64 // backend queue waits and refusals (NotePressure)
 	on         atomic.Bool
+	since      atomic.Int64 // when attack mode began (time base), 0 when off
 
 	mu       sync.Mutex // guards the fields below: the sweeper, tests
 	lastT    int64      // 0: no sample yet
@@ -54,7 +55,7 @@ type attack struct {
 	lastPres uint64
 	baseline float64 // new clients per second, learnt while not under attack
 	hotAt    int64   // last hot second
-	since    int64   // attack start
+	start    int64   // attack start
 	peak     float64 // heaviest new-client rate of this attack
 }
 
@@ -90,14 +91,16 @@ func (d *attack) observe(t int64, overloaded bool) attackChange {
 	switch {
 	case hot && !on:
 		d.on.Store(true)
-		d.since, d.peak = t, rate
+		d.since.Store(t)
+		d.start, d.peak = t, rate
 		ch = attackChange{changed: true, on: true, rate: rate, baseline: d.baseline, since: t}
 	case on && hot:
 		d.peak = max(d.peak, rate)
 	case on && t-d.hotAt >= d.p.calm:
 		d.on.Store(false)
-		ch = attackChange{changed: true, rate: rate, baseline: d.baseline, since: d.since,
-			duration: t - d.since, peak: d.peak}
+		d.since.Store(0)
+		ch = attackChange{changed: true, rate: rate, baseline: d.baseline, since: d.start,
+			duration: t - d.start, peak: d.peak}
 	}
 	if !on && !hot {
 		// The baseline learns only from ordinary seconds: a flood must not

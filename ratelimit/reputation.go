@@ -115,18 +115,31 @@ func (e *entry) suspect(t int64, s *abuseSettings) bool {
 	return n >= repMinSample && 2*int(e.bad) >= n
 }
 
+// attackAgeFactor: during attack mode, a client first seen after the
+// attack began needs this many times the reputation's age to be known, so
+// that a botnet cannot earn its way into the known class during its own
+// flood (at the default, an address flooding at 0.1 requests/s would be
+// known after 200s otherwise). Clients known before the attack stay known.
+const attackAgeFactor = 10
+
 // known reports whether the record is an established clean one at t
-// (suspicion aside).
-func (e *entry) known(t int64, s *abuseSettings) bool {
-	return e.good >= max(s.rep.good, 1) && t-int64(e.first)*1e9 >= s.rep.age
+// (suspicion aside). attackSince is when attack mode began, 0 when off.
+func (e *entry) known(t int64, s *abuseSettings, attackSince int64) bool {
+	first := int64(e.first) * 1e9
+	age := s.rep.age
+	if attackSince != 0 && first >= attackSince-1e9 {
+		age *= attackAgeFactor
+	}
+	return e.good >= max(s.rep.good, 1) && t-first >= age
 }
 
-// classify is the client's class at t. Called with the shard locked.
-func (e *entry) classify(t int64, s *abuseSettings) Class {
+// classify is the client's class at t (attackSince as for known). Called
+// with the shard locked.
+func (e *entry) classify(t int64, s *abuseSettings, attackSince int64) Class {
 	switch {
 	case e.suspect(t, s):
 		return ClassSuspect
-	case e.known(t, s):
+	case e.known(t, s, attackSince):
 		return ClassKnown
 	}
 	return ClassNew
@@ -135,14 +148,14 @@ func (e *entry) classify(t int64, s *abuseSettings) Class {
 // reputable reports whether the record is worth keeping for its reputation:
 // a known client seen within repKeep.
 func (e *entry) reputable(t int64, s *abuseSettings) bool {
-	return t-e.seen < repKeep && e.known(t, s)
+	return t-e.seen < repKeep && e.known(t, s, 0)
 }
 
 // shedRate is the rate overload shedding judges a client by: its recent
 // rate, but 0 for a known client, so that known clients are shed last (only
 // past the hard bound, or once the threshold has fallen to everyone).
-func shedRate(e *entry, t int64, s *abuseSettings) float64 {
-	if e.classify(t, s) == ClassKnown {
+func shedRate(e *entry, t int64, s *abuseSettings, attackSince int64) float64 {
+	if e.classify(t, s, attackSince) == ClassKnown {
 		return 0
 	}
 	return e.rate(t)

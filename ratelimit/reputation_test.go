@@ -235,3 +235,41 @@ func TestOverloadSparesKnown(t *testing.T) {
 		t.Fatalf("heavy known client: %+v, want admitted", d)
 	}
 }
+
+// During attack mode a client first seen after the attack began needs ten
+// times the age to become known; clients known before stay known.
+func TestReputationDuringAttack(t *testing.T) {
+	h := newHarness(t, repYAML, WithReputation(3, 10*time.Second), WithAttackDetection(50, 4, time.Hour))
+	old, late := "192.0.2.1", "192.0.2.50"
+	h.sweepAt(0)
+	for i := range 4 {
+		h.req(time.Duration(i)*time.Second, old, "default")
+	}
+	h.sweepAt(10 * time.Second)
+	for i := range 500 { // the flood, under pressure
+		h.req(10*time.Second, ip4(i).String(), "default")
+		h.NotePressure()
+	}
+	h.sweepAt(11 * time.Second)
+	if !h.UnderAttack() {
+		t.Fatal("no attack mode")
+	}
+	for i := range 4 {
+		h.req(time.Duration(12+i)*time.Second, late, "default")
+	}
+	tests := []struct {
+		at     time.Duration
+		client string
+		want   Class
+	}{
+		{30 * time.Second, old, ClassKnown},
+		{30 * time.Second, late, ClassNew}, // 18s old: enough without an attack
+		{111 * time.Second, late, ClassNew},
+		{112 * time.Second, late, ClassKnown}, // 100s old
+	}
+	for i, tt := range tests {
+		if d := h.req(tt.at, tt.client, "default"); d.Class != tt.want {
+			t.Fatalf("step %d (%v %s): %v, want %v", i, tt.at, tt.client, d.Class, tt.want)
+		}
+	}
+}
