@@ -20,10 +20,10 @@ import (
 	"time"
 )
 
-// floodConfig is one bulwark trusting X-Forwarded-For from 127.0.0.1 (the
+// attackFloodConfig is one bulwark trusting X-Forwarded-For from 127.0.0.1 (the
 // flood's "load balancer"), with a 20/s burst 40 default limit, bans after
 // 50 refusals and a client table capped at its minimum size.
-const floodConfig = `listen: %s
+const attackFloodConfig = `listen: %s
 admin: {listen: %s}
 log: {level: error, access: false}
 client_ip: {trusted_proxies: [127.0.0.1/32]}
@@ -43,7 +43,7 @@ const (
 	floodMaxTracked = 2000 // abuse.max_tracked_clients
 	floodRotating   = 20000
 	floodHeavy      = 5
-	floodWorkers    = 32
+	attackWorkers    = 32
 	floodDuration   = 5 * time.Second
 	legitClients    = 5
 	legitPace       = 200 * time.Millisecond // 5 req/s each
@@ -276,7 +276,7 @@ func TestFloodKeepsLegitimateClientsServed(t *testing.T) {
 	t.Cleanup(backend.Close)
 
 	addr, admin := freeAddr(t), freeAddr(t)
-	p := startBulwark(t, "flood", addr, fmt.Sprintf(floodConfig, addr, admin, backend.URL))
+	p := startBulwark(t, "flood", addr, fmt.Sprintf(attackFloodConfig, addr, admin, backend.URL))
 	metricsURL := "http://" + admin + "/metrics"
 
 	sampler := startPeakSampler(p.cmd.Process.Pid, metricsURL, 100*time.Millisecond)
@@ -294,7 +294,7 @@ func TestFloodKeepsLegitimateClientsServed(t *testing.T) {
 	)
 	url := "http://" + addr + "/flood"
 	start := time.Now()
-	for w := range floodWorkers {
+	for w := range attackWorkers {
 		tr := &http.Transport{MaxIdleConnsPerHost: 1}
 		c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 		wg.Go(func() {
@@ -394,7 +394,7 @@ func TestFloodKeepsLegitimateClientsServed(t *testing.T) {
 
 	peakTracked, peakRSS := sampler.tracked.Load(), sampler.rss.Load()
 	t.Logf("flood: %d workers for %v: %d requests sent (%.0f req/s) as %d heavy hitters and %d rotating identities, answers %v",
-		floodWorkers, elapsed.Round(time.Millisecond), flood.total(),
+		attackWorkers, elapsed.Round(time.Millisecond), flood.total(),
 		float64(flood.total())/elapsed.Seconds(), floodHeavy, min(next.Load(), floodRotating), flood)
 	t.Logf("legitimate: %d clients, %d requests, %.2f%% 200, slowest %v",
 		legitClients, legitAll.total(), legitPct, time.Duration(lateMax.Load()).Round(time.Millisecond))

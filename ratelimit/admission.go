@@ -43,6 +43,8 @@ type Admission struct {
 	ov overload
 	_  [128]byte
 
+	rep       repParams
+	attack    attack // flood detection, see attack.go
 	gate      logGate
 	untracked atomic.Uint64
 	dry       [16]atomic.Uint64 // dry-run refusals by stats.Reason
@@ -101,7 +103,9 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 		shards:   make([]shard, n),
 		nets:     make([]netShard, n),
 		policies: map[string]*Policy{},
+		rep:      o.rep,
 	}
+	a.attack.p = o.attack
 	for i := range a.shards {
 		a.shards[i].idx.seed = seed
 		a.shards[i].rng = hash64(key{uint64(i), seed}, seed) | 1

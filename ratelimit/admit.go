@@ -32,6 +32,9 @@ type Decision struct {
 	Remaining int
 	// Reset is the time until the client's bucket is full again.
 	Reset time.Duration
+	// Class is the client's reputation after this request (see Class):
+	// what the router's backend queues order by under pressure.
+	Class Class
 
 	lp  *limitParams
 	net bool // the refusal came from the per-network bucket
@@ -60,9 +63,9 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 	case allowed:
 		s, _ := a.shard(k)
 		s.inflight.Add(1)
-		return Decision{Allow: true, Remaining: -1}
+		return Decision{Allow: true, Remaining: -1, Class: ClassAllowlisted}
 	case denied:
-		d = Decision{Reason: stats.Denied, Status: 403, Remaining: -1}
+		d = Decision{Reason: stats.Denied, Status: 403, Remaining: -1, Class: ClassSuspect}
 		if !st.abuse.dryRun {
 			a.report(&d, k, t)
 			return d
@@ -88,6 +91,7 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 			s.mu.Unlock()
 			return a.untrackedAdmit(s, d, k, lp, st, t)
 		}
+		a.attack.newClients.Add(1)
 	}
 	e.hit(t)
 	var ev banEvent
@@ -100,6 +104,9 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 	}
 	if d.Status != 0 && !d.DryRun {
 		e.refused()
+	}
+	if d.Class == ClassNew {
+		d.Class = e.classify(t, ab, a.attack.since.Load())
 	}
 	s.mu.Unlock()
 
@@ -129,7 +136,7 @@ func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64,
 		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
 		return d, strike(e, t, ab)
 	}
-	if ab.ovMax > 0 && a.shed(e.rate(t), t, ab) {
+	if ab.ovMax > 0 && a.shed(shedRate(e, t, ab, a.attack.since.Load()), t, ab) {
 		d = Decision{Reason: stats.Overload, Status: 503, RetryAfter: time.Second, Remaining: -1}
 		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
 		return d, ev
@@ -241,8 +248,11 @@ func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool
 	s.mu.Lock()
 	s.inflight.Add(-1)
 	e := s.find(h, k)
-	if e != nil && e.inflight > 0 {
-		e.inflight--
+	if e != nil {
+		if e.inflight > 0 {
+			e.inflight--
+		}
+		e.note(status)
 	}
 	var ev banEvent
 	if fail && e == nil {

@@ -94,6 +94,22 @@
 // towards a ban and auth-failure counts stay per router. A reload does
 // not change limit_store.
 //
+// # Reputation and attack mode
+//
+// Each record also holds a reputation (reputation.go), in 6 bytes that
+// were padding, so a client costs no more than before: first seen, recent
+// good answers and recent client errors, next to the refusals, strikes and
+// bans it already holds. Decision.Class says what the client is: allow
+// listed, known (WithReputation: 20 good answers over a minute by
+// default), new, or suspect (banned within max_duration, refused twice
+// within ban.within, failing auth, or answered with 4xx half the time). Done
+// feeds it. The router's backend queues order by it under pressure.
+//
+// Attack mode (attack.go) is a flood of new clients, well above the
+// learnt baseline, while a backend queue (NotePressure) or the router is
+// under pressure. The sweeper checks once a second and reports the change
+// through stats.Recorder.UnderAttack and one log line at each end.
+//
 // # Time
 //
 // Admit and Done take their instant as an argument; the sweeper, Lift, Bans

@@ -7,8 +7,8 @@ import "math"
 // sketch (see bucketFor), so nothing is lost but exactness.
 const slots = 2
 
-// entry is everything the router remembers about one client: 90 bytes used
-// of 96. Times are in the Admission's time base (nanoseconds, 0 = never).
+// entry is everything the router remembers about one client: 96 bytes, of
+// which the reputation record (see reputation.go) takes 6 that were padding. Times are in the Admission's time base (nanoseconds, 0 = never).
 // The zero entry is a fresh client. Guarded by its shard's mutex.
 type entry struct {
 	k        key
@@ -20,6 +20,7 @@ type entry struct {
 	sec      uint32
 	refusals uint32 // refusals while tracked (saturating)
 	inflight int32
+	first    uint32 // reputation: first seen, whole seconds of the time base
 	cur      uint16 // requests in second sec
 	prev     uint16 // requests in second sec-1
 	strikes  uint16
@@ -28,9 +29,8 @@ type entry struct {
 	pol      [slots]uint8 // policy id per bucket, 0: empty
 	banLevel uint8        // bans in a row, see abuseSettings.banFor
 	flags    uint8
-	// 6 bytes of padding are left: room for a reputation record (first
-	// seen as uint32 seconds, recent good responses as uint16; refusals is
-	// above) without growing the record.
+	good     uint8 // reputation: recent good responses (halved with bad at 255)
+	bad      uint8 // reputation: recent client-error responses
 }
 
 const (
@@ -96,7 +96,8 @@ func (e *entry) class(t int64, s *abuseSettings) int {
 	}
 	if e.banLevel > 0 && t-e.banUntil < s.banMax ||
 		e.strikes > 0 && t-e.strikeAt <= s.banWithin ||
-		e.authFail > 0 && t-e.authAt <= s.authWithin {
+		e.authFail > 0 && t-e.authAt <= s.authWithin ||
+		e.reputable(t, s) {
 		return stale
 	}
 	return fresh

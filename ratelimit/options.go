@@ -15,10 +15,14 @@ type options struct {
 	idle   time.Duration
 	shards int
 	seed   uint64
+	rep    repParams
+	attack attackParams
 }
 
 func defaultOptions() options {
-	return options{now: time.Now, sweep: time.Second, idle: 30 * time.Second}
+	return options{now: time.Now, sweep: time.Second, idle: 30 * time.Second,
+		rep:    repParams{good: DefaultKnownAfterGood, age: int64(DefaultKnownAfterAge)},
+		attack: defaultAttackParams()}
 }
 
 // WithClock sets the clock the sweeper, Lift, Bans and Snapshot read.

@@ -17,6 +17,7 @@ func (a *Admission) Update(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	ab.rep = a.rep
 	if ab.capacity/len(a.shards) >= maxShardRecords {
 		return fmt.Errorf("abuse.max_tracked_clients: at most %d with %d shards", maxShardRecords*len(a.shards), len(a.shards))
 	}

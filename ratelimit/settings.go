@@ -54,6 +54,7 @@ type abuseSettings struct {
 	ovWait int64
 
 	lists *plists
+	rep   repParams // from the Admission's options, not the file
 }
 
 func newAbuseSettings(c *config.Config) (*abuseSettings, error) {

@@ -75,5 +75,6 @@ func (a *Admission) sweep(t int64) sweepResult {
 	a.ov.peak.Store(math.Float64bits(r.peak))
 	a.rec.TrackedClients(r.tracked)
 	a.rec.BansActive(r.bans)
+	a.checkAttack(t, ab)
 	return r
 }

@@ -72,7 +72,7 @@ func (s *shard) insert(h uint64, k key, t int64, a *Admission, ab *abuseSettings
 		pos = uint32(len(s.ents))
 		s.ents = s.ents[:pos+1]
 	}
-	s.ents[pos] = entry{k: k, flags: used}
+	s.ents[pos] = entry{k: k, flags: used, first: uint32(t / 1e9)}
 	s.idx.insert(h, pos, s.ents)
 	return &s.ents[pos]
 }

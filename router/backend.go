@@ -54,6 +54,8 @@ type Backend struct {
 
 	transport http.RoundTripper
 	inFlight  atomic.Int64
+	// queue guards max_in_flight; nil when the backend has no cap.
+	queue *admitQueue
 	// breaker watches the backend as a whole (every target failing, or the
 	// app answering 5xx everywhere).
 	breaker *breaker.Breaker
@@ -90,6 +92,7 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 	b.breaker = breaker.New(bcfg, breaker.WithClock(now),
 		breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, "", from, to) }))
 	b.policy = balancePolicyFor(cfg.Balance)
+	b.queue = newAdmitQueue(cfg, 1) // the share is set by Router.Update
 	b.transport = newTransport(cfg, b.targets)
 	return b, nil
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Info     BuildInfo
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Admission holds options for the per-client admission beyond the
+	// config file (reputation, attack detection); nil means defaults.
+	Admission []ratelimit.Option
 }
 
 // Router is the public http.Handler. It is safe for concurrent use; Update
@@ -89,7 +92,8 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		rt.info.Go = runtime.Version()
 	}
 	rt.proxy = rt.newProxy()
-	adm, err := ratelimit.New(cfg, rt.rec, rt.log.Named("admission"), ratelimit.WithClock(rt.now))
+	adm, err := ratelimit.New(cfg, rt.rec, rt.log.Named("admission"),
+		append([]ratelimit.Option{ratelimit.WithClock(rt.now)}, opts.Admission...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +148,11 @@ func (rt *Router) Update(cfg *config.Config) error {
 			return fmt.Errorf("backends.%s: %w", name, err)
 		}
 		t.backends[name] = b
+	}
+	for _, b := range t.backends {
+		if b.queue != nil {
+			b.queue.setShare(cfg.Abuse.NewClientShare)
+		}
 	}
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
@@ -235,6 +244,7 @@ func (rt *Router) state() health.RouterState {
 		ConfigLoaded: rt.table.Load() != nil,
 		Draining:     rt.draining.Load(),
 		Overloaded:   ov.Saturated,
+		UnderAttack:  rt.adm.UnderAttack(),
 	}
 }
 

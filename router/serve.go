@@ -136,15 +136,29 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	b := rte.backend
-	if max := int64(b.cfg.MaxInFlight); max > 0 {
-		if b.inFlight.Add(1) > max {
-			b.inFlight.Add(-1)
-			w.Header().Set("Retry-After", "1")
-			rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
+	if q := b.queue; q != nil {
+		ok, waited, err := q.acquire(r.Context(), d.Class, rt.now)
+		if waited > 0 || !ok {
+			rt.adm.NotePressure()
+		}
+		if waited > 0 {
+			rt.rec.QueueWait(b.name, waited)
+		}
+		if !ok {
+			if err != nil {
+				writeSmall(w, StatusClientClosed, "client closed request")
+			} else {
+				w.Header().Set("Retry-After", "1")
+				rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
+			}
 			rt.finish(t, st, r, start)
 			return
 		}
-		defer b.inFlight.Add(-1)
+		b.inFlight.Add(1)
+		defer func() {
+			b.inFlight.Add(-1)
+			q.leave(d.Class, rt.now().UnixNano())
+		}()
 	}
 
 	tok, err := b.breaker.Allow()
