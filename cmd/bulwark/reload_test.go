@@ -23,13 +23,15 @@ routes:
   - {match: {path_prefix: /}, backend: app}
 `, a.URL))
 
-	// Each worker keeps one connection; counting dials shows that the
-	// reload closed none of them.
+	// The workers share at most one connection each (MaxConnsPerHost: a
+	// request that finds them all busy waits rather than dialing), so a
+	// dial past the first four means the reload closed a connection.
 	const workers = 4
 	var dials atomic.Int64
 	var d net.Dialer
 	tr := &http.Transport{
 		MaxIdleConnsPerHost: workers,
+		MaxConnsPerHost:     workers,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dials.Add(1)
 			return d.DialContext(ctx, network, addr)
