@@ -8,7 +8,8 @@ import (
 )
 
 var (
-	// ErrClosed is returned by RoundTrip after Close.
+	// ErrClosed is kept for callers that match it; RoundTrip no longer
+	// fails after Close.
 	ErrClosed = errors.New("upstream: transport closed")
 	// ErrUnsupportedScheme is returned for a URL whose scheme is not "http".
 	ErrUnsupportedScheme = errors.New("upstream: unsupported URL scheme")

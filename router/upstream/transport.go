@@ -71,9 +71,6 @@ func (t *Transport) roundTrip(req *http.Request, body *io.ReadCloser) (*http.Res
 	if err := pl.prepare(req, *body); err != nil {
 		return nil, err
 	}
-	if t.shut.Load() {
-		return nil, ErrClosed
-	}
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -163,8 +160,10 @@ func (t *Transport) CloseIdleConnections() {
 }
 
 // Close closes idle connections and stops pooling: requests in flight
-// finish, and their connections are closed after them. Later RoundTrips
-// fail with ErrClosed. Close waits for idle sweeps that are running.
+// finish, and their connections are closed after them. A later RoundTrip
+// (a request that picked this transport just before a reload retired it)
+// is still served, on a connection closed after it. Close waits for idle
+// sweeps that are running.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	t.shut.Store(true)
