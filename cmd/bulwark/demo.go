@@ -49,7 +49,7 @@ Try:
   curl %[1]s/__heartbeat__                    # ...and watch the heartbeat turn red
   curl %[2]s/metrics                          # Prometheus
   open %[2]s/admin/                           # live status page
-  for i in $(seq 60); do curl -s -o /dev/null -w '%%{http_code} ' %[1]s/; done   # meet the rate limit
+  for i in $(seq 100); do curl -s -o /dev/null -w '%%{http_code} ' %[1]s/; done   # meet the rate limit
 
 Stop with Ctrl-C (drains in-flight requests).
 `, base, admin)
