@@ -43,6 +43,8 @@ func Default() *Config {
 			},
 			Overload:       Overload{MaxQueueWait: Duration(50 * time.Millisecond)},
 			NewClientShare: 0.3,
+			Reputation:     Reputation{KnownAfterGood: 20, KnownAfterAge: Duration(time.Minute)},
+			Attack:         Attack{MinNewPerSecond: 50, Factor: 4, Calm: Duration(10 * time.Second)},
 		},
 		Health: Health{CacheTTL: Duration(time.Second), Timeout: Duration(3 * time.Second)},
 		Stats: Stats{

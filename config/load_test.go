@@ -37,6 +37,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"routes[0].stats.name", c.Routes[0].Stats.Name, "route0"},
 		{"stats.statsd.prefix", c.Stats.Statsd.Prefix, "bulwark"},
 		{"abuse.new_client_share", c.Abuse.NewClientShare, 0.3},
+		{"abuse.reputation.known_after_good", c.Abuse.Reputation.KnownAfterGood, 20},
+		{"abuse.attack.calm", c.Abuse.Attack.Calm.D(), 10 * time.Second},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -147,4 +149,13 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("empty error")
 		}
 	})
+}
+
+func TestReputationAndAttackBounds(t *testing.T) {
+	_, err := Load([]byte(minimal + "abuse: {reputation: {known_after_good: 300}, attack: {factor: 0.5, calm: 0s}}\n"))
+	for _, w := range []string{"abuse.reputation.known_after_good", "abuse.attack.factor", "abuse.attack.calm"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %s in %v", w, err)
+		}
+	}
 }

@@ -191,6 +191,26 @@ type Abuse struct {
 	// NewClientShare is the share of a saturated backend that new clients
 	// together may use. Default 0.3; 1 disables the priority.
 	NewClientShare float64 `yaml:"new_client_share"`
+	// Reputation says when a client counts as known. Read at start only.
+	Reputation Reputation `yaml:"reputation"`
+	// Attack says when attack mode begins and ends. Read at start only.
+	Attack Attack `yaml:"attack"`
+}
+
+// Reputation: a client is known after KnownAfterGood good answers (2xx,
+// 3xx) over at least KnownAfterAge.
+type Reputation struct {
+	KnownAfterGood int      `yaml:"known_after_good"` // default 20
+	KnownAfterAge  Duration `yaml:"known_after_age"`  // default 1m
+}
+
+// Attack: attack mode begins in a second with more than MinNewPerSecond new
+// clients, Factor times the learnt baseline or more, while a backend queue
+// or the router is under pressure; it ends after Calm without such a second.
+type Attack struct {
+	MinNewPerSecond float64  `yaml:"min_new_per_second"` // default 50
+	Factor          float64  `yaml:"factor"`             // default 4
+	Calm            Duration `yaml:"calm"`               // default 10s
 }
 
 // Ban bans clients refused too often. AfterRejections 0 turns bans off.

@@ -394,6 +394,16 @@ func (v *validator) abuse() {
 	if a.NewClientShare < 0 || a.NewClientShare > 1 {
 		v.fail("abuse.new_client_share", "must be between 0 and 1")
 	}
+	if g := a.Reputation.KnownAfterGood; g < 1 || g > 255 {
+		v.fail("abuse.reputation.known_after_good", "must be between 1 and 255")
+	}
+	if a.Attack.MinNewPerSecond <= 0 {
+		v.fail("abuse.attack.min_new_per_second", "must be greater than 0")
+	}
+	if a.Attack.Factor < 1 {
+		v.fail("abuse.attack.factor", "must be at least 1")
+	}
+	v.positive("abuse.attack.calm", a.Attack.Calm)
 }
 
 func (v *validator) misc() {

@@ -93,7 +93,11 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 	}
 	rt.proxy = rt.newProxy()
 	adm, err := ratelimit.New(cfg, rt.rec, rt.log.Named("admission"),
-		append([]ratelimit.Option{ratelimit.WithClock(rt.now)}, opts.Admission...)...)
+		append([]ratelimit.Option{
+			ratelimit.WithClock(rt.now),
+			ratelimit.WithReputation(cfg.Abuse.Reputation.KnownAfterGood, cfg.Abuse.Reputation.KnownAfterAge.D()),
+			ratelimit.WithAttackDetection(cfg.Abuse.Attack.MinNewPerSecond, cfg.Abuse.Attack.Factor, cfg.Abuse.Attack.Calm.D()),
+		}, opts.Admission...)...)
 	if err != nil {
 		return nil, err
 	}
