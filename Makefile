@@ -13,6 +13,7 @@ run: build
 	./bin/bulwark -demo
 
 vet:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 # Every test, race detector on, plus a short bounded run of each fuzz target.

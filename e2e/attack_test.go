@@ -43,7 +43,7 @@ const (
 	floodMaxTracked = 2000 // abuse.max_tracked_clients
 	floodRotating   = 20000
 	floodHeavy      = 5
-	attackWorkers    = 32
+	attackWorkers   = 32
 	floodDuration   = 5 * time.Second
 	legitClients    = 5
 	legitPace       = 200 * time.Millisecond // 5 req/s each
