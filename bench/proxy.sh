@@ -40,38 +40,12 @@ plain_port=$((PORT_BASE + 3))
 nginx_port=$((PORT_BASE + 4))
 statsd_port=$((PORT_BASE + 5))
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-bench.XXXXXX")
-pids=()
-
-cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "proxy.sh: $*" >&2; exit 1; }
+name=proxy
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v wrk >/dev/null || die "wrk is required"
-for port in "$backend_port" "$bulwark_port" "$admin_port" "$plain_port" "$nginx_port"; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		die "127.0.0.1:$port is in use; set PORT_BASE"
-	fi
-done
-
-# Proxies get CPU 0 to themselves; wrk and the backend share CPU 1.
-pin_proxy=() pin_other=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-	pin_proxy=(taskset -c 0)
-	pin_other=(taskset -c 1)
-fi
+need_free_ports "$backend_port" "$bulwark_port" "$admin_port" "$plain_port" "$nginx_port"
 
 echo "building into $tmp"
 (cd "$root" && go build -o "$tmp/bulwark" ./cmd/bulwark &&
@@ -117,29 +91,6 @@ stats:
   prometheus: {enabled: true}
 log: {level: info, access: true}
 EOF
-
-# start NAME CMD...: runs CMD in the background, remembers its pid in
-# the variable NAME_pid and its output in $tmp/NAME.log (or in $LOG_TO).
-start() {
-	local name=$1
-	shift
-	"$@" >"${LOG_TO:-$tmp/$name.log}" 2>&1 &
-	pids+=($!)
-	printf -v "${name}_pid" '%s' "$!"
-}
-
-# wait_http NAME URL: waits up to 10 s for URL to answer.
-wait_http() {
-	local i
-	for i in $(seq 200); do
-		if curl -fsS -o /dev/null "$2" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	cat "$tmp/$1.log" >&2
-	die "$1 did not answer $2"
-}
 
 start backend "${pin_other[@]}" "$tmp/backend" -port "$backend_port"
 wait_http backend "http://127.0.0.1:$backend_port/"
@@ -227,28 +178,6 @@ if [ "$REFUSE" != 0 ]; then
 	[[ " ${proxies[*]} " == *" nginx "* ]] && runs+=(nginx_429)
 fi
 
-# cpu_ticks PID: user+system clock ticks of PID and its children (nginx's
-# worker is the master's child).
-cpu_ticks() {
-	local total=0 p stat f
-	for p in "$1" $(pgrep -P "$1" || true); do
-		stat=$(<"/proc/$p/stat")
-		read -ra f <<<"${stat##*) }"
-		total=$((total + f[11] + f[12]))
-	done
-	echo "$total"
-}
-
-# to_ms VALUE: wrk's "812.00us", "1.20ms" or "1.02s" in milliseconds.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) n /= 1000
-		else if (v ~ /ms$/) n = n
-		else if (v ~ /s$/) n *= 1000
-		printf "%.3f", n
-	}'
-}
 
 hz=$(getconf CLK_TCK)
 echo "rounds=$ROUNDS duration=${DURATION}s connections=$CONNS pinning=${pin_proxy[*]:-none} runs=${runs[*]}"
@@ -289,14 +218,6 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-# median COLUMN NAME: the median of a results column for one proxy.
-median() {
-	awk -v c="$1" -v p="$2" '$1 == p {print $c}' "$results" | sort -g |
-		awk '{v[NR] = $1} END {
-			if (NR == 0) { print 0; exit }
-			if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
-}
 
 echo
 printf '%-11s %10s %8s %8s %11s %10s %7s\n' run "req/s" "p50 ms" "p99 ms" "cpu us/req" "cpu % core" errors
@@ -312,7 +233,6 @@ for p in "${runs[@]}"; do
 done
 echo "(medians of $ROUNDS rounds; errors: socket errors plus non-2xx answers, or for the _429 runs answers that were not refused)"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 echo
 for pair in bulwark/plain bulwark/nginx bulwark_429/nginx_429; do
 	a=${pair%/*} b=${pair#*/}

@@ -25,39 +25,13 @@ backend_port=$PORT_BASE
 bulwark_port=$((PORT_BASE + 1))
 admin_port=$((PORT_BASE + 2))
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-refusal.XXXXXX")
-pids=()
-
-cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "refusal.sh: $*" >&2; exit 1; }
+name=refusal
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v wrk >/dev/null || die "wrk is required"
 command -v curl >/dev/null || die "curl is required"
-for port in "$backend_port" "$bulwark_port" "$admin_port"; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		die "127.0.0.1:$port is in use; set PORT_BASE"
-	fi
-done
-
-# bulwark gets CPU 0 to itself; wrk and the backend share CPU 1.
-pin_proxy=() pin_other=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-	pin_proxy=(taskset -c 0)
-	pin_other=(taskset -c 1)
-fi
+need_free_ports "$backend_port" "$bulwark_port" "$admin_port"
 
 echo "building into $tmp"
 (cd "$root" && go build -o "$tmp/bulwark" ./cmd/bulwark &&
@@ -78,29 +52,6 @@ limits:
 log: {level: warn, access: false}
 EOF
 
-# start NAME CMD...: runs CMD in the background, remembers its pid in
-# the variable NAME_pid and its output in $tmp/NAME.log.
-start() {
-	local name=$1
-	shift
-	"$@" >"$tmp/$name.log" 2>&1 &
-	pids+=($!)
-	printf -v "${name}_pid" '%s' "$!"
-}
-
-# wait_http NAME URL: waits up to 10 s for URL to answer (any status).
-wait_http() {
-	local i
-	for i in $(seq 200); do
-		if curl -sS -o /dev/null "$2" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	cat "$tmp/$1.log" >&2
-	die "$1 did not answer $2"
-}
-
 start backend "${pin_other[@]}" "$tmp/backend" -port "$backend_port"
 wait_http backend "http://127.0.0.1:$backend_port/"
 start bulwark "${pin_proxy[@]}" "$tmp/bulwark" -config "$tmp/bulwark.yaml"
@@ -120,24 +71,6 @@ for p in "${paths[@]}"; do
 	[ "$code" = "${want[$p]}" ] || die "${url[$p]} answered $code, want ${want[$p]}"
 done
 
-# cpu_ticks PID: user+system clock ticks of PID.
-cpu_ticks() {
-	local stat f
-	stat=$(<"/proc/$1/stat")
-	read -ra f <<<"${stat##*) }"
-	echo $((f[11] + f[12]))
-}
-
-# to_ms VALUE: wrk's "812.00us", "1.20ms" or "1.02s" in milliseconds.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) n /= 1000
-		else if (v ~ /ms$/) n = n
-		else if (v ~ /s$/) n *= 1000
-		printf "%.3f", n
-	}'
-}
 
 hz=$(getconf CLK_TCK)
 echo "rounds=$ROUNDS duration=${DURATION}s connections=$CONNS pinning=${pin_proxy[*]:-none}"
@@ -174,14 +107,6 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-# median COLUMN NAME: the median of a results column for one path.
-median() {
-	awk -v c="$1" -v p="$2" '$1 == p {print $c}' "$results" | sort -g |
-		awk '{v[NR] = $1} END {
-			if (NR == 0) { print 0; exit }
-			if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
-}
 
 echo
 printf '%-8s %10s %8s %8s %11s %10s %7s\n' path "req/s" "p50 ms" "p99 ms" "cpu us/req" "cpu % core" errors
@@ -195,7 +120,6 @@ for p in "${paths[@]}"; do
 done
 echo "(medians of $ROUNDS rounds)"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 echo
 rps_ratio=$(ratio "${med_rps[refusal]}" "${med_rps[forward]}")
 printf 'refusal/forward req/s %s  forward/refusal cpu per request %s  (target req/s ratio >= 2)\n' \
