@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -134,4 +135,15 @@ routes: [{backend: app}]
 			t.Errorf("admin /metrics: %d, want the forwarded admin paths counted under route0:\n%.300s", code, body)
 		}
 	})
+}
+
+// freeUDPAddr returns a loopback UDP address nobody listens on right now.
+func freeUDPAddr(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
 }
