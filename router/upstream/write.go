@@ -26,19 +26,9 @@ func (c *conn) writeHead(req *http.Request, pl *plan, pr *progress) error {
 		if k == "User-Agent" && (len(vv) == 0 || vv[0] == "") {
 			continue // ReverseProxy's way of asking for no User-Agent
 		}
-		if !validToken(k) {
+		if err := writeField(bw, "header", k, vv); err != nil {
 			pr.fatal = true
-			return fmt.Errorf("%w: header name %q", ErrInvalidRequest, k)
-		}
-		for _, v := range vv {
-			if !validValue(v) {
-				pr.fatal = true
-				return fmt.Errorf("%w: value of header %q", ErrInvalidRequest, k)
-			}
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			return err
 		}
 	}
 	switch {
@@ -174,21 +164,29 @@ func (c *conn) writeBody(req *http.Request, body io.Reader, pl *plan, pr *progre
 	}
 	bw.WriteString("0\r\n")
 	for k, vv := range req.Trailer {
-		if !validToken(k) {
+		if err := writeField(bw, "trailer", k, vv); err != nil {
 			pr.fatal = true
-			return fmt.Errorf("%w: trailer name %q", ErrInvalidRequest, k)
-		}
-		for _, v := range vv {
-			if !validValue(v) {
-				pr.fatal = true
-				return fmt.Errorf("%w: value of trailer %q", ErrInvalidRequest, k)
-			}
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			return err
 		}
 	}
 	_, err := bw.WriteString("\r\n")
 	return err
+}
+
+// writeField writes one header or trailer field, each value on its own
+// line, after checking that name and values are valid on the wire.
+func writeField(bw *bufio.Writer, what, k string, vv []string) error {
+	if !validToken(k) {
+		return fmt.Errorf("%w: %s name %q", ErrInvalidRequest, what, k)
+	}
+	for _, v := range vv {
+		if !validValue(v) {
+			return fmt.Errorf("%w: value of %s %q", ErrInvalidRequest, what, k)
+		}
+		bw.WriteString(k)
+		bw.WriteString(": ")
+		bw.WriteString(v)
+		bw.WriteString("\r\n")
+	}
+	return nil
 }
