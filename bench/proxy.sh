@@ -50,11 +50,12 @@ need_free_ports "$backend_port" "$bulwark_port" "$admin_port" "$plain_port" "$ng
 echo "building into $tmp"
 (cd "$root" && go build -o "$tmp/bulwark" ./cmd/bulwark &&
 	go build -o "$tmp/backend" ./bench/backend &&
-	go build -o "$tmp/plainproxy" ./bench/plainproxy)
+	go build -o "$tmp/plainproxy" ./bench/plainproxy &&
+	go build -o "$tmp/statsdsink" ./bench/statsdsink)
 
 # A realistic production config: a Persona-like route table, per-client
 # limits on every route (far above what one wrk client sends, so nothing is
-# refused), breakers on, statsd on (to a UDP port nobody reads), Prometheus
+# refused), breakers on, statsd on (to a sink that reads and drops), Prometheus
 # on, and the access log on (bulwark's stderr goes to /dev/null). /limited/
 # has a tiny limit: it is the refusal path.
 cat >"$tmp/bulwark.yaml" <<EOF
@@ -95,20 +96,9 @@ EOF
 start backend "${pin_other[@]}" "$tmp/backend" -port "$backend_port"
 wait_http backend "http://127.0.0.1:$backend_port/"
 
-# The statsd sink: a bound UDP socket that is never read, so bulwark's
-# sends succeed and the kernel drops the packets.
-if command -v python3 >/dev/null; then
-	start statsd "${pin_other[@]}" python3 -c '
-import signal, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-signal.pause()' "$statsd_port"
-elif command -v nc >/dev/null; then
-	LOG_TO=/dev/null start statsd "${pin_other[@]}" nc -ul 127.0.0.1 "$statsd_port"
-else
-	echo "proxy.sh: neither python3 nor nc: statsd goes to a closed port" >&2
-fi
-
+# The statsd daemon: a process that reads and drops every packet, as a
+# real daemon's receive loop would, sharing wrk's core.
+start statsd "${pin_other[@]}" "$tmp/statsdsink" -port "$statsd_port"
 "$tmp/bulwark" -config "$tmp/bulwark.yaml" -check >/dev/null || die "bad bulwark config"
 LOG_TO=/dev/null start bulwark "${pin_proxy[@]}" "$tmp/bulwark" -config "$tmp/bulwark.yaml"
 start plain "${pin_proxy[@]}" "$tmp/plainproxy" -port "$plain_port" \

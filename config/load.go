@@ -28,6 +28,7 @@ func Default() *Config {
 			MaxHeaderBytes:    32 << 10,
 			MaxBodyBytes:      10 << 20,
 			ShutdownGrace:     Duration(30 * time.Second),
+			EarlyRefusal:      true,
 		},
 		ClientIP: ClientIP{Header: "X-Forwarded-For", IPv6Prefix: 64},
 		Abuse: Abuse{

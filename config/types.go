@@ -59,6 +59,11 @@ type Server struct {
 	// cannot retry sees the router leave before its listener closes.
 	// Default 0: stop accepting at once.
 	DrainDelay Duration `yaml:"drain_delay"`
+	// EarlyRefusal lets the public listener answer a request the router
+	// refuses (deny list, ban, in-flight cap, empty bucket) from its raw
+	// head, before net/http builds it: the cheapest refusal. Default true;
+	// false sends every request through the full path.
+	EarlyRefusal bool `yaml:"early_refusal"`
 }
 
 // ClientIP says how to find the real client behind proxies.

@@ -105,3 +105,58 @@ func (d *Decision) rateHeaders(h http.Header) {
 	h["Ratelimit-Policy"] = pol
 	h["Ratelimit"] = []string{string(b)}
 }
+
+// AppendResponse appends to b the whole HTTP/1.1 answer to a refused
+// request: what WriteRefusal writes through net/http, as bytes, with date
+// (an IMF-fixdate) as its Date field and "Connection: close" when close is
+// true. It appends nothing when the request was not refused.
+func (d *Decision) AppendResponse(b, date []byte, close bool) []byte {
+	if d.Status == 0 || d.DryRun {
+		return b
+	}
+	r := body403
+	switch d.Status {
+	case http.StatusTooManyRequests:
+		r = body429
+		b = append(b, "HTTP/1.1 429 Too Many Requests\r\n"...)
+	case http.StatusServiceUnavailable:
+		r = body503
+		b = append(b, "HTTP/1.1 503 Service Unavailable\r\n"...)
+	default:
+		b = append(b, "HTTP/1.1 "...)
+		b = strconv.AppendInt(b, int64(d.Status), 10)
+		b = append(b, ' ')
+		b = append(b, http.StatusText(d.Status)...)
+		b = append(b, "\r\n"...)
+	}
+	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
+		b = append(b, "Retry-After: "...)
+		b = strconv.AppendInt(b, max(ceilSeconds(int64(d.RetryAfter)), 1), 10)
+		b = append(b, "\r\n"...)
+	}
+	if d.Status == http.StatusTooManyRequests && d.lp != nil {
+		pol, name := d.lp.hdrPolicy[0], d.lp.quoted
+		if d.lp.net != nil {
+			pol = d.lp.hdrNetPolicy[0]
+		}
+		if d.net {
+			name = d.lp.netQuoted
+		}
+		b = append(b, "Ratelimit-Policy: "...)
+		b = append(b, pol...)
+		b = append(b, "\r\nRatelimit: "...)
+		b = append(b, name...)
+		b = append(b, ";r=0;t="...)
+		b = strconv.AppendInt(b, ceilSeconds(int64(d.Reset)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: "...)
+	b = append(b, r.length[0]...)
+	b = append(b, "\r\nDate: "...)
+	b = append(b, date...)
+	if close {
+		b = append(b, "\r\nConnection: close"...)
+	}
+	b = append(b, "\r\n\r\n"...)
+	return append(b, r.body...)
+}

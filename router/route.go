@@ -1,7 +1,6 @@
 package router
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/bulwark-router/bulwark/config"
@@ -56,11 +55,12 @@ func compileRoute(i int, rc *config.Route, b *Backend) *route {
 	return r
 }
 
-func (r *route) match(req *http.Request) bool {
+// match reports whether a request of method for host (the Host field) and
+// path (unescaped) is the route's.
+func (r *route) match(method, host, p string) bool {
 	if r.anyMatch {
 		return true
 	}
-	p := req.URL.Path
 	if r.path != "" && p != r.path {
 		return false
 	}
@@ -75,7 +75,7 @@ func (r *route) match(req *http.Request) bool {
 	if len(r.methods) > 0 {
 		ok := false
 		for _, m := range r.methods {
-			if m == req.Method {
+			if m == method {
 				ok = true
 				break
 			}
@@ -84,7 +84,7 @@ func (r *route) match(req *http.Request) bool {
 			return false
 		}
 	}
-	if r.host != "" && !hostMatches(r.host, req.Host) {
+	if r.host != "" && !hostMatches(r.host, host) {
 		return false
 	}
 	return true

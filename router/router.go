@@ -74,6 +74,7 @@ type table struct {
 	clientIP  *clientip.Extractor
 	maxBody   int64
 	accessLog bool
+	early     bool // server.early_refusal
 }
 
 // New builds a Router from a validated config.
@@ -138,6 +139,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 		maxBody:   int64(cfg.Server.MaxBodyBytes),
 		clientIP:  ext,
 		accessLog: cfg.Log.Access,
+		early:     cfg.Server.EarlyRefusal,
 	}
 	for _, name := range cfg.BackendNames() {
 		bc := cfg.Backends[name]
@@ -281,8 +283,14 @@ func (rt *Router) InFlight() int64 { return rt.inFlight.Load() }
 func (rt *Router) Config() *config.Config { return rt.table.Load().cfg }
 
 func (t *table) match(r *http.Request) *route {
+	return t.route(r.Method, r.Host, r.URL.Path)
+}
+
+// route returns the first route matching a request of method for host and
+// path, nil when none does.
+func (t *table) route(method, host, path string) *route {
 	for _, rte := range t.routes {
-		if rte.match(r) {
+		if rte.match(method, host, path) {
 			return rte
 		}
 	}

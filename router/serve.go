@@ -29,6 +29,7 @@ type requestState struct {
 	key       netip.Addr // the admission key (IPv6 grouped by prefix)
 	admitted  bool       // Admit let it in: Done is owed
 	requestID string
+	rawID     []byte // a trusted incoming request id not yet made a string
 	reason    string // refusal reason, "" when forwarded
 	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
@@ -57,6 +58,9 @@ func (st *requestState) release() {
 
 // id returns the request id, generating one the first time it is needed.
 func (st *requestState) id() string {
+	if st.requestID == "" && st.rawID != nil {
+		st.requestID = string(st.rawID)
+	}
 	if st.requestID == "" {
 		st.requestID = clientip.NewRequestID()
 	}
@@ -110,7 +114,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	rte := t.match(r)
 	if rte == nil {
 		writeSmall(w, http.StatusNotFound, "no route")
-		rt.finish(t, st, r, start)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
 	st.route, st.backend = rte, rte.backend
@@ -120,14 +124,14 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if !d.Allow {
 		st.reason = d.Reason.String()
 		d.WriteRefusal(w)
-		rt.finish(t, st, r, start)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
 	st.admitted = true
 
 	if r.ContentLength > t.maxBody {
 		rt.refuse(st, stats.BodyTooLarge, http.StatusRequestEntityTooLarge)
-		rt.finish(t, st, r, start)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
@@ -151,7 +155,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "1")
 				rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
 			}
-			rt.finish(t, st, r, start)
+			rt.finish(t, st, r.Method, r.URL.Path, start)
 			return
 		}
 		b.inFlight.Add(1)
@@ -168,7 +172,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", itoa(ceilSeconds(oe.RetryAfter)))
 		}
 		rt.refuse(st, stats.CircuitOpen, http.StatusServiceUnavailable)
-		rt.finish(t, st, r, start)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
 	st.forwarded = true
@@ -180,13 +184,13 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// when copying the body breaks off; report it before the panic goes on.
 		if aborted {
 			b.breaker.Done(tok, outcome(st))
-			rt.finish(t, st, r, start)
+			rt.finish(t, st, r.Method, r.URL.Path, start)
 		}
 	}()
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 	aborted = false
 	b.breaker.Done(tok, outcome(st))
-	rt.finish(t, st, r, start)
+	rt.finish(t, st, r.Method, r.URL.Path, start)
 }
 
 // outcome judges a forwarded request for the backend-level breaker: the
@@ -212,8 +216,9 @@ func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
 	writeSmall(&st.w, code, http.StatusText(code))
 }
 
-// finish records the request: stats and the access log.
-func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time.Time) {
+// finish records the request: stats and the access log. method and path
+// are only read during the call.
+func (rt *Router) finish(t *table, st *requestState, method, path string, start time.Time) {
 	end := rt.now()
 	dur := end.Sub(start)
 	code := st.w.code()
@@ -224,7 +229,7 @@ func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time
 	if st.route != nil {
 		s.Route = st.route.name
 		if st.route.perAPI {
-			s.API = st.route.apiName(r.URL.Path)
+			s.API = st.route.apiName(path)
 		}
 	}
 	if st.backend != nil && st.reason == "" {
@@ -258,8 +263,8 @@ func (rt *Router) finish(t *table, st *requestState, r *http.Request, start time
 			backend = st.backend.name
 		}
 		fields := append(st.fields[:0],
-			zap.String("method", r.Method),
-			zap.String("path", truncate(r.URL.Path, 256)),
+			zap.String("method", method),
+			zap.String("path", truncate(path, 256)),
 			zap.Int("status", code),
 			zap.String("backend", backend),
 			rt.targetField(st),

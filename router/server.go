@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,7 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 		IdleTimeout:       sc.IdleTimeout.D(),
 		MaxHeaderBytes:    int(sc.MaxHeaderBytes),
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
+		ConnState:         frontConnState,
 	}
 	s.adm = &http.Server{
 		Handler:           s.admin,
@@ -154,6 +156,14 @@ func (s *Server) Start(wrap ListenerWrapper) error {
 	if wrap != nil {
 		ln = wrap(ln)
 	}
+	// The front is outermost: it sees each connection's peer as ServeHTTP
+	// does (after PROXY protocol) and reads what net/http would.
+	ln = &frontListener{Listener: ln, rt: s.router, to: frontTimeouts{
+		header: cmp.Or(s.pub.ReadHeaderTimeout, s.pub.ReadTimeout),
+		idle:   cmp.Or(s.pub.IdleTimeout, s.pub.ReadTimeout),
+		read:   s.pub.ReadTimeout,
+		write:  s.pub.WriteTimeout,
+	}}
 	s.pubLn = ln
 	if s.cfg.Admin.Listen != "" {
 		aln, err := net.Listen("tcp", s.cfg.Admin.Listen)

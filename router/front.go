@@ -1,0 +1,381 @@
+package router
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/bulwark-router/bulwark/router/clientip"
+)
+
+// The connection front answers the requests the router refuses before
+// net/http has read them. A refusal through net/http costs the whole
+// per-request machinery (a Request, a header map, a response writer, their
+// buffers) for a 20-byte answer; under a flood that machinery is most of
+// what the router spends. The front sits between net/http and the socket:
+// when net/http asks for the next request, the front reads the head into
+// its own buffer, and if the request is one the router would refuse (the
+// deny list, a ban, the per-client in-flight cap, an empty bucket) it writes
+// the refusal itself, drops the request and reads the next one. Everything
+// else is handed to net/http byte for byte, and the full path decides it
+// as if the front were not there.
+//
+// The front answers only while net/http has no request of the connection
+// in hand (every head it handed over has been answered), so responses stay
+// in order. It stops looking at a connection, handing everything over
+// unread, as soon as it cannot tell where a request ends: a chunked body,
+// an upgrade, another protocol version, a head larger than its buffer, or
+// anything malformed, which net/http then answers as usual.
+
+const (
+	// frontBufSize bounds the heads the front reads; a larger head makes the
+	// connection net/http's alone.
+	frontBufSize = 4 << 10
+	// frontMaxDiscard is the largest body the front reads and drops after
+	// refusing its request; a request with a larger one goes the full way.
+	frontMaxDiscard = 64 << 10
+	// deadlineSlack is how stale a deadline the front keeps may be before it
+	// is set again: setting one costs a timer update per request.
+	deadlineSlack = time.Second
+)
+
+var frontBufs = sync.Pool{New: func() any { return new([frontBufSize]byte) }}
+
+// frontTimeouts are the public server's, which the front applies while it
+// reads on net/http's behalf.
+type frontTimeouts struct {
+	header time.Duration // a head, from its first byte
+	idle   time.Duration // between requests
+	read   time.Duration // a whole request
+	write  time.Duration // a response
+}
+
+// frontListener wraps the public listener's connections in the front.
+type frontListener struct {
+	net.Listener
+	rt *Router
+	to frontTimeouts
+}
+
+func (l *frontListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &frontConn{Conn: c, rt: l.rt, to: &l.to}, nil
+}
+
+// frontConnState is the public server's ConnState hook: each time net/http
+// goes idle on a connection it has answered one more request.
+func frontConnState(c net.Conn, s http.ConnState) {
+	if s == http.StateIdle {
+		if fc, ok := c.(*frontConn); ok {
+			fc.answered.Add(1)
+		}
+	}
+}
+
+// frontConn is one connection under the front. Read is called by net/http
+// only, never concurrently (net/http's own reader guarantees it).
+type frontConn struct {
+	net.Conn
+	rt *Router
+	to *frontTimeouts
+
+	buf  *[frontBufSize]byte // nil until needed; bytes read, not yet handed over: buf[r:w]
+	r, w int
+	h    head
+
+	pass int64 // bytes of the current request (head and body) still to hand over
+	skip int64 // body bytes of a refused request still to drop
+	raw  bool  // the front no longer reads: everything goes to net/http
+	done bool  // the front closed the exchange (Connection: close)
+
+	passed   uint64        // heads handed over
+	answered atomic.Uint64 // responses net/http finished
+
+	peer     netip.Addr
+	peerOK   bool
+	peerRead bool
+
+	// Deadlines the front set during the current Read call (zero: none).
+	rdl, wdl  time.Time
+	headStart time.Time // first byte of a head still incomplete
+	out       []byte    // the refusal being written
+}
+
+// Read hands net/http the next bytes of requests the router does not
+// refuse at the door.
+func (c *frontConn) Read(p []byte) (int, error) {
+	refused := false // this call answered a request: the wait is the front's
+	for {
+		if c.r < c.w && (c.raw || c.pass > 0) {
+			return c.handOver(p), nil
+		}
+		if c.raw {
+			c.releaseBuf()
+			return c.Conn.Read(p)
+		}
+		if c.pass > 0 {
+			n, err := c.Conn.Read(p[:min(int64(len(p)), c.pass)])
+			c.pass -= int64(n)
+			return n, err
+		}
+		if c.done {
+			return 0, io.EOF
+		}
+		if c.skip > 0 && c.r < c.w {
+			k := int(min(c.skip, int64(c.w-c.r)))
+			c.r += k
+			c.skip -= int64(k)
+			continue
+		}
+		t := c.rt.table.Load()
+		kind := headShort
+		if c.skip == 0 && c.r < c.w {
+			kind = parseHead(c.buf[c.r:c.w], t.clientIP.Header(), &c.h)
+		}
+		switch kind {
+		case headShort:
+			if c.w-c.r == frontBufSize {
+				c.raw = true // a head larger than the buffer
+				c.leave(false)
+				continue
+			}
+			if err := c.fill(refused); err != nil {
+				c.rdl, c.wdl = time.Time{}, time.Time{}
+				if !isTimeout(err) {
+					c.releaseBuf()
+				}
+				return 0, err
+			}
+		case headRaw:
+			c.raw = true
+			c.leave(false)
+		case headDecide:
+			if c.passed == c.answered.Load() && t.early && c.refuse(t) {
+				refused = true
+				continue
+			}
+			fallthrough
+		case headPass:
+			c.headStart = time.Time{}
+			c.passed++
+			c.pass = int64(c.h.n) + c.h.length
+			c.leave(true)
+		}
+	}
+}
+
+// handOver copies buffered bytes of a request net/http is to read into p.
+func (c *frontConn) handOver(p []byte) int {
+	b := c.buf[c.r:c.w]
+	if !c.raw && int64(len(b)) > c.pass {
+		b = b[:c.pass]
+	}
+	n := copy(p, b)
+	c.r += n
+	if !c.raw {
+		c.pass -= int64(n)
+	}
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	}
+	return n
+}
+
+// fill reads more of the connection into the buffer. While the front
+// waits on its own account (after answering a request) the idle timeout
+// applies; once part of a head is in, the header timeout, from its first
+// byte. Otherwise the deadline is the one net/http set.
+func (c *frontConn) fill(refused bool) error {
+	if c.buf == nil {
+		c.buf = frontBufs.Get().(*[frontBufSize]byte)
+	}
+	if c.r > 0 {
+		c.w = copy(c.buf[:], c.buf[c.r:c.w])
+		c.r = 0
+	}
+	switch {
+	case c.w > 0:
+		if c.headStart.IsZero() {
+			c.headStart = time.Now()
+		}
+		if c.to.header > 0 {
+			c.setReadDeadline(c.headStart.Add(c.to.header), false)
+		}
+	case refused && c.to.idle > 0:
+		c.setReadDeadline(time.Now().Add(c.to.idle), true)
+	}
+	for {
+		n, err := c.Conn.Read(c.buf[c.w:])
+		c.w += n
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// setReadDeadline sets the read deadline to d, or when lazy is true leaves
+// one the front set less than deadlineSlack earlier than d.
+func (c *frontConn) setReadDeadline(d time.Time, lazy bool) {
+	if c.rdl.Equal(d) || lazy && !c.rdl.IsZero() && d.Sub(c.rdl) < deadlineSlack {
+		return
+	}
+	c.rdl = d
+	c.Conn.SetReadDeadline(d)
+}
+
+// leave undoes the front's deadlines before net/http reads a request. The
+// write deadline becomes none when net/http sets none. With whole true (a
+// complete head is handed over) the read deadline becomes what net/http
+// sets for a whole request, as it sets its own only when its header and
+// request timeouts differ; otherwise a head in progress keeps its header
+// deadline.
+func (c *frontConn) leave(whole bool) {
+	if whole && !c.rdl.IsZero() {
+		var d time.Time
+		if c.to.read > 0 {
+			d = time.Now().Add(c.to.read)
+		}
+		c.Conn.SetReadDeadline(d)
+	}
+	if !c.wdl.IsZero() && c.to.write <= 0 {
+		c.Conn.SetWriteDeadline(time.Time{})
+	}
+	c.rdl, c.wdl = time.Time{}, time.Time{}
+}
+
+func (c *frontConn) releaseBuf() {
+	if c.buf != nil && c.r == c.w {
+		frontBufs.Put(c.buf)
+		c.buf, c.r, c.w = nil, 0, 0
+	}
+}
+
+// refuse decides the parsed head c.h as ServeHTTP would, up to admission,
+// and when the router turns the request away answers it and drops it. It
+// reports whether it did.
+func (c *frontConn) refuse(t *table) bool {
+	h := &c.h
+	if h.length > frontMaxDiscard {
+		return false
+	}
+	if !c.peerRead {
+		c.peerRead = true
+		c.peer, c.peerOK = peerOf(c.Conn.RemoteAddr())
+	}
+	if !c.peerOK {
+		return false
+	}
+	path := bstr(h.path)
+	switch path {
+	case "/__lbheartbeat__", "/__version__", "/__heartbeat__":
+		return false
+	}
+	rt := c.rt
+	rte := t.route(bstr(h.method), bstr(h.host), path)
+	if rte == nil {
+		return false
+	}
+	var fwd [maxFwdLines]string
+	for i := range h.nfwd {
+		fwd[i] = bstr(h.fwd[i])
+	}
+	client := t.clientIP.Client(c.peer, fwd[:h.nfwd])
+	key := t.clientIP.Key(client)
+	start := rt.now()
+	if !rt.adm.Refuses(start, key, rte.limit) {
+		return false
+	}
+	d := rt.adm.Admit(start, key, rte.limit)
+	if d.Allow {
+		// The bucket refilled between the look and the decision: the
+		// request goes the full way, which admits it again.
+		rt.adm.Done(start, key, StatusClientClosed, false)
+		return false
+	}
+
+	closing := h.closing || rt.draining.Load()
+	c.out = d.AppendResponse(c.out[:0], httpDate(start), closing)
+	if c.to.write > 0 {
+		c.setWriteDeadline(start.Add(c.to.write))
+	}
+	_, err := c.Conn.Write(c.out)
+	c.r += h.n
+	c.skip = h.length
+	if closing || err != nil {
+		c.done = true
+	}
+
+	st := statePool.Get().(*requestState)
+	st.route, st.backend = rte, rte.backend
+	st.client, st.key = client, key
+	st.reason = d.Reason.String()
+	st.w.status = d.Status
+	st.w.bytes = int64(len(c.out) - bytes.LastIndex(c.out, crlfcrlf) - len(crlfcrlf))
+	if h.reqID != nil && t.clientIP.Trusted(c.peer) && clientip.ValidRequestID(bstr(h.reqID)) {
+		st.rawID = h.reqID
+	}
+	rt.finish(t, st, bstr(h.method), path, start)
+	st.release()
+	return true
+}
+
+func (c *frontConn) setWriteDeadline(d time.Time) {
+	if !c.wdl.IsZero() && d.Sub(c.wdl) < deadlineSlack {
+		return
+	}
+	c.wdl = d
+	c.Conn.SetWriteDeadline(d)
+}
+
+// peerOf returns the socket peer of a connection as ServeHTTP finds it.
+func peerOf(a net.Addr) (netip.Addr, bool) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return ap.Addr(), ap.Addr().IsValid()
+	}
+	if a == nil {
+		return netip.Addr{}, false
+	}
+	return clientip.ParsePeer(a.String())
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// bstr views b as a string without copying. The string is valid only while
+// b's bytes are unchanged: the front uses it within one request's decision.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// httpDate returns now as an IMF-fixdate (the Date field), formatted once
+// per second.
+func httpDate(now time.Time) []byte {
+	sec := now.Unix()
+	if d := dateCache.Load(); d != nil && d.sec == sec {
+		return d.b
+	}
+	d := &cachedDate{sec: sec, b: now.UTC().AppendFormat(make([]byte, 0, 29), http.TimeFormat)}
+	dateCache.Store(d)
+	return d.b
+}
+
+type cachedDate struct {
+	sec int64
+	b   []byte
+}
+
+var dateCache atomic.Pointer[cachedDate]

@@ -1,0 +1,274 @@
+package router
+
+import "bytes"
+
+// The connection front (front.go) reads each request head before net/http
+// does, to answer the requests the router refuses without building them.
+// parseHead reads just enough of a head for that: where it ends, how long
+// its body is, and the method, target, host and forwarded chain that pick
+// the route and the client. It is strict: anything it is not sure net/http
+// reads the same way is not for the front to decide.
+
+// headKind is parseHead's verdict.
+type headKind uint8
+
+const (
+	// headShort: no complete head yet (no blank line).
+	headShort headKind = iota
+	// headDecide: a plain HTTP/1.1 head the front may answer itself.
+	headDecide
+	// headPass: a complete head whose length and body length are known, but
+	// which only the full path decides (a builtin, an escaped path, an
+	// Expect field, a long forwarded chain).
+	headPass
+	// headRaw: the front cannot tell where this request ends, or whether
+	// net/http accepts it (another protocol version, a chunked body, an
+	// upgrade, anything malformed): from here on the connection is net/http's
+	// alone.
+	headRaw
+)
+
+// maxFwdLines is how many forwarded-chain fields a head the front decides
+// may carry.
+const maxFwdLines = 4
+
+// head is a parsed request head. Its slices point into the buffer given to
+// parseHead and are valid as long as it is.
+type head struct {
+	n       int   // length of the head through its blank line
+	length  int64 // Content-Length; 0 when absent
+	method  []byte
+	path    []byte // the target up to '?'
+	host    []byte
+	reqID   []byte
+	fwd     [maxFwdLines][]byte
+	nfwd    int
+	closing bool // Connection: close
+}
+
+// parseHead parses the request head at the start of b. fwdName is the
+// forwarded-chain field (client_ip.header) in canonical form.
+func parseHead(b []byte, fwdName string, h *head) headKind {
+	*h = head{}
+	end := headEnd(b)
+	if end < 0 {
+		if len(b) > 0 && !validHeadPrefix(b) {
+			return headRaw
+		}
+		return headShort
+	}
+	h.n = end
+	line, rest, ok := cutLine(b[:end])
+	if !ok {
+		return headRaw
+	}
+	// Request line: METHOD SP TARGET SP HTTP/1.1.
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || !isToken(line[:sp]) {
+		return headRaw
+	}
+	h.method = line[:sp]
+	line = line[sp+1:]
+	sp = bytes.IndexByte(line, ' ')
+	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" {
+		return headRaw
+	}
+	target := line[:sp]
+	kind := headDecide
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return headRaw
+		}
+	}
+	if target[0] != '/' {
+		// "*" and absolute forms: net/http's to read.
+		kind = headPass
+	}
+	h.path = target
+	if q := bytes.IndexByte(target, '?'); q >= 0 {
+		h.path = target[:q]
+	}
+	if bytes.IndexByte(h.path, '%') >= 0 {
+		// net/http routes on the unescaped path.
+		kind = headPass
+	}
+	if string(h.method) == "CONNECT" {
+		return headRaw
+	}
+
+	hosts, lengths := 0, 0
+	for len(rest) > 2 { // the final CRLF is left
+		line, rest, ok = cutLine(rest)
+		if !ok {
+			return headRaw
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !isToken(line[:colon]) {
+			return headRaw // includes obs-fold: a line starting with a space
+		}
+		name, value := line[:colon], trimSpace(line[colon+1:])
+		for _, c := range value {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return headRaw
+			}
+		}
+		switch {
+		case equalFold(name, "Host"):
+			hosts++
+			h.host = value
+		case equalFold(name, "Content-Length"):
+			lengths++
+			n, ok := parseLength(value)
+			if !ok {
+				return headRaw
+			}
+			h.length = n
+		case equalFold(name, "Transfer-Encoding"), equalFold(name, "Upgrade"):
+			return headRaw
+		case equalFold(name, "Connection"):
+			for len(value) > 0 {
+				var tok []byte
+				if i := bytes.IndexByte(value, ','); i >= 0 {
+					tok, value = trimSpace(value[:i]), value[i+1:]
+				} else {
+					tok, value = trimSpace(value), nil
+				}
+				switch {
+				case equalFold(tok, "close"):
+					h.closing = true
+				case equalFold(tok, "upgrade"):
+					return headRaw
+				}
+			}
+		case equalFold(name, "Expect"):
+			kind = headPass
+		case equalFold(name, fwdName):
+			if h.nfwd == maxFwdLines {
+				kind = headPass
+				break
+			}
+			h.fwd[h.nfwd] = value
+			h.nfwd++
+		case equalFold(name, "X-Request-Id"):
+			if h.reqID == nil {
+				h.reqID = value
+			}
+		}
+	}
+	if hosts != 1 || lengths > 1 {
+		return headRaw // net/http answers 400
+	}
+	return kind
+}
+
+// headEnd returns the length of the head at the start of b through its
+// "\r\n\r\n", or -1 when b holds no complete head.
+func headEnd(b []byte) int {
+	if i := bytes.Index(b, crlfcrlf); i >= 0 {
+		return i + 4
+	}
+	return -1
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// validHeadPrefix reports whether an incomplete head can still become one
+// the front reads: it has no bare LF and starts like a request line. A
+// client that sends anything else is net/http's at once, so net/http's own
+// limits and answers apply.
+func validHeadPrefix(b []byte) bool {
+	if b[0] == '\r' || b[0] == '\n' || b[0] == ' ' {
+		return false
+	}
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			return false
+		}
+	}
+	return true
+}
+
+// cutLine splits b after its first LF, which must follow a CR. (A bare CR
+// left inside the line fails the callers' character checks.)
+func cutLine(b []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 1 || b[i-1] != '\r' {
+		return nil, nil, false
+	}
+	return b[:i-1], b[i+1:], true
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold compares ASCII case-insensitively.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// parseLength parses a Content-Length value: decimal digits only, as
+// net/http requires, at most 18 of them.
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// isToken reports whether b is a non-empty RFC 9110 token.
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c >= 0x80 || !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var tokenChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-32] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
