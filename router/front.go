@@ -57,6 +57,10 @@ type frontTimeouts struct {
 	write  time.Duration // a response
 }
 
+// EarlyRefusals is how many requests the connection front has answered
+// (server.early_refusal).
+func (rt *Router) EarlyRefusals() uint64 { return rt.early.Load() }
+
 // frontListener wraps the public listener's connections in the front.
 type frontListener struct {
 	net.Listener
@@ -149,7 +153,14 @@ func (c *frontConn) Read(p []byte) (int, error) {
 				c.leave(false)
 				continue
 			}
-			if err := c.fill(refused); err != nil {
+			mode := fillHead
+			switch {
+			case c.passed != c.answered.Load():
+				mode = fillHold // net/http's watch: its deadline, its abort
+			case refused:
+				mode = fillIdle
+			}
+			if err := c.fill(mode); err != nil {
 				c.rdl, c.wdl = time.Time{}, time.Time{}
 				if !isTimeout(err) {
 					c.releaseBuf()
@@ -159,13 +170,26 @@ func (c *frontConn) Read(p []byte) (int, error) {
 		case headRaw:
 			c.raw = true
 			c.leave(false)
-		case headDecide:
-			if c.passed == c.answered.Load() && t.early && c.refuse(t) {
+		case headDecide, headPass:
+			if c.passed != c.answered.Load() {
+				// net/http has a request of this connection in hand (this
+				// is its watch for the client going away): the next one
+				// waits in the buffer until that is answered, as it would
+				// in net/http's. Only a full buffer or an error other than
+				// net/http's abort hands it over early.
+				if c.w-c.r < frontBufSize {
+					err := c.fill(fillHold)
+					if err == nil {
+						continue
+					}
+					if isTimeout(err) {
+						return 0, err
+					}
+				}
+			} else if kind == headDecide && t.early && c.refuse(t) {
 				refused = true
 				continue
 			}
-			fallthrough
-		case headPass:
 			c.headStart = time.Time{}
 			c.passed++
 			c.pass = int64(c.h.n) + c.h.length
@@ -191,11 +215,18 @@ func (c *frontConn) handOver(p []byte) int {
 	return n
 }
 
-// fill reads more of the connection into the buffer. While the front
-// waits on its own account (after answering a request) the idle timeout
-// applies; once part of a head is in, the header timeout, from its first
-// byte. Otherwise the deadline is the one net/http set.
-func (c *frontConn) fill(refused bool) error {
+// How fill sets the read deadline.
+const (
+	fillHead = iota // part of a head is in: the header timeout; else net/http's deadline
+	fillIdle        // the front waits on its own account: the idle timeout, or the header one
+	fillHold        // net/http's deadline stands
+)
+
+// fill reads more of the connection into the buffer. Once part of a head
+// is in, the header timeout applies from its first byte; while the front
+// waits on its own account (after answering a request) the idle timeout;
+// otherwise the deadline is the one net/http set.
+func (c *frontConn) fill(mode int) error {
 	if c.buf == nil {
 		c.buf = frontBufs.Get().(*[frontBufSize]byte)
 	}
@@ -204,6 +235,7 @@ func (c *frontConn) fill(refused bool) error {
 		c.r = 0
 	}
 	switch {
+	case mode == fillHold:
 	case c.w > 0:
 		if c.headStart.IsZero() {
 			c.headStart = time.Now()
@@ -211,7 +243,7 @@ func (c *frontConn) fill(refused bool) error {
 		if c.to.header > 0 {
 			c.setReadDeadline(c.headStart.Add(c.to.header), false)
 		}
-	case refused && c.to.idle > 0:
+	case mode == fillIdle && c.to.idle > 0:
 		c.setReadDeadline(time.Now().Add(c.to.idle), true)
 	}
 	for {
@@ -318,6 +350,7 @@ func (c *frontConn) refuse(t *table) bool {
 		c.done = true
 	}
 
+	rt.early.Add(1)
 	st := statePool.Get().(*requestState)
 	st.route, st.backend = rte, rte.backend
 	st.client, st.key = client, key

@@ -55,6 +55,7 @@ type Router struct {
 	table    atomic.Pointer[table]
 	draining atomic.Bool
 	inFlight atomic.Int64
+	early    atomic.Uint64 // requests the connection front refused
 	version  atomic.Uint64
 
 	adm       *ratelimit.Admission
