@@ -258,6 +258,7 @@ func TestFrontLeavesTheUnusualToNetHTTP(t *testing.T) {
 		{"two hosts", "GET /limited/x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
 		{"bad length", "GET /limited/x HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\n", 400},
 		{"bare LF", "GET /limited/x HTTP/1.1\nHost: x\n\n", 429},
+		{"bad host", "GET /limited/x HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
 		{"space in name", "GET /limited/x HTTP/1.1\r\nHost : x\r\n\r\n", 400},
 	}
 	for _, tc := range cases {

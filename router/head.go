@@ -81,8 +81,8 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 		}
 	}
 	if target[0] != '/' {
-		// "*" and absolute forms: net/http's to read.
-		kind = headPass
+		// "*", the absolute form and what is neither: net/http's to read.
+		return headRaw
 	}
 	h.path = target
 	if q := bytes.IndexByte(target, '?'); q >= 0 {
@@ -155,7 +155,7 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 			}
 		}
 	}
-	if hosts != 1 || lengths > 1 {
+	if hosts != 1 || lengths > 1 || !validHost(h.host) {
 		return headRaw // net/http answers 400
 	}
 	return kind
@@ -259,6 +259,30 @@ func isToken(b []byte) bool {
 	}
 	return true
 }
+
+// validHost reports whether net/http's server accepts b as a Host field
+// (the bytes of RFC 3986's host and port, and '%' of IPv6 zones).
+func validHost(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 || !hostChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var hostChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-32] = true, true
+	}
+	for _, c := range "!$%&'()*+,-.:;=[]_~" {
+		t[c] = true
+	}
+	return t
+}()
 
 var tokenChar = func() (t [128]bool) {
 	for c := '0'; c <= '9'; c++ {
