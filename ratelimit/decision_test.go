@@ -1,6 +1,9 @@
 package ratelimit
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,7 +74,33 @@ abuse:
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}
 			}
+
+			// The same answer as raw bytes, for the router's front.
+			date := []byte("Sun, 22 Nov 2026 10:00:00 GMT")
+			for _, closing := range []bool{false, true} {
+				raw := tt.d.AppendResponse([]byte("prefix"), date, closing)
+				rres, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw[len("prefix"):])), nil)
+				if err != nil {
+					t.Fatalf("%q: %v", raw, err)
+				}
+				rbody, _ := io.ReadAll(rres.Body)
+				if rres.StatusCode != tt.wantStatus || string(rbody) != string(body) || rres.Close != closing {
+					t.Fatalf("raw: %d %q close %v", rres.StatusCode, rbody, rres.Close)
+				}
+				if rres.Header.Get("Date") != string(date) {
+					t.Errorf("raw Date %q", rres.Header.Get("Date"))
+				}
+				rres.Header.Del("Date")
+				rres.Header.Del("Connection")
+				if fmt.Sprint(rres.Header) != fmt.Sprint(res.Header) {
+					t.Errorf("raw headers %v, WriteRefusal's %v", rres.Header, res.Header)
+				}
+			}
 		})
+	}
+	var none Decision
+	if b := none.AppendResponse(nil, nil, false); len(b) != 0 {
+		t.Errorf("an admitted request's answer: %q", b)
 	}
 
 	// An admitted request's headers.
