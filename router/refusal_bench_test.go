@@ -1,8 +1,12 @@
 package router
 
 import (
+	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/bulwark-router/bulwark/config"
 )
@@ -55,6 +59,57 @@ func BenchmarkRefusalPath(b *testing.B) {
 			for range b.N {
 				clear(w.h)
 				rt.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+// replayConn is a connection whose peer sends the same request n times and
+// then closes; what the router writes back is counted and dropped.
+type replayConn struct {
+	net.Conn // nil: only the methods below are used
+	req      []byte
+	n        int
+	written  int
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if c.n == 0 {
+		return 0, io.EOF
+	}
+	c.n--
+	return copy(p, c.req), nil
+}
+
+func (c *replayConn) Write(p []byte) (int, error) { c.written++; return len(p), nil }
+func (c *replayConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234}
+}
+func (c *replayConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkFrontRefusal measures the connection front's refusals, in
+// process: a head read, parsed, decided and answered, per op.
+func BenchmarkFrontRefusal(b *testing.B) {
+	for _, tc := range []struct{ name, extra, path string }{
+		{"denied", "abuse: {deny: [192.0.2.0/24]}\n", "/"},
+		{"rate_limited", "", "/limited"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			rt := newRefusalRouter(b, tc.extra)
+			req := []byte("GET " + tc.path + " HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
+			rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", tc.path).limit)
+			to := frontTimeouts{}
+			rc := &replayConn{req: req, n: b.N}
+			fc := &frontConn{Conn: rc, rt: rt, to: &to}
+			p := make([]byte, 4096)
+			b.ReportAllocs()
+			b.ResetTimer()
+			if _, err := fc.Read(p); err != io.EOF {
+				b.Fatalf("Read: %v", err)
+			}
+			if rc.written != b.N {
+				b.Fatalf("%d answers to %d requests", rc.written, b.N)
 			}
 		})
 	}
