@@ -60,6 +60,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 	for _, want := range []string{
 		`bulwark_requests_total{backend="app",code="200",route="wsapi"} 6`,
 		`bulwark_rejections_total{reason="rate_limit"} 3`,
+		"bulwark_early_refusals_total 3", // the same three, answered by the front
 		`bulwark_requests_total{backend="dead",code="502",route="dead"} 2`,
 		"bulwark_build_info{",
 	} {

@@ -53,6 +53,10 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		return nil, err
 	}
 	srv := router.NewServer(cfg, rt, log)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "bulwark_early_refusals_total",
+		Help: "Requests refused by the connection front from their raw head (server.early_refusal); also counted in bulwark_rejections_total.",
+	}, func() float64 { return float64(rt.EarlyRefusals()) }))
 	srv.Admin().Handle("/metrics", s.Handler())
 	srv.Admin().Handle("/admin/api/bans", rt.Admission().BansHandler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
