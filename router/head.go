@@ -248,51 +248,36 @@ func parseLength(b []byte) (int64, bool) {
 }
 
 // isToken reports whether b is a non-empty RFC 9110 token.
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c >= 0x80 || !tokenChar[c] {
-			return false
-		}
-	}
-	return true
-}
+func isToken(b []byte) bool { return len(b) > 0 && inSet(b, &tokenChar) }
 
 // validHost reports whether net/http's server accepts b as a Host field
 // (the bytes of RFC 3986's host and port, and '%' of IPv6 zones).
-func validHost(b []byte) bool {
+func validHost(b []byte) bool { return inSet(b, &hostChar) }
+
+// inSet reports whether every byte of b is in set.
+func inSet(b []byte, set *[128]bool) bool {
 	for _, c := range b {
-		if c >= 0x80 || !hostChar[c] {
+		if c >= 0x80 || !set[c] {
 			return false
 		}
 	}
 	return true
 }
 
-var hostChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-32] = true, true
-	}
-	for _, c := range "!$%&'()*+,-.:;=[]_~" {
-		t[c] = true
-	}
-	return t
-}()
+var hostChar = asciiSet("!$%&'()*+,-.:;=[]_~")
 
-var tokenChar = func() (t [128]bool) {
+var tokenChar = asciiSet("!#$%&'*+-.^_`|~")
+
+// asciiSet is a membership table of the digits, the letters and extra.
+func asciiSet(extra string) (t [128]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
 	for c := 'a'; c <= 'z'; c++ {
 		t[c], t[c-32] = true, true
 	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
+	for _, c := range extra {
 		t[c] = true
 	}
 	return t
-}()
+}
