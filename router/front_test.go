@@ -282,7 +282,7 @@ func TestFrontLeavesTheUnusualToNetHTTP(t *testing.T) {
 // to idle_timeout.
 func TestFrontTimeouts(t *testing.T) {
 	be := namedBackend(t, "app")
-	_, base := startRouter(t, frontConfig(be.URL, "server: {read_header_timeout: 300ms, idle_timeout: 400ms}"))
+	_, base := startRouter(t, frontConfig(be.URL, "server: {read_header_timeout: 600ms, idle_timeout: 400ms}"))
 	spendToken(t, base)
 
 	t.Run("slow head", func(t *testing.T) {
@@ -298,8 +298,8 @@ func TestFrontTimeouts(t *testing.T) {
 		if !c.closed() {
 			t.Fatal("not closed")
 		}
-		if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
-			t.Errorf("closed after %v, want about 300ms", d)
+		if d := time.Since(start); d < 550*time.Millisecond || d > 3*time.Second {
+			t.Errorf("closed after %v, want about 600ms", d)
 		}
 	})
 	t.Run("idle after a refusal", func(t *testing.T) {
@@ -312,7 +312,7 @@ func TestFrontTimeouts(t *testing.T) {
 		if !c.closed() {
 			t.Fatal("not closed")
 		}
-		if d := time.Since(start); d < 300*time.Millisecond || d > 2*time.Second {
+		if d := time.Since(start); d < 350*time.Millisecond || d > 3*time.Second {
 			t.Errorf("closed after %v, want about 400ms", d)
 		}
 	})
