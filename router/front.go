@@ -171,6 +171,7 @@ func (c *frontConn) Read(p []byte) (int, error) {
 			c.raw = true
 			c.leave(false)
 		case headDecide, headPass:
+			c.headStart = time.Time{} // the head is whole: no header timeout
 			if c.passed != c.answered.Load() {
 				// net/http has a request of this connection in hand (this
 				// is its watch for the client going away): the next one
@@ -190,7 +191,6 @@ func (c *frontConn) Read(p []byte) (int, error) {
 				refused = true
 				continue
 			}
-			c.headStart = time.Time{}
 			c.passed++
 			c.pass = int64(c.h.n) + c.h.length
 			c.leave(true)

@@ -329,6 +329,25 @@ func TestFrontTimeouts(t *testing.T) {
 	})
 }
 
+// Each head has its own header timeout: one that arrived in pieces and was
+// refused does not shorten the next one's.
+func TestFrontHeaderTimeoutPerHead(t *testing.T) {
+	be := namedBackend(t, "app")
+	_, base := startRouter(t, frontConfig(be.URL, "server: {read_header_timeout: 300ms, idle_timeout: 5s}"))
+	spendToken(t, base)
+	c := dialRaw(t, base)
+	req := get1("/limited/x")
+	for round := range 3 {
+		c.send(req[:5])
+		time.Sleep(50 * time.Millisecond)
+		c.send(req[5:])
+		if resp, _ := c.next(); resp.StatusCode != 429 {
+			t.Fatalf("round %d: %d", round, resp.StatusCode)
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+}
+
 func TestFrontClosesWhileDraining(t *testing.T) {
 	be := namedBackend(t, "app")
 	srv, base := startRouter(t, frontConfig(be.URL, ""))
