@@ -340,6 +340,12 @@ func (c *frontConn) refuse(t *table) bool {
 
 	closing := h.closing || rt.draining.Load()
 	c.out = d.AppendResponse(c.out[:0], httpDate(start), closing)
+	body := len(c.out) - bytes.LastIndex(c.out, crlfcrlf) - len(crlfcrlf)
+	if string(h.method) == http.MethodHead {
+		// The fields of the answer a GET would get, without its body.
+		c.out = c.out[:len(c.out)-body]
+		body = 0
+	}
 	if c.to.write > 0 {
 		c.setWriteDeadline(start.Add(c.to.write))
 	}
@@ -356,7 +362,7 @@ func (c *frontConn) refuse(t *table) bool {
 	st.client, st.key = client, key
 	st.reason = d.Reason.String()
 	st.w.status = d.Status
-	st.w.bytes = int64(len(c.out) - bytes.LastIndex(c.out, crlfcrlf) - len(crlfcrlf))
+	st.w.bytes = int64(body)
 	if h.reqID != nil && t.clientIP.Trusted(c.peer) && clientip.ValidRequestID(bstr(h.reqID)) {
 		st.rawID = h.reqID
 	}

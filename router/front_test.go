@@ -223,6 +223,30 @@ func TestFrontDropsARefusedBody(t *testing.T) {
 	}
 }
 
+// A refused HEAD gets the fields of the answer and no body, so the next
+// answer on the connection is read from its first byte.
+func TestFrontAnswersHeadWithoutBody(t *testing.T) {
+	be := namedBackend(t, "app")
+	srv, base := startRouter(t, frontConfig(be.URL, ""))
+	spendToken(t, base)
+	c := dialRaw(t, base)
+	c.send("HEAD /limited/x HTTP/1.1\r\nHost: x\r\n\r\n" + get1("/ok/after"))
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: http.MethodHead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Content-Length") != "18" {
+		t.Fatalf("HEAD: %d, Content-Length %q", resp.StatusCode, resp.Header.Get("Content-Length"))
+	}
+	if resp, body := c.next(); resp.StatusCode != 200 || body != "app GET /ok/after" {
+		t.Fatalf("next: %d %q", resp.StatusCode, body)
+	}
+	if srv.Router().EarlyRefusals() != 1 {
+		t.Errorf("the front answered %d refusals, want 1", srv.Router().EarlyRefusals())
+	}
+}
+
 func TestFrontHonoursConnectionClose(t *testing.T) {
 	be := namedBackend(t, "app")
 	_, base := startRouter(t, frontConfig(be.URL, ""))
