@@ -108,9 +108,10 @@ func (d *Decision) rateHeaders(h http.Header) {
 
 // AppendResponse appends to b the whole HTTP/1.1 answer to a refused
 // request: what WriteRefusal writes through net/http, as bytes, with date
-// (an IMF-fixdate) as its Date field and "Connection: close" when close is
-// true. It appends nothing when the request was not refused.
-func (d *Decision) AppendResponse(b, date []byte, close bool) []byte {
+// (an IMF-fixdate) as its Date field, "Connection: close" when close is
+// true, and no body when head is true (the answer to a HEAD request). It
+// appends nothing when the request was not refused.
+func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
 	if d.Status == 0 || d.DryRun {
 		return b
 	}
@@ -158,5 +159,22 @@ func (d *Decision) AppendResponse(b, date []byte, close bool) []byte {
 		b = append(b, "\r\nConnection: close"...)
 	}
 	b = append(b, "\r\n\r\n"...)
+	if head {
+		return b
+	}
 	return append(b, r.body...)
+}
+
+// BodyLen is the length of the body of the refusal's answer, 0 when the
+// request was not refused.
+func (d *Decision) BodyLen() int {
+	switch {
+	case d.Status == 0 || d.DryRun:
+		return 0
+	case d.Status == http.StatusTooManyRequests:
+		return len(body429.body)
+	case d.Status == http.StatusServiceUnavailable:
+		return len(body503.body)
+	}
+	return len(body403.body)
 }

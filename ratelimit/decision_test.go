@@ -78,13 +78,13 @@ abuse:
 			// The same answer as raw bytes, for the router's front.
 			date := []byte("Sun, 22 Nov 2026 10:00:00 GMT")
 			for _, closing := range []bool{false, true} {
-				raw := tt.d.AppendResponse([]byte("prefix"), date, closing)
+				raw := tt.d.AppendResponse([]byte("prefix"), date, closing, false)
 				rres, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw[len("prefix"):])), nil)
 				if err != nil {
 					t.Fatalf("%q: %v", raw, err)
 				}
 				rbody, _ := io.ReadAll(rres.Body)
-				if rres.StatusCode != tt.wantStatus || string(rbody) != string(body) || rres.Close != closing {
+				if rres.StatusCode != tt.wantStatus || string(rbody) != string(body) || rres.Close != closing || tt.d.BodyLen() != len(body) {
 					t.Fatalf("raw: %d %q close %v", rres.StatusCode, rbody, rres.Close)
 				}
 				if rres.Header.Get("Date") != string(date) {
@@ -99,7 +99,7 @@ abuse:
 		})
 	}
 	var none Decision
-	if b := none.AppendResponse(nil, nil, false); len(b) != 0 {
+	if b := none.AppendResponse(nil, nil, false, false); len(b) != 0 {
 		t.Errorf("an admitted request's answer: %q", b)
 	}
 

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -339,11 +338,10 @@ func (c *frontConn) refuse(t *table) bool {
 	}
 
 	closing := h.closing || rt.draining.Load()
-	c.out = d.AppendResponse(c.out[:0], httpDate(start), closing)
-	body := len(c.out) - bytes.LastIndex(c.out, crlfcrlf) - len(crlfcrlf)
-	if string(h.method) == http.MethodHead {
-		// The fields of the answer a GET would get, without its body.
-		c.out = c.out[:len(c.out)-body]
+	isHead := string(h.method) == http.MethodHead
+	c.out = d.AppendResponse(c.out[:0], httpDate(start), closing, isHead)
+	body := d.BodyLen()
+	if isHead {
 		body = 0
 	}
 	if c.to.write > 0 {
