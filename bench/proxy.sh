@@ -20,6 +20,8 @@
 #   PROFILE=0         "1" also takes a 5 s CPU profile of bulwark forwarding
 #                     under wrk and prints its top 15 (go tool pprof -top)
 #   PROFILE_OUT=      where to keep that profile (default: printed only)
+#   PROFILE_RUN=bulwark  the run profiled: bulwark (forwarding) or
+#                     bulwark_429 (the refusal path)
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -32,6 +34,7 @@ NGINX=${NGINX:-auto}
 REFUSE=${REFUSE:-1}
 PROFILE=${PROFILE:-0}
 PROFILE_OUT=${PROFILE_OUT:-}
+PROFILE_RUN=${PROFILE_RUN:-bulwark}
 
 backend_port=$PORT_BASE
 bulwark_port=$((PORT_BASE + 1))
@@ -234,12 +237,14 @@ for pair in bulwark/plain bulwark/nginx bulwark_429/nginx_429; do
 		"$(ratio "${med_cpu[$a]}" "${med_cpu[$b]}")"
 done
 
-# The optional CPU profile: bulwark forwarding under wrk, sampled for 5 s
-# through the admin listener's /debug/pprof/profile.
+# The optional CPU profile: bulwark under wrk (forwarding, or refusing with
+# PROFILE_RUN=bulwark_429), sampled for 5 s through the admin listener's
+# /debug/pprof/profile.
 if [ "$PROFILE" = 1 ]; then
+	[ -n "${url[$PROFILE_RUN]:-}" ] && [[ $PROFILE_RUN == bulwark* ]] || die "PROFILE_RUN=$PROFILE_RUN: bulwark or bulwark_429"
 	echo
-	echo "CPU profile of bulwark forwarding ${url[bulwark]} (5 s under wrk -c$CONNS):"
-	"${pin_other[@]}" wrk -t1 -c"$CONNS" -d7s "${url[bulwark]}" >/dev/null &
+	echo "CPU profile of bulwark serving ${url[$PROFILE_RUN]} (5 s under wrk -c$CONNS):"
+	"${pin_other[@]}" wrk -t1 -c"$CONNS" -d7s "${url[$PROFILE_RUN]}" >/dev/null &
 	wrk_pid=$!
 	sleep 1
 	curl -fsS -o "$tmp/cpu.pprof" "http://127.0.0.1:$admin_port/debug/pprof/profile?seconds=5"

@@ -1,13 +1,16 @@
 package router
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -43,6 +46,11 @@ const (
 	// deadlineSlack is how stale a deadline the front keeps may be before it
 	// is set again: setting one costs a timer update per request.
 	deadlineSlack = time.Second
+	// probeEvery bounds a wait the front starts without reading first
+	// (after a short read): a client's FIN read along with its request's
+	// last bytes is not reported by the poller again, so the front reads
+	// once more when a connection has been quiet this long.
+	probeEvery = 2 * deadlineSlack
 )
 
 var frontBufs = sync.Pool{New: func() any { return new([frontBufSize]byte) }}
@@ -54,6 +62,7 @@ type frontTimeouts struct {
 	idle   time.Duration // between requests
 	read   time.Duration // a whole request
 	write  time.Duration // a response
+	probe  time.Duration // see probeEvery; 0 means probeEvery
 }
 
 // EarlyRefusals is how many requests the connection front has answered
@@ -72,7 +81,22 @@ func (l *frontListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &frontConn{Conn: c, rt: l.rt, to: &l.to}, nil
+	return newFrontConn(c, l.rt, &l.to), nil
+}
+
+// newFrontConn puts c under the front. A connection whose reads are its
+// socket's (a *net.TCPConn, or a wrapper that only embeds one) is read
+// through its raw descriptor; one that buffers (PROXY protocol) through its
+// own Read.
+func newFrontConn(c net.Conn, rt *Router, to *frontTimeouts) *frontConn {
+	fc := &frontConn{Conn: c, rt: rt, to: to}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			fc.rc = rc
+			fc.stepFn = fc.step
+		}
+	}
+	return fc
 }
 
 // frontConnState is the public server's ConnState hook: each time net/http
@@ -108,26 +132,111 @@ type frontConn struct {
 	peerOK   bool
 	peerRead bool
 
+	// The socket's raw descriptor, nil when the connection's reads are not
+	// the socket's; stepFn is step, bound once.
+	rc     syscall.RawConn
+	stepFn func(fd uintptr) bool
+	reads  int // read system calls made on fd (for tests)
+
+	// State of the current Read call.
+	p       []byte // the caller's buffer
+	n       int    // and what step gave it
+	err     error
+	refused bool // this call answered a request: the wait is the front's
+	drained bool // the last read of this call emptied the socket: after an answer, wait before reading again
+
+	answeredAt time.Time // when the front last answered a request
+	probeAt    time.Time // the deadline of a wait started without a read (zero: none)
+
 	// Deadlines the front set during the current Read call (zero: none).
 	rdl, wdl  time.Time
 	headStart time.Time // first byte of a head still incomplete
 	out       []byte    // the refusal being written
 }
 
+// errWouldBlock is readConn's answer when the socket has nothing to read:
+// step then lets the poller wait for it.
+var errWouldBlock = errors.New("front: would block")
+
 // Read hands net/http the next bytes of requests the router does not
 // refuse at the door.
+//
+// On a raw socket the whole call is one RawConn.Read: the front's reads are
+// non-blocking, and when the socket is empty step returns false to the
+// poller, which waits for it to become readable and calls step again. One
+// call keeps the poller's readiness from one read to the next, so after a
+// short read (the socket was emptied) the front waits before it reads again
+// instead of first reading and finding nothing: a refused request costs one
+// read, not two.
 func (c *frontConn) Read(p []byte) (int, error) {
-	refused := false // this call answered a request: the wait is the front's
+	c.refused = false
+	if c.rc == nil || len(p) == 0 || c.raw && c.r == c.w {
+		return c.read(p, -1)
+	}
+	c.p = p
+	for {
+		c.drained = false
+		err := c.rc.Read(c.stepFn)
+		if err == nil {
+			break
+		}
+		if isTimeout(err) && c.probed() {
+			continue
+		}
+		// The poller's: a deadline passed or the connection was closed.
+		c.p, c.n, c.err = nil, 0, nil
+		c.rdl, c.wdl = time.Time{}, time.Time{}
+		if !isTimeout(err) {
+			c.releaseBuf()
+		}
+		return 0, c.opError(err)
+	}
+	n, err := c.n, c.err
+	c.p, c.n, c.err = nil, 0, nil
+	return n, err
+}
+
+// probed reports whether the deadline that passed bounded a wait started
+// without a read (see probeEvery) rather than the idle timeout. Then it
+// sets the idle deadline again, and the caller reads before it waits.
+func (c *frontConn) probed() bool {
+	if c.probeAt.IsZero() || !c.rdl.Equal(c.probeAt) {
+		return false
+	}
+	c.probeAt = time.Time{}
+	idleUntil := c.answeredAt.Add(c.to.idle)
+	if !time.Now().Before(idleUntil) {
+		return false
+	}
+	c.setReadDeadline(idleUntil, false)
+	return true
+}
+
+// step is the RawConn.Read callback: false asks the poller to wait until
+// the socket is readable and call it again.
+func (c *frontConn) step(fd uintptr) bool {
+	n, err := c.read(c.p, int(fd))
+	if err == errWouldBlock {
+		return false
+	}
+	c.n, c.err = n, err
+	return true
+}
+
+// read is Read's loop. With fd < 0 it reads through the connection's Read,
+// blocking; otherwise from fd without blocking, returning errWouldBlock
+// when it must wait.
+func (c *frontConn) read(p []byte, fd int) (int, error) {
 	for {
 		if c.r < c.w && (c.raw || c.pass > 0) {
 			return c.handOver(p), nil
 		}
 		if c.raw {
 			c.releaseBuf()
-			return c.Conn.Read(p)
+			return c.readConn(fd, p)
 		}
 		if c.pass > 0 {
-			n, err := c.Conn.Read(p[:min(int64(len(p)), c.pass)])
+			n, err := c.readConn(fd, p[:min(int64(len(p)), c.pass)])
 			c.pass -= int64(n)
 			return n, err
 		}
@@ -156,10 +265,13 @@ func (c *frontConn) Read(p []byte) (int, error) {
 			switch {
 			case c.passed != c.answered.Load():
 				mode = fillHold // net/http's watch: its deadline, its abort
-			case refused:
+			case c.refused:
 				mode = fillIdle
 			}
-			if err := c.fill(mode); err != nil {
+			if err := c.fill(fd, mode); err != nil {
+				if err == errWouldBlock {
+					return 0, err
+				}
 				c.rdl, c.wdl = time.Time{}, time.Time{}
 				if !isTimeout(err) {
 					c.releaseBuf()
@@ -178,16 +290,16 @@ func (c *frontConn) Read(p []byte) (int, error) {
 				// in net/http's. Only a full buffer or an error other than
 				// net/http's abort hands it over early.
 				if c.w-c.r < frontBufSize {
-					err := c.fill(fillHold)
+					err := c.fill(fd, fillHold)
 					if err == nil {
 						continue
 					}
-					if isTimeout(err) {
+					if err == errWouldBlock || isTimeout(err) {
 						return 0, err
 					}
 				}
 			} else if kind == headDecide && t.early && c.refuse(t) {
-				refused = true
+				c.refused = true
 				continue
 			}
 			c.passed++
@@ -225,7 +337,7 @@ const (
 // is in, the header timeout applies from its first byte; while the front
 // waits on its own account (after answering a request) the idle timeout;
 // otherwise the deadline is the one net/http set.
-func (c *frontConn) fill(mode int) error {
+func (c *frontConn) fill(fd, mode int) error {
 	if c.buf == nil {
 		c.buf = frontBufs.Get().(*[frontBufSize]byte)
 	}
@@ -243,12 +355,25 @@ func (c *frontConn) fill(mode int) error {
 			c.setReadDeadline(c.headStart.Add(c.to.header), false)
 		}
 	case mode == fillIdle && c.to.idle > 0:
-		c.setReadDeadline(time.Now().Add(c.to.idle), true)
+		if c.drained {
+			// The read that brought the request emptied the socket: wait
+			// for more before reading, for at most probeEvery.
+			c.drained = false
+			c.setReadDeadline(c.answeredAt.Add(min(cmp.Or(c.to.probe, probeEvery), c.to.idle)), true)
+			c.probeAt = c.rdl
+			return errWouldBlock
+		}
+		if c.probeAt.IsZero() || !c.rdl.Equal(c.probeAt) {
+			c.setReadDeadline(c.answeredAt.Add(c.to.idle), true)
+		}
 	}
+	c.drained = false
 	for {
-		n, err := c.Conn.Read(c.buf[c.w:])
+		space := len(c.buf) - c.w
+		n, err := c.readConn(fd, c.buf[c.w:])
 		c.w += n
 		if n > 0 {
+			c.drained = fd >= 0 && n < space
 			return nil
 		}
 		if err != nil {
@@ -257,10 +382,43 @@ func (c *frontConn) fill(mode int) error {
 	}
 }
 
+// readConn reads into b: through the connection's Read when fd < 0, else
+// with one non-blocking read of fd.
+func (c *frontConn) readConn(fd int, b []byte) (int, error) {
+	if fd < 0 {
+		return c.Conn.Read(b)
+	}
+	for {
+		n, err := syscall.Read(fd, b)
+		c.reads++
+		switch {
+		case err == nil && n > 0:
+			return n, nil
+		case err == nil:
+			return 0, io.EOF
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return 0, errWouldBlock
+		default:
+			return 0, c.opError(os.NewSyscallError("read", err))
+		}
+	}
+}
+
+// opError wraps an error of a raw read as the connection's Read would
+// (RawConn.Read's own wrapping names its operation "raw-read").
+func (c *frontConn) opError(err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		err = oe.Err
+	}
+	return &net.OpError{Op: "read", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+}
+
 // setReadDeadline sets the read deadline to d, or when lazy is true leaves
-// one the front set less than deadlineSlack earlier than d.
+// one the front set up to deadlineSlack earlier than d.
 func (c *frontConn) setReadDeadline(d time.Time, lazy bool) {
-	if c.rdl.Equal(d) || lazy && !c.rdl.IsZero() && d.Sub(c.rdl) < deadlineSlack {
+	if c.rdl.Equal(d) || lazy && !c.rdl.IsZero() && !c.rdl.After(d) && d.Sub(c.rdl) < deadlineSlack {
 		return
 	}
 	c.rdl = d
@@ -347,14 +505,15 @@ func (c *frontConn) refuse(t *table) bool {
 	if c.to.write > 0 {
 		c.setWriteDeadline(start.Add(c.to.write))
 	}
+	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
 	_, err := c.Conn.Write(c.out)
+	c.answeredAt = time.Now()
 	c.r += h.n
 	c.skip = h.length
 	if closing || err != nil {
 		c.done = true
 	}
 
-	rt.early.Add(1)
 	st := statePool.Get().(*requestState)
 	st.route, st.backend = rte, rte.backend
 	st.client, st.key = client, key

@@ -36,7 +36,11 @@ func startRouter(t *testing.T, yaml string) (*Server, string) {
 		t.Fatal(err)
 	}
 	srv := NewServer(cfg, rt, log)
-	if err := srv.Start(nil); err != nil {
+	var wrap ListenerWrapper
+	if testPlainConns {
+		wrap = func(l net.Listener) net.Listener { return plainListener{l} }
+	}
+	if err := srv.Start(wrap); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -50,6 +54,24 @@ func startRouter(t *testing.T, yaml string) (*Server, string) {
 // testTransport, when set, overrides every backend's transport in
 // startRouter, so the forwarding tests run on both upstream paths.
 var testTransport string
+
+// testPlainConns, when set, makes startRouter hide the public connections'
+// raw sockets from the front, as the PROXY protocol listener's do, so the
+// front tests also run on its path for such connections.
+var testPlainConns bool
+
+type plainListener struct{ net.Listener }
+
+func (l plainListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return plainConn{c}, nil
+}
+
+// plainConn has the net.Conn methods only: no SyscallConn.
+type plainConn struct{ net.Conn }
 
 // namedBackend answers every request with its name in X-Backend and body.
 func namedBackend(t *testing.T, name string) *httptest.Server {

@@ -1,0 +1,222 @@
+package router
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// tcpPair returns both ends of a loopback TCP connection: the client's and
+// the accepted one.
+func tcpPair(t *testing.T) (client, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// tcpState is the kernel's TCP state of c (tcp_info's first byte).
+func tcpState(t *testing.T, c *net.TCPConn) byte {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info [256]byte
+	var errno syscall.Errno
+	rc.Control(func(fd uintptr) {
+		n := uint32(len(info))
+		_, _, errno = syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
+			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
+	})
+	if errno != 0 {
+		t.Fatalf("TCP_INFO: %v", errno)
+	}
+	return info[0]
+}
+
+// awaitReadable waits, without reading, until the poller has reported c
+// readable, so that the front's first read finds the notice spent (as it is
+// when the poller woke the connection's reader).
+func awaitReadable(t *testing.T, c *net.TCPConn) {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := false
+	if err := rc.Read(func(uintptr) bool {
+		if waited {
+			return true
+		}
+		waited = true
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const tcpCloseWait = 8 // TCP_CLOSE_WAIT: the peer's FIN is in
+
+// frontOn starts a router whose /limited/ token is spent and returns it.
+func frontOn(t *testing.T) *Router {
+	t.Helper()
+	be := namedBackend(t, "app")
+	srv, base := startRouter(t, frontConfig(be.URL, ""))
+	spendToken(t, base)
+	return srv.Router()
+}
+
+// The front reads a refused request once: after the read that emptied the
+// socket it answers and waits for the poller, instead of reading again
+// only to find nothing (what a read through net.Conn does each time).
+func TestFrontReadsEachRefusedRequestOnce(t *testing.T) {
+	rt := frontOn(t)
+	client, server := tcpPair(t)
+	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
+	if fc.rc == nil {
+		t.Fatal("a TCP connection is not read through its raw socket")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := fc.Read(make([]byte, 4096))
+		done <- err
+	}()
+	const n = 50
+	br := bufio.NewReader(client)
+	for i := range n {
+		if _, err := io.WriteString(client, get1("/limited/x")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 429 {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	client.Close()
+	if err := <-done; !errors.Is(err, io.EOF) {
+		t.Fatalf("Read after the client left: %v, want EOF", err)
+	}
+	// n reads that brought a request and one that found the EOF; a read
+	// per request more would be 2n+1. A spurious wake-up costs one read.
+	if fc.reads > n+n/5 {
+		t.Errorf("%d reads for %d refused requests", fc.reads, n)
+	}
+	t.Logf("%d reads for %d refused requests", fc.reads, n)
+}
+
+// A client that closes its side right after a refused request: its FIN is
+// already in when the front reads the request, and the poller will not
+// report it again. The front reads once more after the probe interval and
+// sees it, long before the idle timeout.
+func TestFrontSeesAFinThatCameWithTheRequest(t *testing.T) {
+	rt := frontOn(t)
+	client, server := tcpPair(t)
+	if _, err := io.WriteString(client, get1("/limited/x")); err != nil {
+		t.Fatal(err)
+	}
+	client.CloseWrite()
+	for deadline := time.Now().Add(5 * time.Second); tcpState(t, server) != tcpCloseWait; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the FIN did not arrive (state %d)", tcpState(t, server))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	awaitReadable(t, server)
+	const probe = 200 * time.Millisecond
+	fc := newFrontConn(server, rt, &frontTimeouts{idle: 30 * time.Second, probe: probe})
+	start := time.Now()
+	_, err := fc.Read(make([]byte, 4096))
+	took := time.Since(start)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("Read: %v, want EOF", err)
+	}
+	// Sooner would mean it read again at once; later, that it missed the FIN.
+	if took < probe || took > 5*time.Second {
+		t.Errorf("EOF after %v, want just over %v", took, probe)
+	}
+	if fc.reads != 2 {
+		t.Errorf("%d reads, want 2 (the request with the FIN behind it, then the EOF)", fc.reads)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+	if err != nil || resp.StatusCode != 429 {
+		t.Fatalf("the client's answer: %v %v", resp, err)
+	}
+}
+
+// The probe is not the idle timeout: a quiet connection after a refusal is
+// read once more at the probe, then kept until idle_timeout.
+func TestFrontProbeKeepsTheIdleTimeout(t *testing.T) {
+	rt := frontOn(t)
+	client, server := tcpPair(t)
+	if _, err := io.WriteString(client, get1("/limited/x")); err != nil {
+		t.Fatal(err)
+	}
+	awaitReadable(t, server)
+	const idle = 800 * time.Millisecond
+	fc := newFrontConn(server, rt, &frontTimeouts{idle: idle, probe: 100 * time.Millisecond})
+	start := time.Now()
+	_, err := fc.Read(make([]byte, 4096))
+	took := time.Since(start)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Read: %v, want the idle timeout", err)
+	}
+	if took < idle || took > 10*time.Second {
+		t.Errorf("timed out after %v, want just over %v", took, idle)
+	}
+	if fc.reads != 2 {
+		t.Errorf("%d reads, want 2 (the request, the probe's that found nothing)", fc.reads)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+	if err != nil || resp.StatusCode != 429 {
+		t.Fatalf("the client's answer: %v %v", resp, err)
+	}
+}
+
+// TestFrontOnPlainConns runs the front tests again on connections that hide
+// their socket (as PROXY protocol's do): the front reads them through their
+// own Read.
+func TestFrontOnPlainConns(t *testing.T) {
+	testPlainConns = true
+	defer func() { testPlainConns = false }()
+	for name, f := range map[string]func(*testing.T){
+		"LikeTheFullPath": TestFrontAnswersRefusalsLikeTheFullPath,
+		"Pipelined":       TestFrontKeepsPipelinedAnswersInOrder,
+		"Alternates":      TestFrontAlternatesWithNetHTTP,
+		"DropsBody":       TestFrontDropsARefusedBody,
+		"Head":            TestFrontAnswersHeadWithoutBody,
+		"ConnectionClose": TestFrontHonoursConnectionClose,
+		"Unusual":         TestFrontLeavesTheUnusualToNetHTTP,
+		"Timeouts":        TestFrontTimeouts,
+		"HeaderTimeout":   TestFrontHeaderTimeoutPerHead,
+		"Draining":        TestFrontClosesWhileDraining,
+		"DeniedAndBanned": TestFrontRefusesDeniedAndBanned,
+	} {
+		t.Run(name, f)
+	}
+}
