@@ -507,7 +507,6 @@ func (c *frontConn) refuse(t *table) bool {
 	}
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
 	_, err := c.Conn.Write(c.out)
-	c.answeredAt = time.Now()
 	c.r += h.n
 	c.skip = h.length
 	if closing || err != nil {
@@ -523,8 +522,14 @@ func (c *frontConn) refuse(t *table) bool {
 	if h.reqID != nil && t.clientIP.Trusted(c.peer) && clientip.ValidRequestID(bstr(h.reqID)) {
 		st.rawID = h.reqID
 	}
-	rt.finish(t, st, bstr(h.method), path, start)
+	end := rt.finish(t, st, bstr(h.method), path, start)
 	st.release()
+	// The idle timeout runs from here; the deadlines need the real clock.
+	if rt.realClock {
+		c.answeredAt = end
+	} else {
+		c.answeredAt = time.Now()
+	}
 	return true
 }
 

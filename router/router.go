@@ -50,6 +50,8 @@ type Router struct {
 	rec   stats.Recorder
 	info  BuildInfo
 	now   func() time.Time
+	// realClock: now is time.Now, so its readings may set deadlines.
+	realClock bool
 	proxy *httputil.ReverseProxy
 
 	table    atomic.Pointer[table]
@@ -89,6 +91,7 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 	}
 	if rt.now == nil {
 		rt.now = time.Now
+		rt.realClock = true
 	}
 	if rt.info.Go == "" {
 		rt.info.Go = runtime.Version()

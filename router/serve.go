@@ -217,9 +217,9 @@ func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
 }
 
 // finish records the request: stats and the access log. method and path
-// are only read during the call.
-func (rt *Router) finish(t *table, st *requestState, method, path string, start time.Time) {
-	end := rt.now()
+// are only read during the call. It returns the time it took as the end.
+func (rt *Router) finish(t *table, st *requestState, method, path string, start time.Time) (end time.Time) {
+	end = rt.now()
 	dur := end.Sub(start)
 	code := st.w.code()
 	if st.admitted {
@@ -279,6 +279,7 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		}
 		ce.Write(fields...)
 	}
+	return end
 }
 
 func (rt *Router) targetField(st *requestState) zapcore.Field {
