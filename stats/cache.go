@@ -16,6 +16,15 @@ type cowMap[K comparable, V any] struct {
 	mu sync.Mutex // serialises insertions
 }
 
+// snapshot returns the current map, nil while empty. It must not be
+// modified; later insertions do not show in it.
+func (c *cowMap[K, V]) snapshot() map[K]V {
+	if m := c.m.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
 func (c *cowMap[K, V]) load(k K) (v V, ok bool) {
 	if m := c.m.Load(); m != nil {
 		v, ok = (*m)[k]
@@ -54,28 +63,38 @@ func (c *cowMap[K, V]) loadOrAdd(k K, add func(k K, n int) (K, V)) V {
 type pairKey struct{ route, backend string }
 
 // pair holds everything resolved once per (route, backend): the Prometheus
-// children and the statsd segments. Safe for concurrent use.
+// children, the statsd segments and the statsd counters of the pair (see
+// Stats.takeCounts). Safe for concurrent use.
 type pair struct {
 	route, backend string // label values
 	requests       *prometheus.CounterVec
 	dur            prometheus.Observer
 	codes          [numCodes]atomic.Pointer[counterRef]
-	sdRoute        string  // statsd segment of the route
-	sdBackend      string  // statsd segment of the backend, "" for none
-	apis           *apiSet // per_api names of the route; nil without a route
+	sdRoute        string       // statsd segment of the route
+	sdBackend      string       // statsd segment of the backend, "" for none
+	apis           *apiSet      // per_api names of the route; nil without a route
+	sdErrors       atomic.Int64 // PREFIX.backend.NAME.error since the last flush
 }
 
-type counterRef struct{ c prometheus.Counter }
+// counterRef is one status code of a pair: its bulwark_requests_total child
+// and its PREFIX.response.CODE count since the last statsd flush.
+type counterRef struct {
+	c  prometheus.Counter
+	sd atomic.Int64
+}
 
-// counter returns the bulwark_requests_total child of code index i.
-func (p *pair) counter(i int) prometheus.Counter {
+// counter returns the counters of code index i.
+func (p *pair) counter(i int) *counterRef {
 	if r := p.codes[i].Load(); r != nil {
-		return r.c
+		return r
 	}
-	// Concurrent first uses resolve to the same child, so either may win.
-	r := &counterRef{p.requests.WithLabelValues(p.route, p.backend, codeNames[i])}
-	p.codes[i].CompareAndSwap(nil, r)
-	return r.c
+	// Concurrent first uses resolve to the same Prometheus child, but only
+	// one counterRef may win, or a statsd count would be lost.
+	r := &counterRef{c: p.requests.WithLabelValues(p.route, p.backend, codeNames[i])}
+	if !p.codes[i].CompareAndSwap(nil, r) {
+		return p.codes[i].Load()
+	}
+	return r
 }
 
 // pairTable resolves (route, backend) to its pair; at most maxPairs pairs

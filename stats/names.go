@@ -106,47 +106,66 @@ func labelValue(name string) string {
 	return strings.Clone(name)
 }
 
-// apiSet remembers the first MaxAPIsPerRoute distinct API names of one
-// route. Lookups are lock-free; the map is copied on every insertion, which
-// happens at most MaxAPIsPerRoute times. Safe for concurrent use.
+// apiSet counts the per_api names of one route for statsd: each of the
+// first MaxAPIsPerRoute distinct valid names has its own counter, everything
+// else shares the Other one. Lookups are lock-free and allocate nothing; the
+// map is copied on every insertion, which happens at most MaxAPIsPerRoute
+// times. Safe for concurrent use.
 type apiSet struct {
-	known atomic.Pointer[map[string]struct{}]
+	known atomic.Pointer[map[string]*atomic.Int64]
+	other atomic.Int64
 	full  atomic.Bool
 	mu    sync.Mutex // serialises insertions
 }
 
 func newAPISet() *apiSet {
 	s := &apiSet{}
-	m := map[string]struct{}{}
+	m := map[string]*atomic.Int64{}
 	s.known.Store(&m)
 	return s
 }
 
-// name returns api when it is valid and among the first MaxAPIsPerRoute
-// distinct names seen, else Other.
-func (s *apiSet) name(api string) string {
-	if _, ok := (*s.known.Load())[api]; ok {
-		return api
+// counter returns the name api is counted under and its counter: api itself
+// when it is valid and among the first MaxAPIsPerRoute distinct names seen,
+// else Other.
+func (s *apiSet) counter(api string) (string, *atomic.Int64) {
+	if c, ok := (*s.known.Load())[api]; ok {
+		return api, c
 	}
 	if s.full.Load() || !ValidAPI(api) {
-		return Other
+		return Other, &s.other
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := *s.known.Load()
-	if _, ok := old[api]; ok {
-		return api
+	if c, ok := old[api]; ok {
+		return api, c
 	}
 	if len(old) >= MaxAPIsPerRoute {
 		s.full.Store(true)
-		return Other
+		return Other, &s.other
 	}
-	m := make(map[string]struct{}, len(old)+1)
-	for k := range old {
-		m[k] = struct{}{}
+	m := make(map[string]*atomic.Int64, len(old)+1)
+	for k, c := range old {
+		m[k] = c
 	}
 	api = strings.Clone(api) // the caller's string may pin a whole request path
-	m[api] = struct{}{}
+	c := new(atomic.Int64)
+	m[api] = c
 	s.known.Store(&m)
-	return api
+	return api, c
+}
+
+// take calls f with every name counted since the last take and its count,
+// setting the count to zero. A valid API named "other" and the overflow are
+// passed separately, both as Other.
+func (s *apiSet) take(f func(name string, n int64)) {
+	for name, c := range *s.known.Load() {
+		if n := swapNonZero(c); n != 0 {
+			f(name, n)
+		}
+	}
+	if n := swapNonZero(&s.other); n != 0 {
+		f(Other, n)
+	}
 }

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -68,10 +69,16 @@ func TestStatsdSegment(t *testing.T) {
 	}
 }
 
+// apiName is the name apiSet.counter counts api under.
+func apiName(s *apiSet, api string) string {
+	name, _ := s.counter(api)
+	return name
+}
+
 func TestAPISetKeepsFirst256(t *testing.T) {
 	s := newAPISet()
 	for i := range MaxAPIsPerRoute {
-		if got := s.name(fmt.Sprint("op", i)); got != fmt.Sprint("op", i) {
+		if got := apiName(s, fmt.Sprint("op", i)); got != fmt.Sprint("op", i) {
 			t.Fatalf("name %d: %q", i, got)
 		}
 	}
@@ -83,9 +90,34 @@ func TestAPISetKeepsFirst256(t *testing.T) {
 		{"bad-name", Other},
 		{"", Other},
 	} {
-		if got := s.name(tt.give); got != tt.want {
+		if got := apiName(s, tt.give); got != tt.want {
 			t.Errorf("name(%q) = %q, want %q", tt.give, got, tt.want)
 		}
+	}
+}
+
+// Each admitted name counts on its own counter and everything else on
+// Other's; take reports each count once and zeroes it.
+func TestAPISetCounts(t *testing.T) {
+	s := newAPISet()
+	for _, api := range []string{"a", "b", "a", "bad-name", "other", "", "a"} {
+		_, c := s.counter(api)
+		c.Add(1)
+	}
+	take := func() map[string]int64 {
+		got := map[string]int64{}
+		s.take(func(name string, n int64) { got[name] += n })
+		return got
+	}
+	// A valid API named "other" has its own counter but the same name.
+	if got, want := take(), map[string]int64{"a": 3, "b": 1, Other: 3}; !maps.Equal(got, want) {
+		t.Errorf("take() = %v, want %v", got, want)
+	}
+	if got := take(); len(got) != 0 {
+		t.Errorf("second take() = %v, want nothing", got)
+	}
+	if _, c := s.counter("b"); c.Load() != 0 {
+		t.Errorf("b counts %d after take", c.Load())
 	}
 }
 
@@ -99,7 +131,7 @@ func FuzzAPIName(f *testing.F) {
 	set := newAPISet()
 	seen := map[string]bool{}
 	f.Fuzz(func(t *testing.T, api string) {
-		got := set.name(api)
+		got := apiName(set, api)
 		if got != Other && (got != api || !ValidAPI(got)) {
 			t.Fatalf("name(%q) = %q", api, got)
 		}

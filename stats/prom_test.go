@@ -19,8 +19,6 @@ func counterValue(t *testing.T, c prometheus.Collector) float64 {
 	return testutil.ToFloat64(c)
 }
 
-func splitLines(b []byte) []string { return strings.Split(string(b), "\n") }
-
 // mixMetrics is what recordMix leaves in Prometheus.
 const mixMetrics = `
 # HELP bulwark_backend_up 1 when the target passes its health checks, else 0.

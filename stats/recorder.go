@@ -2,6 +2,13 @@
 // Prometheus. The request path, admission, breakers and health checks call it
 // through the Recorder interface; it imports no other bulwark package except
 // config.
+//
+// statsd counters on the request path (request, response.CODE, ROUTE.API,
+// backend.NAME.error, rejected.REASON) are summed in memory and sent once
+// per flush interval (stats.statsd.flush_interval, default 100ms) as
+// PREFIX.NAME:N|c; timers (response_time, backend.NAME.latency) are sent one
+// line per request, and rare events (breaker, health, attack) at once. A
+// statsd daemon computes the same either way, from far fewer packets.
 package stats
 
 import "time"

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"bytes"
 	"errors"
 	"sync"
 	"time"
@@ -38,7 +39,8 @@ type dialFunc func() (packetConn, error)
 // appends a message (one or more newline-separated statsd lines) to the
 // packet being filled; a full packet is handed to the flushing goroutine
 // through a bounded queue, and dropped (and counted) when the queue is full.
-// The flusher also sends whatever is buffered every interval, and owns the
+// The flusher also sends whatever is buffered every interval, after the
+// lines of its counters hook (the aggregated statsd counters), and owns the
 // connection: it dials (and resolves) at start, and again at most every
 // redialEvery while dialing or writing fails, so neither a name that does
 // not resolve nor a statsd that is down ever reaches Send. Send and Close
@@ -53,6 +55,11 @@ type sender struct {
 	// failing is called from the flusher with a dial or write error and the
 	// number of errors it stands for, at most once per failReportEvery.
 	failing func(err error, n int)
+	// counters, when not nil, is called from the flusher at each interval
+	// tick and once more on Close. It appends lines, each ending in '\n', to
+	// b and returns it; they are sent after every message Sent before it
+	// returned, packed into the same packets.
+	counters func(b []byte) []byte
 
 	mu     sync.Mutex
 	buf    []byte // packet being filled
@@ -67,12 +74,13 @@ type sender struct {
 	conn     packetConn // nil until dialed, or after a failure
 	lastDial time.Time
 	fail     failState
-	closeErr error // of conn.Close, read by Close after done
+	closeErr error  // of conn.Close, read by Close after done
+	lines    []byte // reused for the counters' lines
 }
 
-// newSender starts the flushing goroutine; Close stops it. dropped and
-// failing may be nil.
-func newSender(dial dialFunc, interval time.Duration, dropped func(int), failing func(error, int)) *sender {
+// newSender starts the flushing goroutine; Close stops it. dropped, failing
+// and counters may be nil.
+func newSender(dial dialFunc, interval time.Duration, dropped func(int), failing func(error, int), counters func([]byte) []byte) *sender {
 	if dropped == nil {
 		dropped = func(int) {}
 	}
@@ -84,6 +92,7 @@ func newSender(dial dialFunc, interval time.Duration, dropped func(int), failing
 		interval: interval,
 		dropped:  dropped,
 		failing:  failing,
+		counters: counters,
 		buf:      make([]byte, 0, flushBytes),
 		full:     make(chan []byte, queuedPackets),
 		free:     make(chan []byte, queuedPackets+2),
@@ -154,8 +163,9 @@ func (s *sender) take() []byte {
 	return b
 }
 
-// Close sends what is buffered, stops the flusher, waits for it and closes
-// the connection. Later Sends are dropped. Calling Close twice is harmless.
+// Close sends what is buffered and the counters' last lines, stops the
+// flusher, waits for it and closes the connection. Later Sends are dropped.
+// Calling Close twice is harmless.
 func (s *sender) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -180,22 +190,56 @@ func (s *sender) run() {
 		case b := <-s.full:
 			s.write(b)
 		case <-t.C:
-			if b := s.take(); b != nil {
-				s.write(b)
-			}
+			s.flush()
 		case <-s.stop:
-			// Send stopped queueing before stop was closed: drain what is left.
-			for len(s.full) > 0 {
-				s.write(<-s.full)
-			}
-			if b := s.take(); b != nil {
-				s.write(b)
-			}
+			// Send stopped queueing before stop was closed: this sends all
+			// that is left.
+			s.flush()
 			if s.conn != nil {
 				s.closeErr = s.conn.Close()
 			}
 			return
 		}
+	}
+}
+
+// flush reads the counters, then sends the packets queued and the one being
+// filled, with the counters' lines packed after it. Reading the counters
+// first means every message Sent before (a request's timers, which the
+// recorder Sends before it counts the request) goes before them. Counter
+// packets are written here, not queued, so the queue's bound never drops
+// them. Only the packets queued when it starts are sent, so senders that
+// keep the queue full cannot hold the flusher here.
+func (s *sender) flush() {
+	var lines []byte
+	if s.counters != nil {
+		lines = s.counters(s.lines[:0])
+		s.lines = lines[:0]
+	}
+	for n := len(s.full); n > 0; n-- {
+		s.write(<-s.full)
+	}
+	b := s.take()
+	for len(lines) > 0 {
+		line, rest, _ := bytes.Cut(lines, []byte{'\n'})
+		lines = rest
+		if len(line) == 0 {
+			continue
+		}
+		if b == nil {
+			b = s.emptyBuf()
+		}
+		if len(b) > 0 && len(b)+1+len(line) > flushBytes {
+			s.write(b)
+			b = s.emptyBuf()
+		}
+		if len(b) > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, line...)
+	}
+	if len(b) > 0 {
+		s.write(b)
 	}
 }
 

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -61,7 +62,7 @@ func (c *memConn) got() []string {
 func TestSenderFlushesEveryInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, nil)
 		start := time.Now()
 		for _, tt := range []struct {
 			at   time.Duration
@@ -103,7 +104,7 @@ func TestSenderFlushesEveryInterval(t *testing.T) {
 func TestSenderSplitsAtFlushBytes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, nil)
 		line := strings.Repeat("x", 99) + ":1|c" // 103 bytes
 		for range 100 {
 			s.Send([]byte(line))
@@ -135,7 +136,7 @@ func TestSenderSplitsAtFlushBytes(t *testing.T) {
 func TestSenderLargeMessageGoesAlone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, nil)
 		big := strings.Repeat("z", 2*flushBytes)
 		s.Send([]byte("a:1|c"))
 		s.Send([]byte(big))
@@ -159,7 +160,7 @@ func TestSenderNeverBlocks(t *testing.T) {
 				t.Errorf("reported %v", err)
 			}
 			reports = append(reports, n)
-		})
+		}, nil)
 		packet := bytes.Repeat([]byte("y"), flushBytes) // one packet per Send
 		s.Send(packet)
 		synctest.Wait() // the flusher holds the first packet, stuck in Write
@@ -212,7 +213,7 @@ func TestSenderRedials(t *testing.T) {
 		}
 		var dropped atomic.Int64
 		var reports int
-		s := newSender(dial, 100*time.Millisecond, func(n int) { dropped.Add(int64(n)) }, func(error, int) { reports++ })
+		s := newSender(dial, 100*time.Millisecond, func(n int) { dropped.Add(int64(n)) }, func(error, int) { reports++ }, nil)
 		for _, tt := range []struct {
 			at          time.Duration
 			wantDials   int
@@ -243,5 +244,154 @@ func TestSenderRedials(t *testing.T) {
 		if reports != 1 {
 			t.Errorf("%d failure reports in 11 s, want 1", reports)
 		}
+	})
+}
+
+// hookLines is a counters hook whose lines the test sets before each tick.
+type hookLines struct {
+	mu    sync.Mutex
+	next  []string // returned by the next call, then cleared
+	calls []time.Duration
+	start time.Time
+}
+
+func (h *hookLines) set(lines ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next = lines
+}
+
+func (h *hookLines) hook(b []byte) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, time.Since(h.start))
+	for _, l := range h.next {
+		b = append(b, l...)
+		b = append(b, '\n')
+	}
+	h.next = nil
+	return b
+}
+
+func (h *hookLines) called() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.calls)
+}
+
+// The counters hook runs on the flusher at every tick and once more on
+// Close; its lines go after what was Sent before the tick, in the same
+// packet.
+func TestSenderCountersHook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		h := &hookLines{start: time.Now()}
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, h.hook)
+		ms := time.Millisecond
+		for _, tt := range []struct {
+			at    time.Duration
+			send  string
+			hook  []string // lines of the next call
+			want  []string // every packet so far
+			calls []time.Duration
+		}{
+			{at: 0, send: "a:1|ms", hook: []string{"n:1|c"}},
+			{at: 100 * ms, want: []string{"a:1|ms\nn:1|c"}, calls: []time.Duration{100 * ms}},
+			{at: 150 * ms, send: "b:2|ms", want: []string{"a:1|ms\nn:1|c"}, calls: []time.Duration{100 * ms}},
+			// Nothing counted: the buffer goes alone.
+			{at: 200 * ms, want: []string{"a:1|ms\nn:1|c", "b:2|ms"}, calls: []time.Duration{100 * ms, 200 * ms}},
+			// Nothing buffered: the counters go alone.
+			{at: 250 * ms, hook: []string{"n:2|c", "m:3|c"}, want: []string{"a:1|ms\nn:1|c", "b:2|ms"}, calls: []time.Duration{100 * ms, 200 * ms}},
+			{at: 300 * ms, want: []string{"a:1|ms\nn:1|c", "b:2|ms", "n:2|c\nm:3|c"}, calls: []time.Duration{100 * ms, 200 * ms, 300 * ms}},
+			{at: 350 * ms, send: "d:1|ms", hook: []string{"n:4|c"}, want: []string{"a:1|ms\nn:1|c", "b:2|ms", "n:2|c\nm:3|c"}, calls: []time.Duration{100 * ms, 200 * ms, 300 * ms}},
+		} {
+			time.Sleep(h.start.Add(tt.at).Sub(time.Now()))
+			if tt.send != "" {
+				if _, err := s.Send([]byte(tt.send)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.hook != nil {
+				h.set(tt.hook...)
+			}
+			synctest.Wait()
+			if got := c.got(); !slices.Equal(got, tt.want) {
+				t.Errorf("at %v: packets %q, want %q", tt.at, got, tt.want)
+			}
+			if got := h.called(); !slices.Equal(got, tt.calls) {
+				t.Errorf("at %v: hook called at %v, want %v", tt.at, got, tt.calls)
+			}
+		}
+		// Close calls the hook once more, before the final packet.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got := c.got()
+		if len(got) != 4 || got[3] != "d:1|ms\nn:4|c" {
+			t.Errorf("after Close: %q", got)
+		}
+		if calls := h.called(); len(calls) != 4 || calls[3] != 350*ms {
+			t.Errorf("hook called at %v, want a fourth call at Close", calls)
+		}
+	})
+}
+
+// Counter lines that do not fit one packet are split between whole lines,
+// after the messages Sent before them; none is lost to the queue's bound.
+func TestSenderCountersHookSplits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		h := &hookLines{start: time.Now()}
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, h.hook)
+		var want []string
+		for i := range 30 * queuedPackets { // twice as many packets as the queue holds
+			want = append(want, fmt.Sprintf("%s.%05d:1|c", strings.Repeat("x", 90), i))
+		}
+		h.set(want...)
+		s.Send([]byte("a:1|ms"))
+		s.Close()
+		var lines []string
+		for _, p := range c.got() {
+			if len(p) > flushBytes {
+				t.Errorf("packet of %d bytes", len(p))
+			}
+			lines = append(lines, strings.Split(p, "\n")...)
+		}
+		if len(lines) == 0 || lines[0] != "a:1|ms" || !slices.Equal(lines[1:], want) {
+			t.Errorf("%d lines arrived, want a:1|ms then the %d counter lines in order", len(lines), len(want))
+		}
+		// Packed: every packet but the last holds as many lines as fit.
+		perPacket := (flushBytes + 1) / (len(want[0]) + 1)
+		if n, most := len(c.got()), (len(want)+1+perPacket-1)/perPacket; n != most {
+			t.Errorf("%d packets, want %d", n, most)
+		}
+	})
+}
+
+// What was Sent before the hook returned goes before its lines: a request
+// whose timers are Sent just before its count is read has both in one
+// flush, the timers first.
+func TestSenderCountersAfterEarlierSends(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		var sp atomic.Pointer[sender] // set after the flusher starts
+		calls := 0
+		hook := func(b []byte) []byte {
+			if calls++; calls > 1 {
+				return b // Close: nothing more
+			}
+			if _, err := sp.Load().Send([]byte("t:1|ms")); err != nil { // the request's timers
+				t.Error(err)
+			}
+			return append(b, "n:1|c\n"...) // and its count
+		}
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, hook)
+		sp.Store(s)
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if got, want := c.got(), []string{"t:1|ms\nn:1|c"}; !slices.Equal(got, want) {
+			t.Errorf("after the tick: %q, want %q", got, want)
+		}
+		s.Close()
 	})
 }

@@ -28,6 +28,15 @@ type BuildInfo struct {
 // with New; it is safe for concurrent use. Its recording methods never block
 // on the network: statsd lines are buffered and sent over UDP by a goroutine
 // that Close stops.
+//
+// statsd counters (request, response.CODE, ROUTE.API, backend.NAME.error,
+// rejected.REASON) are summed in memory and sent once per flush interval
+// (stats.statsd.flush_interval, default 100ms) as PREFIX.NAME:N|c, the
+// count since the last flush; a name counted zero times is not sent.
+// Timers (response_time, backend.NAME.latency) are sent one line per
+// request, since statsd computes their percentiles from every value. Rare
+// events (breaker.NAME.open, health.NAME.fail, attack.start and .stop) are
+// sent at once. What a statsd daemon computes is the same either way.
 type Stats struct {
 	log     *zap.Logger
 	reg     *prometheus.Registry
@@ -38,7 +47,11 @@ type Stats struct {
 	pairs     pairTable
 	queueWait observerTable
 
-	sd atomic.Pointer[statsdSink] // nil: statsd off
+	sd atomic.Pointer[statsdSink] // nil: statsd off; read by every event
+	_  [64]byte                   // keeps rejected's writes off sd's cache line
+	// rejected counts PREFIX.rejected.REASON since the last statsd flush,
+	// out-of-range reasons last; the other counters live in pairs.
+	rejected [numReasons + 1]atomic.Int64
 
 	bmu      sync.Mutex                 // guards breakers and attack
 	breakers map[targetKey]BreakerState // last state reported per target
@@ -98,12 +111,18 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 }
 
 func (s *Stats) newSink(cfg config.Statsd) (*statsdSink, error) {
-	k, err := newStatsdSink(cfg, s.statsdDropped, s.statsdFailing(cfg.Address))
+	k, err := newStatsdSink(cfg, s.appendCounters, s.statsdDropped, s.statsdFailing(cfg.Address))
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("statsd on", zap.String("address", cfg.Address), zap.String("prefix", k.prefix))
 	return k, nil
+}
+
+// appendCounters is the sinks' flush hook: it takes the counts since the
+// last flush and appends their lines under prefix.
+func (s *Stats) appendCounters(b []byte, prefix string) []byte {
+	return s.takeCounts().appendLines(b, prefix)
 }
 
 func (s *Stats) statsdDropped(n int) { s.prom.sdDropped.Add(float64(n)) }
@@ -118,7 +137,9 @@ func (s *Stats) statsdFailing(addr string) func(error, int) {
 // Update applies a reloaded configuration. A change of statsd address,
 // prefix or flush interval replaces the statsd client: the new one is built
 // first (an error leaves the old one in place), then the old one is flushed
-// and closed. Lines recorded during the swap may be dropped and counted.
+// and closed. Counters recorded during the swap are sent by one sink or the
+// other, exactly once; timer lines recorded during the swap may be dropped
+// and counted. Turning statsd on again starts the counters from zero.
 func (s *Stats) Update(cfg config.Stats) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -136,6 +157,10 @@ func (s *Stats) Update(cfg config.Stats) error {
 		if k, err = s.newSink(cfg.Statsd); err != nil {
 			return err
 		}
+	}
+	if old == nil {
+		// Drop what requests that raced the last switch-off counted.
+		s.takeCounts()
 	}
 	s.sd.Store(k)
 	if old != nil {
@@ -181,34 +206,38 @@ func (s *Stats) Registry() *prometheus.Registry { return s.reg }
 // hook to give NewLogger.
 func (s *Stats) LogDropped() { s.prom.logDropped.Inc() }
 
-// Request records one finished request. It is the hot path: one map read,
-// two atomic updates and one buffered statsd message, no allocation.
+// Request records one finished request. It is the hot path: one map read
+// (two on per_api routes), a few atomic updates and one buffered statsd
+// message of timers, no allocation and no lock but the sender's.
 func (s *Stats) Request(r *Request) {
 	p := s.pairs.get(r.Route, r.Backend)
-	code := codeIndex(r.Code)
-	p.counter(code).Inc()
+	c := p.counter(codeIndex(r.Code))
+	c.c.Inc()
 	p.dur.Observe(r.Duration.Seconds())
-	if k := s.sd.Load(); k != nil {
-		k.request(r, p, code)
+	k := s.sd.Load()
+	if k == nil {
+		return
+	}
+	// Timers first: a flush reads the counters before it sends what is
+	// buffered, so a count never reaches statsd before its request's timers.
+	k.timers(r, p)
+	c.sd.Add(1)
+	if r.API != "" && p.apis != nil {
+		_, n := p.apis.counter(r.API)
+		n.Add(1)
+	}
+	if r.BackendError && p.sdBackend != "" {
+		p.sdErrors.Add(1)
 	}
 }
 
 // Rejected counts a refusal by reason.
 func (s *Stats) Rejected(reason Reason) {
 	s.prom.rejectedCounter(reason).Inc()
-	if k := s.sd.Load(); k != nil {
-		k.inc(rejectedNames[min(reason, numReasons)])
+	if s.sd.Load() != nil {
+		s.rejected[min(reason, numReasons)].Add(1)
 	}
 }
-
-// rejectedNames are the statsd names of every reason, and of out-of-range
-// ones last.
-var rejectedNames = func() (n [numReasons + 1]string) {
-	for i := range n {
-		n[i] = "rejected." + Reason(i).String()
-	}
-	return n
-}()
 
 // BreakerState sets bulwark_circuit_state and counts
 // PREFIX.breaker.BACKEND.open each time a target's breaker goes to open from

@@ -19,10 +19,12 @@ const (
 )
 
 // statsdSink writes the statsd names of SPEC.md through one non-blocking
-// buffered sender. Requests, the hot path, format their lines straight into
-// a stack buffer; rarer events go through a cactus statsd client sharing the
-// same sender. It is immutable once built, safe for concurrent use, and
-// replaced whole when the address, prefix or flush interval change.
+// buffered sender. Requests, the hot path, format their timer lines straight
+// into a stack buffer, one message per request. Counters are summed by the
+// Stats and appended by the sender's flush hook once per flush interval, as
+// PREFIX.NAME:N|c. Rare events go at once through a cactus statsd client
+// sharing the same sender. It is immutable once built, safe for concurrent
+// use, and replaced whole when the address, prefix or flush interval change.
 type statsdSink struct {
 	cfg    config.Statsd // as given, to detect changes
 	prefix string
@@ -30,7 +32,10 @@ type statsdSink struct {
 	client statsd.Statter
 }
 
-func newStatsdSink(cfg config.Statsd, dropped func(int), failing func(error, int)) (*statsdSink, error) {
+// newStatsdSink starts the sink's sender. counters, called from the sender's
+// flushing goroutine at each flush and once on close, appends the counter
+// lines under prefix (see sender.counters); it may be nil.
+func newStatsdSink(cfg config.Statsd, counters func(b []byte, prefix string) []byte, dropped func(int), failing func(error, int)) (*statsdSink, error) {
 	prefix := statsdPrefix(cfg.Prefix)
 	interval := cfg.FlushInterval.D()
 	if interval <= 0 {
@@ -48,7 +53,11 @@ func newStatsdSink(cfg config.Statsd, dropped func(int), failing func(error, int
 		}
 		return c.(*net.UDPConn), nil
 	}
-	snd := newSender(dial, interval, dropped, failing)
+	var hook func([]byte) []byte
+	if counters != nil {
+		hook = func(b []byte) []byte { return counters(b, prefix) }
+	}
+	snd := newSender(dial, interval, dropped, failing, hook)
 	client, err := statsd.NewClientWithSender(snd, prefix, 0)
 	if err != nil {
 		snd.Close()
@@ -94,53 +103,27 @@ func (k *statsdSink) close() error { return k.send.Close() }
 // inc counts one event under PREFIX.name. Errors are the sender's to count.
 func (k *statsdSink) inc(name string) { _ = k.client.Inc(name, 1, 1) }
 
-// request writes every per-request line as one message:
+// timers writes a request's timer lines as one message:
 //
-//	PREFIX.request:1|c
 //	PREFIX.response_time:MS|ms
-//	PREFIX.response.CODE:1|c
-//	PREFIX.ROUTE.API:1|c            (per_api routes)
 //	PREFIX.backend.NAME.latency:MS|ms (when the backend was asked)
-//	PREFIX.backend.NAME.error:1|c     (502/503/504 made by the router)
-func (k *statsdSink) request(r *Request, p *pair, code int) {
+//
+// Its counters are the Stats' to sum.
+func (k *statsdSink) timers(r *Request, p *pair) {
 	var arr [512]byte
 	b := arr[:0]
 	b = append(b, k.prefix...)
-	b = append(b, ".request:1|c\n"...)
-	b = append(b, k.prefix...)
 	b = append(b, ".response_time:"...)
 	b = appendMillis(b, r.Duration)
-	b = append(b, "|ms\n"...)
-	b = append(b, k.prefix...)
-	b = append(b, ".response."...)
-	b = append(b, codeNames[code]...)
-	b = append(b, ":1|c"...)
-	if r.API != "" && p.apis != nil {
+	b = append(b, "|ms"...)
+	if p.sdBackend != "" && r.BackendLatency > 0 {
 		b = append(b, '\n')
 		b = append(b, k.prefix...)
-		b = append(b, '.')
-		b = append(b, p.sdRoute...)
-		b = append(b, '.')
-		b = append(b, p.apis.name(r.API)...)
-		b = append(b, ":1|c"...)
-	}
-	if p.sdBackend != "" {
-		if r.BackendLatency > 0 {
-			b = append(b, '\n')
-			b = append(b, k.prefix...)
-			b = append(b, ".backend."...)
-			b = append(b, p.sdBackend...)
-			b = append(b, ".latency:"...)
-			b = appendMillis(b, r.BackendLatency)
-			b = append(b, "|ms"...)
-		}
-		if r.BackendError {
-			b = append(b, '\n')
-			b = append(b, k.prefix...)
-			b = append(b, ".backend."...)
-			b = append(b, p.sdBackend...)
-			b = append(b, ".error:1|c"...)
-		}
+		b = append(b, ".backend."...)
+		b = append(b, p.sdBackend...)
+		b = append(b, ".latency:"...)
+		b = appendMillis(b, r.BackendLatency)
+		b = append(b, "|ms"...)
 	}
 	_, _ = k.send.Send(b)
 }
