@@ -12,9 +12,15 @@ var errSenderClosed = errors.New("stats: statsd sender closed")
 
 // Defaults of the statsd sender.
 const (
-	// flushBytes is the largest packet the sender builds: the size Etsy's
-	// statsd documents as safe on a local network.
+	// flushBytes is the largest packet the sender builds for a statsd
+	// across a network: the size Etsy's statsd documents as safe on one.
 	flushBytes = 1432
+	// loopbackFlushBytes is the largest for a statsd on this host, where no
+	// link limits a datagram: the size Etsy's statsd documents for jumbo
+	// frames, and Datadog's agent reads by default. Every daemon known to
+	// read statsd reads 8 KiB datagrams; fewer, larger packets cost the
+	// router less under load.
+	loopbackFlushBytes = 8192
 	// queuedPackets is how many full packets may wait for the network
 	// before new ones are dropped.
 	queuedPackets = 64
@@ -61,6 +67,8 @@ type sender struct {
 	// returned, packed into the same packets.
 	counters func(b []byte) []byte
 
+	size int // largest packet built (a single larger message goes alone)
+
 	mu     sync.Mutex
 	buf    []byte // packet being filled
 	closed bool
@@ -80,7 +88,7 @@ type sender struct {
 
 // newSender starts the flushing goroutine; Close stops it. dropped, failing
 // and counters may be nil.
-func newSender(dial dialFunc, interval time.Duration, dropped func(int), failing func(error, int), counters func([]byte) []byte) *sender {
+func newSender(dial dialFunc, interval time.Duration, dropped func(int), failing func(error, int), counters func([]byte) []byte, size int) *sender {
 	if dropped == nil {
 		dropped = func(int) {}
 	}
@@ -93,7 +101,8 @@ func newSender(dial dialFunc, interval time.Duration, dropped func(int), failing
 		dropped:  dropped,
 		failing:  failing,
 		counters: counters,
-		buf:      make([]byte, 0, flushBytes),
+		size:     size,
+		buf:      make([]byte, 0, size),
 		full:     make(chan []byte, queuedPackets),
 		free:     make(chan []byte, queuedPackets+2),
 		stop:     make(chan struct{}),
@@ -112,14 +121,14 @@ func (s *sender) Send(data []byte) (int, error) {
 		s.dropped(1)
 		return 0, errSenderClosed
 	}
-	if len(s.buf) > 0 && len(s.buf)+1+len(data) > flushBytes {
+	if len(s.buf) > 0 && len(s.buf)+1+len(data) > s.size {
 		lost = s.queueLocked()
 	}
 	if len(s.buf) > 0 {
 		s.buf = append(s.buf, '\n')
 	}
 	s.buf = append(s.buf, data...)
-	if len(s.buf) >= flushBytes {
+	if len(s.buf) >= s.size {
 		lost += s.queueLocked()
 	}
 	s.mu.Unlock()
@@ -147,7 +156,7 @@ func (s *sender) emptyBuf() []byte {
 	case b := <-s.free:
 		return b[:0]
 	default:
-		return make([]byte, 0, flushBytes)
+		return make([]byte, 0, s.size)
 	}
 }
 
@@ -229,7 +238,7 @@ func (s *sender) flush() {
 		if b == nil {
 			b = s.emptyBuf()
 		}
-		if len(b) > 0 && len(b)+1+len(line) > flushBytes {
+		if len(b) > 0 && len(b)+1+len(line) > s.size {
 			s.write(b)
 			b = s.emptyBuf()
 		}

@@ -62,7 +62,7 @@ func (c *memConn) got() []string {
 func TestSenderFlushesEveryInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, nil, flushBytes)
 		start := time.Now()
 		for _, tt := range []struct {
 			at   time.Duration
@@ -104,7 +104,7 @@ func TestSenderFlushesEveryInterval(t *testing.T) {
 func TestSenderSplitsAtFlushBytes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, nil, flushBytes)
 		line := strings.Repeat("x", 99) + ":1|c" // 103 bytes
 		for range 100 {
 			s.Send([]byte(line))
@@ -136,7 +136,7 @@ func TestSenderSplitsAtFlushBytes(t *testing.T) {
 func TestSenderLargeMessageGoesAlone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
-		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, nil)
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, nil, flushBytes)
 		big := strings.Repeat("z", 2*flushBytes)
 		s.Send([]byte("a:1|c"))
 		s.Send([]byte(big))
@@ -160,7 +160,7 @@ func TestSenderNeverBlocks(t *testing.T) {
 				t.Errorf("reported %v", err)
 			}
 			reports = append(reports, n)
-		}, nil)
+		}, nil, flushBytes)
 		packet := bytes.Repeat([]byte("y"), flushBytes) // one packet per Send
 		s.Send(packet)
 		synctest.Wait() // the flusher holds the first packet, stuck in Write
@@ -213,7 +213,7 @@ func TestSenderRedials(t *testing.T) {
 		}
 		var dropped atomic.Int64
 		var reports int
-		s := newSender(dial, 100*time.Millisecond, func(n int) { dropped.Add(int64(n)) }, func(error, int) { reports++ }, nil)
+		s := newSender(dial, 100*time.Millisecond, func(n int) { dropped.Add(int64(n)) }, func(error, int) { reports++ }, nil, flushBytes)
 		for _, tt := range []struct {
 			at          time.Duration
 			wantDials   int
@@ -286,7 +286,7 @@ func TestSenderCountersHook(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
 		h := &hookLines{start: time.Now()}
-		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, h.hook)
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, h.hook, flushBytes)
 		ms := time.Millisecond
 		for _, tt := range []struct {
 			at    time.Duration
@@ -342,7 +342,7 @@ func TestSenderCountersHookSplits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &memConn{}
 		h := &hookLines{start: time.Now()}
-		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, h.hook)
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, nil, nil, h.hook, flushBytes)
 		var want []string
 		for i := range 30 * queuedPackets { // twice as many packets as the queue holds
 			want = append(want, fmt.Sprintf("%s.%05d:1|c", strings.Repeat("x", 90), i))
@@ -385,7 +385,7 @@ func TestSenderCountersAfterEarlierSends(t *testing.T) {
 			}
 			return append(b, "n:1|c\n"...) // and its count
 		}
-		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, hook)
+		s := newSender(func() (packetConn, error) { return c, nil }, 100*time.Millisecond, nil, nil, hook, flushBytes)
 		sp.Store(s)
 		time.Sleep(100 * time.Millisecond)
 		synctest.Wait()

@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -57,13 +58,29 @@ func newStatsdSink(cfg config.Statsd, counters func(b []byte, prefix string) []b
 	if counters != nil {
 		hook = func(b []byte) []byte { return counters(b, prefix) }
 	}
-	snd := newSender(dial, interval, dropped, failing, hook)
+	snd := newSender(dial, interval, dropped, failing, hook, packetBytes(addr))
 	client, err := statsd.NewClientWithSender(snd, prefix, 0)
 	if err != nil {
 		snd.Close()
 		return nil, fmt.Errorf("stats: statsd client: %w", err)
 	}
 	return &statsdSink{cfg: cfg, prefix: prefix, send: snd, client: client}, nil
+}
+
+// packetBytes is the largest packet to build for a statsd at addr:
+// loopbackFlushBytes for a loopback address or localhost, else flushBytes.
+func packetBytes(addr string) int {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return flushBytes
+	}
+	if host == "localhost" {
+		return loopbackFlushBytes
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return loopbackFlushBytes
+	}
+	return flushBytes
 }
 
 // dialTimeout bounds resolving and dialing the statsd address.

@@ -301,7 +301,8 @@ func TestStatsdSanitisesNames(t *testing.T) {
 }
 
 // Many requests split into packets no larger than the flush size, each a
-// whole number of lines.
+// whole number of lines. statsd on loopback gets loopbackFlushBytes
+// packets, filled: far fewer than at the network size.
 func TestStatsdPacketsStayWhole(t *testing.T) {
 	l := listenUDP(t)
 	s := newStats(t, statsdConfig(l.addr(), ""))
@@ -311,10 +312,15 @@ func TestStatsdPacketsStayWhole(t *testing.T) {
 	}
 	s.Close()
 	packets := l.packets()
+	total := 0
 	for _, p := range packets {
-		if len(p) > flushBytes {
-			t.Errorf("packet of %d bytes, over %d", len(p), flushBytes)
+		total += len(p)
+		if len(p) > loopbackFlushBytes {
+			t.Errorf("packet of %d bytes, over %d", len(p), loopbackFlushBytes)
 		}
+	}
+	if want := total/loopbackFlushBytes + 2; len(packets) > want {
+		t.Errorf("%d packets for %d bytes, want at most %d", len(packets), total, want)
 	}
 	count := map[string]int{}
 	for _, line := range sumCounters(t, packets) {
@@ -369,5 +375,26 @@ func TestConcurrentRecordUpdateScrape(t *testing.T) {
 	}
 	if len(a.lines()) == 0 || len(b.lines()) == 0 {
 		t.Error("a statsd server received nothing")
+	}
+}
+
+func TestStatsdPacketBytes(t *testing.T) {
+	for _, tt := range []struct {
+		give string
+		want int
+	}{
+		{"127.0.0.1:8125", loopbackFlushBytes},
+		{"127.0.0.53:8125", loopbackFlushBytes},
+		{"[::1]:8125", loopbackFlushBytes},
+		{"[::ffff:127.0.0.1]:8125", loopbackFlushBytes},
+		{"localhost:8125", loopbackFlushBytes},
+		{"10.0.0.7:8125", flushBytes},
+		{"[2001:db8::1]:8125", flushBytes},
+		{"statsd.internal:8125", flushBytes},
+		{"bad", flushBytes},
+	} {
+		if got := packetBytes(tt.give); got != tt.want {
+			t.Errorf("packetBytes(%q) = %d, want %d", tt.give, got, tt.want)
+		}
 	}
 }
