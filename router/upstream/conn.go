@@ -24,8 +24,9 @@ type conn struct {
 	// limit is what reads from nc may still take: the header budget while a
 	// response head is parsed, MaxInt64 otherwise.
 	limit int64
-	// nread counts bytes read from nc, to tell whether a response started.
-	nread int64
+	// nread counts bytes read from nc, to tell whether a response started;
+	// written, bytes written to it, to tell whether a request started.
+	nread, written int64
 	// reused is set once the conn served a response and went back idle.
 	reused bool
 	idleAt time.Time
@@ -41,6 +42,11 @@ type conn struct {
 	peekBuf  [1]byte
 	peekLive bool
 
+	// flushAwait's state inside RawConn.Read.
+	awaitFn  func(fd uintptr) bool
+	flushed  bool
+	flushErr error
+
 	scratch [24]byte
 }
 
@@ -52,9 +58,10 @@ func newConn(p *pool, nc net.Conn) *conn {
 		}
 	}
 	c.br = p.t.getReader(c)
-	c.bw = p.t.getWriter(nc)
+	c.bw = p.t.getWriter((*connWriter)(c))
 	c.abortFn = c.abort
 	c.peekFn = c.peekFD
+	c.awaitFn = c.flushThenWait
 	return c
 }
 
@@ -71,6 +78,42 @@ func (c *conn) Read(p []byte) (int, error) {
 	c.nread += int64(n)
 	c.limit -= int64(n)
 	return n, err
+}
+
+// connWriter is the bufio.Writer's sink: nc, counting bytes.
+type connWriter conn
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	n, err := w.nc.Write(p)
+	w.written += int64(n)
+	return n, err
+}
+
+// flushAwait sends what bw holds. When none of the request went out before
+// (sent is c.written when its head was begun), it writes within one
+// RawConn.Read that then waits until the answer can be read: the poller's
+// readiness is reset before the write, so an answer that comes right after
+// it is not missed, and the read that follows finds bytes instead of first
+// finding none. A wait that ends in an error (the read deadline, a close)
+// is left for that read to report.
+func (c *conn) flushAwait(sent int64) error {
+	if c.raw == nil || c.written != sent || c.br.Buffered() > 0 {
+		return c.bw.Flush()
+	}
+	c.flushed, c.flushErr = false, nil
+	_ = c.raw.Read(c.awaitFn)
+	return c.flushErr
+}
+
+// flushThenWait runs inside RawConn.Read: the first call writes and asks
+// to wait, the next (the socket is readable) ends the wait.
+func (c *conn) flushThenWait(uintptr) bool {
+	if c.flushed {
+		return true
+	}
+	c.flushed = true
+	c.flushErr = c.bw.Flush()
+	return c.flushErr != nil
 }
 
 // abort closes the socket when the request's context ends. It runs on its

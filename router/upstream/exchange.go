@@ -50,6 +50,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, body io.Reader,
 // false when the connection must close after this response (the body was
 // never sent).
 func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progress) (resp *http.Response, reuse bool, err error) {
+	sent := c.written
 	if err := c.writeHead(req, pl, pr); err != nil {
 		return nil, false, err
 	}
@@ -67,8 +68,12 @@ func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progres
 	if pl.length != 0 {
 		err = c.writeBody(req, body, pl, pr)
 	}
+	d := c.p.t.opts.ResponseHeaderTimeout
 	if err == nil {
-		err = c.bw.Flush()
+		if d > 0 {
+			c.setReadTimeout(d) // flushAwait may wait for the head
+		}
+		err = c.flushAwait(sent)
 	}
 	if err != nil {
 		if !pr.fatal && pr.bodyStarted {
@@ -77,10 +82,6 @@ func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progres
 			}
 		}
 		return nil, false, err
-	}
-	d := c.p.t.opts.ResponseHeaderTimeout
-	if d > 0 {
-		c.setReadTimeout(d)
 	}
 	resp, err = c.readHead(req, pr, false, true)
 	if err != nil {

@@ -240,12 +240,12 @@ func (t *Transport) getReader(c *conn) *bufio.Reader {
 	return bufio.NewReaderSize(c, t.opts.ReadBufferSize)
 }
 
-func (t *Transport) getWriter(nc net.Conn) *bufio.Writer {
+func (t *Transport) getWriter(w io.Writer) *bufio.Writer {
 	if bw, ok := t.writers.Get().(*bufio.Writer); ok {
-		bw.Reset(nc)
+		bw.Reset(w)
 		return bw
 	}
-	return bufio.NewWriterSize(nc, t.opts.WriteBufferSize)
+	return bufio.NewWriterSize(w, t.opts.WriteBufferSize)
 }
 
 // putBuffers recycles a closed conn's buffers; c must not be used after.
