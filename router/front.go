@@ -144,6 +144,7 @@ type frontConn struct {
 	err     error
 	refused bool // this call answered a request: the wait is the front's
 	drained bool // the last read of this call emptied the socket: after an answer, wait before reading again
+	held    bool // this call waited once while net/http holds a request
 
 	answeredAt time.Time // when the front last answered a request
 	probeAt    time.Time // the deadline of a wait started without a read (zero: none)
@@ -173,7 +174,7 @@ func (c *frontConn) Read(p []byte) (int, error) {
 	if c.rc == nil || len(p) == 0 || c.raw && c.r == c.w {
 		return c.read(p, -1)
 	}
-	c.p = p
+	c.p, c.held = p, false
 	for {
 		c.drained = false
 		err := c.rc.Read(c.stepFn)
@@ -347,6 +348,16 @@ func (c *frontConn) fill(fd, mode int) error {
 	}
 	switch {
 	case mode == fillHold:
+		if fd >= 0 && !c.held {
+			// net/http's watch while it serves a request, which its abort
+			// always ends: wait before the first read. A notice the poller
+			// gave since the front's last read may be lost to this wait's
+			// reset; what it stood for (a pipelined request, the client
+			// leaving) is then read after the abort, when net/http reads
+			// again.
+			c.held = true
+			return errWouldBlock
+		}
 	case c.w > 0:
 		if c.headStart.IsZero() {
 			c.headStart = time.Now()

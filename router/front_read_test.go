@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
@@ -200,6 +201,37 @@ func TestFrontProbeKeepsTheIdleTimeout(t *testing.T) {
 	resp, err := http.ReadResponse(bufio.NewReader(client), nil)
 	if err != nil || resp.StatusCode != 429 {
 		t.Fatalf("the client's answer: %v %v", resp, err)
+	}
+}
+
+// A client that leaves while its request is at the backend cancels it: the
+// front's watch for net/http (its background read) sees the FIN, and the
+// backend's request ends with it.
+func TestFrontSeesTheClientLeaveMidRequest(t *testing.T) {
+	started := make(chan struct{}, 1)
+	canceled := make(chan struct{}, 1)
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			canceled <- struct{}{}
+		case <-time.After(20 * time.Second):
+		}
+	}))
+	defer be.Close()
+	_, base := startRouter(t, frontConfig(be.URL, ""))
+	c := dialRaw(t, base)
+	c.send(get1("/slow"))
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not reach the backend")
+	}
+	c.c.Close()
+	select {
+	case <-canceled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backend's request was not canceled when the client left")
 	}
 }
 

@@ -46,13 +46,13 @@ type Options struct {
 // Router is the public http.Handler. It is safe for concurrent use; Update
 // swaps its table atomically while requests are in flight.
 type Router struct {
-	log   *zap.Logger
-	rec   stats.Recorder
-	info  BuildInfo
-	now   func() time.Time
+	log  *zap.Logger
+	rec  stats.Recorder
+	info BuildInfo
+	now  func() time.Time
 	// realClock: now is time.Now, so its readings may set deadlines.
 	realClock bool
-	proxy *httputil.ReverseProxy
+	proxy     *httputil.ReverseProxy
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool
