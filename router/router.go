@@ -41,6 +41,10 @@ type Options struct {
 	// Admission holds options for the per-client admission beyond the
 	// config file (reputation, attack detection); nil means defaults.
 	Admission []ratelimit.Option
+	// AccessSampler samples the access log before a line is built, for a
+	// Logger from stats.NewLogger, whose own sampling leaves access lines
+	// alone; nil means every line goes to Logger.
+	AccessSampler *stats.LineSampler
 }
 
 // Router is the public http.Handler. It is safe for concurrent use; Update
@@ -53,6 +57,7 @@ type Router struct {
 	// realClock: now is time.Now, so its readings may set deadlines.
 	realClock bool
 	proxy     *httputil.ReverseProxy
+	access    *stats.LineSampler // nil: no sampling of its own
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool
@@ -82,7 +87,7 @@ type table struct {
 
 // New builds a Router from a validated config.
 func New(cfg *config.Config, opts Options) (*Router, error) {
-	rt := &Router{log: opts.Logger, rec: opts.Recorder, info: opts.Info, now: opts.Now}
+	rt := &Router{log: opts.Logger, rec: opts.Recorder, info: opts.Info, now: opts.Now, access: opts.AccessSampler}
 	if rt.log == nil {
 		rt.log = zap.NewNop()
 	}

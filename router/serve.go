@@ -254,10 +254,10 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 				zap.String("request_id", st.id()), zap.Error(st.err))
 		}
 	}
-	if !t.accessLog {
+	if !t.accessLog || !rt.access.Allow(end) {
 		return
 	}
-	if ce := rt.log.Check(zap.InfoLevel, "access"); ce != nil {
+	if ce := rt.log.Check(zap.InfoLevel, stats.AccessMessage); ce != nil {
 		var bytesIn int64
 		if st.body != nil {
 			bytesIn = st.body.n

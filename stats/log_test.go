@@ -112,3 +112,68 @@ func TestLoggerFormatsAndLevels(t *testing.T) {
 		}
 	}
 }
+
+// Access lines skip the logger's sampling: the router samples them itself.
+func TestLoggerLeavesAccessLinesToTheRouter(t *testing.T) {
+	out := &zaptest.Buffer{}
+	dropped := 0
+	cfg := config.Log{Level: "info", Sample: config.LogSample{Initial: 1, Thereafter: 0}}
+	log, err := NewLogger(cfg, out, func() { dropped++ }, zap.WithClock(&fixedClock{now: time.Unix(1e9, 0)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := log.Named("router").With(zap.String("k", "v"))
+	for range 5 {
+		named.Info(AccessMessage)
+		named.Info("forward failed")
+	}
+	var access, other int
+	for _, l := range out.Lines() {
+		switch {
+		case strings.Contains(l, `"msg":"access"`):
+			access++
+		case strings.Contains(l, `"msg":"forward failed"`):
+			other++
+		}
+	}
+	if access != 5 || other != 1 || dropped != 4 {
+		t.Errorf("access %d (want 5), other %d (want 1), dropped %d (want 4)", access, other, dropped)
+	}
+}
+
+func TestLineSampler(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	dropped := 0
+	s := NewLineSampler(config.LogSample{Initial: 2, Thereafter: 3}, func() { dropped++ })
+	for _, tt := range []struct {
+		at          time.Duration
+		n           int
+		want        string // one letter a line: y written, n dropped
+		wantDropped int
+	}{
+		{at: 0, n: 10, want: "yynnynnynn", wantDropped: 6},
+		{at: 999 * time.Millisecond, n: 2, want: "yn", wantDropped: 7},
+		{at: time.Second, n: 4, want: "yynn", wantDropped: 9}, // a new second
+		{at: 3 * time.Second, n: 3, want: "yyn", wantDropped: 10},
+		{at: 2 * time.Second, n: 1, want: "y", wantDropped: 10}, // the clock stepped back: counted anew
+	} {
+		got := ""
+		for range tt.n {
+			if s.Allow(t0.Add(tt.at)) {
+				got += "y"
+			} else {
+				got += "n"
+			}
+		}
+		if got != tt.want || dropped != tt.wantDropped {
+			t.Errorf("at %v: %s, dropped %d; want %s, %d", tt.at, got, dropped, tt.want, tt.wantDropped)
+		}
+	}
+	for _, off := range []*LineSampler{nil, NewLineSampler(config.LogSample{}, nil)} {
+		for range 1000 {
+			if !off.Allow(t0) {
+				t.Fatal("a sampler that is off dropped a line")
+			}
+		}
+	}
+}

@@ -32,11 +32,12 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 	// The logger reports sampled-away lines to stats, which logs through
 	// the logger: tie the knot through a pointer set once both exist.
 	var st atomic.Pointer[stats.Stats]
-	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(stderr), func() {
+	dropped := func() {
 		if s := st.Load(); s != nil {
 			s.LogDropped()
 		}
-	})
+	}
+	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(stderr), dropped)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,8 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 	}
 	st.Store(s)
 	rec := admin.NewRecorder(s, nil) // counts refusals and breaker changes for the status page
-	rt, err := router.New(cfg, router.Options{Logger: log, Recorder: rec, Info: info})
+	rt, err := router.New(cfg, router.Options{Logger: log, Recorder: rec, Info: info,
+		AccessSampler: stats.NewLineSampler(cfg.Log.Sample, dropped)})
 	if err != nil {
 		s.Close()
 		return nil, err
