@@ -237,6 +237,35 @@ for pair in bulwark/plain bulwark/nginx bulwark_429/nginx_429; do
 		"$(ratio "${med_cpu[$a]}" "${med_cpu[$b]}")"
 done
 
+# The same ratios taken round by round (the two runs of a round are seconds
+# apart, so a slow spell of the machine hits both), then their median and
+# range: steadier than the ratio of medians on a noisy machine.
+echo
+for pair in bulwark/nginx bulwark_429/nginx_429; do
+	a=${pair%/*} b=${pair#*/}
+	[ -n "${med_rps[$a]:-}" ] && [ -n "${med_rps[$b]:-}" ] || continue
+	awk -v a="$a" -v b="$b" -v pair="$pair" '
+		function sort(v, n,   i, j, x) { # insertion sort of v[1..n] (mawk has no asort)
+			for (i = 2; i <= n; i++) {
+				x = v[i]
+				for (j = i - 1; j > 0 && v[j] > x; j--) v[j + 1] = v[j]
+				v[j + 1] = x
+			}
+		}
+		function med(v, n) { return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+		$1 == a {ra[$2] = $3; ca[$2] = $6}
+		$1 == b {rb[$2] = $3; cb[$2] = $6}
+		END {
+			for (r in ra) if ((r in rb) && rb[r] > 0 && cb[r] > 0) {
+				n++; rr[n] = ra[r] / rb[r]; cr[n] = ca[r] / cb[r]
+			}
+			if (n == 0) exit
+			sort(rr, n); sort(cr, n)
+			printf "%-21s per round: req/s %.2f (%.2f-%.2f)  cpu/req %.2f (%.2f-%.2f)\n", pair,
+				med(rr, n), rr[1], rr[n], med(cr, n), cr[1], cr[n]
+		}' "$results"
+done
+
 # The optional CPU profile: bulwark under wrk (forwarding, or refusing with
 # PROFILE_RUN=bulwark_429), sampled for 5 s through the admin listener's
 # /debug/pprof/profile.
