@@ -54,22 +54,7 @@ func (l *udpListener) addr() string { return l.conn.LocalAddr().String() }
 // synchronous, so the packets are queued on the socket by then; the short
 // deadline only ends the read once the queue is empty.
 func (l *udpListener) packets() []string {
-	l.t.Helper()
-	var out []string
-	buf := make([]byte, 65536)
-	for {
-		l.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		n, _, err := l.conn.ReadFrom(buf)
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				break
-			}
-			l.t.Fatal(err)
-		}
-		out = append(out, string(buf[:n]))
-	}
-	return out
+	return l.startReading()()
 }
 
 // startReading reads packets as they arrive, so a long burst cannot
