@@ -89,6 +89,9 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 		h.path = target[:q]
 	}
 	if bytes.IndexByte(h.path, '%') >= 0 {
+		if !validEscapes(h.path) {
+			return headRaw // net/http answers 400
+		}
 		// net/http routes on the unescaped path.
 		kind = headPass
 	}
@@ -280,4 +283,23 @@ func asciiSet(extra string) (t [128]bool) {
 		t[c] = true
 	}
 	return t
+}
+
+// validEscapes reports whether every '%' in path starts an escape of two
+// hex digits, as net/http's URL parser requires of a path.
+func validEscapes(path []byte) bool {
+	for i := 0; i < len(path); i++ {
+		if path[i] != '%' {
+			continue
+		}
+		if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

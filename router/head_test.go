@@ -25,6 +25,10 @@ func TestParseHead(t *testing.T) {
 		{in: "GET /a HTT", want: headShort},
 		{in: "", want: headShort},
 		{in: "GET /%41 HTTP/1.1\r\nHost: h\r\n\r\n", want: headPass, method: "GET", path: "/%41", host: "h"},
+		{in: "GET /a?%zz HTTP/1.1\r\nHost: h\r\n\r\n", want: headDecide, method: "GET", path: "/a", host: "h"},
+		{in: "GET /% HTTP/1.1\r\nHost: h\r\n\r\n", want: headRaw},   // net/http: invalid URL escape
+		{in: "GET /a%4 HTTP/1.1\r\nHost: h\r\n\r\n", want: headRaw}, // net/http: invalid URL escape
+		{in: "GET /%zz HTTP/1.1\r\nHost: h\r\n\r\n", want: headRaw}, // net/http: invalid URL escape
 		{in: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", want: headRaw},
 		{in: "GET http://h/a HTTP/1.1\r\nHost: h\r\n\r\n", want: headRaw},
 		{in: "PUT /a HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", want: headPass, method: "PUT", path: "/a", host: "h", length: 5},
