@@ -1,12 +1,10 @@
 package stats
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,31 +30,7 @@ func TestCardinalityBounded(t *testing.T) {
 	if uc, ok := l.conn.(*net.UDPConn); ok {
 		uc.SetReadBuffer(4 << 20)
 	}
-	names := map[string]int{}
-	var closing atomic.Bool
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65536)
-		for {
-			l.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			n, _, err := l.conn.ReadFrom(buf)
-			if err != nil {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() && !closing.Load() {
-					continue
-				}
-				return
-			}
-			for _, line := range strings.Split(string(buf[:n]), "\n") {
-				name, _, ok := strings.Cut(line, ":")
-				if !ok {
-					t.Errorf("malformed statsd line %q", line)
-				}
-				names[name]++
-			}
-		}
-	}()
+	stop := l.startReading()
 
 	s := newStats(t, statsdConfig(l.addr(), ""))
 	r := rand.New(rand.NewPCG(1, 2))
@@ -78,8 +52,16 @@ func TestCardinalityBounded(t *testing.T) {
 		s.Request(&Request{Route: fmt.Sprint("r", i), Backend: "b", Code: 200})
 	}
 	s.Close()
-	closing.Store(true)
-	<-done
+	names := map[string]int{}
+	for _, p := range stop() {
+		for _, line := range strings.Split(p, "\n") {
+			name, _, ok := strings.Cut(line, ":")
+			if !ok {
+				t.Errorf("malformed statsd line %q", line)
+			}
+			names[name]++
+		}
+	}
 
 	// Prometheus: count series per family.
 	mfs, err := s.Registry().Gather()
