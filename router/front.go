@@ -137,6 +137,7 @@ type frontConn struct {
 	rc     syscall.RawConn
 	stepFn func(fd uintptr) bool
 	reads  int // read system calls made on fd (for tests)
+	queued int // refusals the socket took only in part at once (for tests)
 
 	// State of the current Read call.
 	p       []byte // the caller's buffer
@@ -299,7 +300,7 @@ func (c *frontConn) read(p []byte, fd int) (int, error) {
 						return 0, err
 					}
 				}
-			} else if kind == headDecide && t.early && c.refuse(t) {
+			} else if kind == headDecide && t.early && c.refuse(t, fd) {
 				c.refused = true
 				continue
 			}
@@ -400,12 +401,12 @@ func (c *frontConn) readConn(fd int, b []byte) (int, error) {
 		return c.Conn.Read(b)
 	}
 	for {
-		n, err := syscall.Read(fd, b)
+		n, err := rawRead(fd, b)
 		c.reads++
 		switch {
-		case err == nil && n > 0:
+		case err == 0 && n > 0:
 			return n, nil
-		case err == nil:
+		case err == 0:
 			return 0, io.EOF
 		case err == syscall.EINTR:
 			continue
@@ -466,7 +467,7 @@ func (c *frontConn) releaseBuf() {
 // refuse decides the parsed head c.h as ServeHTTP would, up to admission,
 // and when the router turns the request away answers it and drops it. It
 // reports whether it did.
-func (c *frontConn) refuse(t *table) bool {
+func (c *frontConn) refuse(t *table, fd int) bool {
 	h := &c.h
 	if h.length > frontMaxDiscard {
 		return false
@@ -517,7 +518,7 @@ func (c *frontConn) refuse(t *table) bool {
 		c.setWriteDeadline(start.Add(c.to.write))
 	}
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
-	_, err := c.Conn.Write(c.out)
+	err := c.write(fd, c.out)
 	c.r += h.n
 	c.skip = h.length
 	if closing || err != nil {
@@ -591,3 +592,35 @@ type cachedDate struct {
 }
 
 var dateCache atomic.Pointer[cachedDate]
+
+// write writes b to the connection: on a raw socket first with one
+// non-blocking write of fd, the rest (if the socket's buffer was full)
+// through the connection's Write.
+func (c *frontConn) write(fd int, b []byte) error {
+	if fd >= 0 {
+		n, errno := rawWrite(fd, b)
+		if errno == 0 && n == len(b) {
+			return nil
+		}
+		if errno != 0 && errno != syscall.EAGAIN && errno != syscall.EINTR {
+			return os.NewSyscallError("write", errno)
+		}
+		b = b[max(n, 0):]
+		c.queued++
+	}
+	_, err := c.Conn.Write(b)
+	return err
+}
+
+// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket,
+// which return at once: without the scheduler's notice of a system call
+// that may block (syscall.Read's), which costs more than the call.
+func rawRead(fd int, b []byte) (int, syscall.Errno) {
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	return int(n), e
+}
+
+func rawWrite(fd int, b []byte) (int, syscall.Errno) {
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	return int(n), e
+}

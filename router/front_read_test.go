@@ -258,3 +258,53 @@ func TestFrontOnPlainConns(t *testing.T) {
 		t.Run(name, f)
 	}
 }
+
+// A client that sends refused requests faster than it reads the answers
+// fills the socket's send buffer: the front's non-blocking write then takes
+// part of an answer or none, and the rest waits on the poller. Every answer
+// still arrives whole and in order.
+func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
+	rt := frontOn(t)
+	client, server := tcpPair(t)
+	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
+	done := make(chan error, 1)
+	go func() {
+		_, err := fc.Read(make([]byte, 4096))
+		done <- err
+	}()
+	const n = 20000 // about 3 MB of answers, more than loopback's buffers hold
+	sent := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriter(client)
+		for range n {
+			if _, err := bw.WriteString(get1("/limited/x")); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- bw.Flush()
+	}()
+	time.Sleep(300 * time.Millisecond) // let the answers back up
+	br := bufio.NewReader(client)
+	for i := range n {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 429 || string(body) != "too many requests\n" {
+			t.Fatalf("answer %d: %d %q %v", i, resp.StatusCode, body, err)
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	if err := <-done; !errors.Is(err, io.EOF) {
+		t.Fatalf("Read after the client left: %v, want EOF", err)
+	}
+	if fc.queued == 0 {
+		t.Error("every answer went out at once: the test did not fill the send buffer")
+	}
+	t.Logf("%d of %d answers waited for the client", fc.queued, n)
+}

@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zapcore"
+
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/stats"
 )
 
 // nullWriter is a reusable ResponseWriter, so the benchmark counts the
@@ -112,5 +116,62 @@ func BenchmarkFrontRefusal(b *testing.B) {
 				b.Fatalf("%d answers to %d requests", rc.written, b.N)
 			}
 		})
+	}
+}
+
+// BenchmarkFrontRefusalReporting is BenchmarkFrontRefusal's rate-limited
+// case with bench/proxy.sh's route table and every sink on: statsd to a
+// local UDP socket, Prometheus, and the access log (sampled as by default,
+// JSON to io.Discard).
+//
+//	go test -run '^$' -bench FrontRefusalReporting -count 5 ./router
+func BenchmarkFrontRefusalReporting(b *testing.B) {
+	cfg, err := config.Load([]byte(`
+backends:
+  browserid: {targets: ["http://127.0.0.1:9"], breaker: {consecutive_failures: 5}}
+  static: {targets: ["http://127.0.0.1:9"], breaker: {consecutive_failures: 5}}
+routes:
+  - {match: {path: /verify, methods: [POST]}, backend: browserid, stats: {name: verify}}
+  - {match: {path_prefix: /wsapi/}, backend: browserid, stats: {name: wsapi, per_api: true}}
+  - {match: {path_prefix: /limited/}, backend: static, limit: tiny, stats: {name: limited}}
+  - {match: {path_prefix: /i18n/}, backend: static, stats: {name: i18n}}
+  - {backend: static, stats: {name: static}}
+limits:
+  default: {rate: 10000000/s, burst: 10000000}
+  tiny: {rate: 1/m, burst: 1}
+log: {level: info, access: true}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := stats.New(config.Stats{
+		Statsd:     config.Statsd{Address: discardUDP(b), Prefix: "browserid.router"},
+		Prometheus: config.Prometheus{Enabled: true},
+	}, prometheus.NewRegistry(), stats.BuildInfo{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(io.Discard), st.LogDropped)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt, err := New(cfg, Options{Logger: log, Recorder: st, AccessSampler: stats.NewLineSampler(cfg.Log.Sample, st.LogDropped)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close() })
+	req := []byte("GET /limited/x HTTP/1.1\r\nHost: 127.0.0.1:19181\r\n\r\n")
+	rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", "/limited/x").limit)
+	rc := &replayConn{req: req, n: b.N}
+	fc := &frontConn{Conn: rc, rt: rt, to: &frontTimeouts{}}
+	p := make([]byte, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	if _, err := fc.Read(p); err != io.EOF {
+		b.Fatalf("Read: %v", err)
+	}
+	if rc.written != b.N {
+		b.Fatalf("%d answers to %d requests", rc.written, b.N)
 	}
 }
