@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Header values shared by every response. net/http only reads them; a
@@ -177,4 +178,49 @@ func (d *Decision) BodyLen() int {
 		return len(body503.body)
 	}
 	return len(body403.body)
+}
+
+// An Answer keeps the last refusal AppendResponse formatted, so that the
+// next one with the same fields (the same status, policy, whole seconds of
+// Retry-After and reset, Date, close and head) reuses its bytes: what a
+// client turned away again and again is sent. The zero Answer is empty.
+// It is not safe for concurrent use.
+type Answer struct {
+	key     answerKey
+	b       []byte
+	formats int // answers formatted (for tests)
+}
+
+type answerKey struct {
+	status, retry, reset int64
+	lp                   *limitParams
+	net, close, head     bool
+	date                 *byte // the Date bytes' array: the caller's per-second cache
+	dateLen              int
+}
+
+// Bytes returns d's answer as AppendResponse formats it, valid until the
+// next call. date must be the same array for the same Date (a per-second
+// cache), or a fresh one each time.
+func (a *Answer) Bytes(d *Decision, date []byte, close, head bool) []byte {
+	if d.Status == 0 || d.DryRun {
+		return nil
+	}
+	k := answerKey{
+		status: int64(d.Status),
+		lp:     d.lp, net: d.net, close: close, head: head,
+		date: unsafe.SliceData(date), dateLen: len(date),
+	}
+	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
+		k.retry = max(ceilSeconds(int64(d.RetryAfter)), 1)
+	}
+	if d.Status == http.StatusTooManyRequests && d.lp != nil {
+		k.reset = ceilSeconds(int64(d.Reset))
+	}
+	if k != a.key || a.b == nil {
+		a.b = d.AppendResponse(a.b[:0], date, close, head)
+		a.key = k
+		a.formats++
+	}
+	return a.b
 }

@@ -184,3 +184,63 @@ abuse:
 		}
 	}
 }
+
+// An Answer gives what AppendResponse formats, for any sequence of
+// refusals, and formats again only when a field of the answer changes.
+func TestAnswerReusesTheLastRefusal(t *testing.T) {
+	h := newHarness(t, `
+limits:
+  default: {rate: 1/s, burst: 1}
+  net: {rate: 100/s, burst: 100, per_network: {ipv4_prefix: 24, rate: 1/m, burst: 1}}
+abuse:
+  deny: [198.51.100.0/24]
+`)
+	h.req(0, "192.0.2.1", "default")
+	rate := h.req(0, "192.0.2.1", "default")                         // Retry-After 1
+	rateLater := h.req(100*time.Millisecond, "192.0.2.1", "default") // still 1
+	rateSooner := rate
+	rateSooner.RetryAfter, rateSooner.Reset = 3*time.Second, 3*time.Second
+	h.req(0, "192.0.2.10", "net")
+	netRefusal := h.req(0, "192.0.2.11", "net")
+	denied := h.req(0, "198.51.100.1", "")
+	if rate.Status != 429 || rateLater.Status != 429 || netRefusal.Status != 429 || denied.Status != 403 {
+		t.Fatalf("decisions %d %d %d %d", rate.Status, rateLater.Status, netRefusal.Status, denied.Status)
+	}
+	dates := [][]byte{[]byte("Sun, 22 Nov 2026 10:00:00 GMT"), []byte("Sun, 22 Nov 2026 10:00:01 GMT")}
+	steps := []struct {
+		d           Decision
+		date        int
+		close, head bool
+		again       bool // the answer is the previous one's
+	}{
+		{d: rate},
+		{d: rate, again: true},
+		{d: rateLater, again: true},
+		{d: rateSooner},
+		{d: rate},
+		{d: rate, date: 1},
+		{d: rate, date: 1, close: true},
+		{d: rate, date: 1, close: true, head: true},
+		{d: rate, date: 1, close: true, head: true, again: true},
+		{d: netRefusal, date: 1},
+		{d: denied, date: 1},
+		{d: denied, date: 1, again: true},
+		{d: rate, date: 1},
+	}
+	var a Answer
+	for i, s := range steps {
+		formats := a.formats
+		got := a.Bytes(&s.d, dates[s.date], s.close, s.head)
+		want := s.d.AppendResponse(nil, dates[s.date], s.close, s.head)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("step %d: %q, want %q", i, got, want)
+		}
+		if again := a.formats == formats; again != s.again {
+			t.Errorf("step %d: reused the previous answer %v, want %v", i, again, s.again)
+		}
+	}
+	var none Decision
+	if b := a.Bytes(&none, dates[0], false, false); b != nil {
+		t.Errorf("an admitted request's answer: %q", b)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router/clientip"
 )
 
@@ -152,8 +153,8 @@ type frontConn struct {
 
 	// Deadlines the front set during the current Read call (zero: none).
 	rdl, wdl  time.Time
-	headStart time.Time // first byte of a head still incomplete
-	out       []byte    // the refusal being written
+	headStart time.Time        // first byte of a head still incomplete
+	answer    ratelimit.Answer // the last refusal, formatted
 }
 
 // errWouldBlock is readConn's answer when the socket has nothing to read:
@@ -509,7 +510,7 @@ func (c *frontConn) refuse(t *table, fd int) bool {
 
 	closing := h.closing || rt.draining.Load()
 	isHead := string(h.method) == http.MethodHead
-	c.out = d.AppendResponse(c.out[:0], httpDate(start), closing, isHead)
+	out := c.answer.Bytes(&d, httpDate(start), closing, isHead)
 	body := d.BodyLen()
 	if isHead {
 		body = 0
@@ -518,7 +519,7 @@ func (c *frontConn) refuse(t *table, fd int) bool {
 		c.setWriteDeadline(start.Add(c.to.write))
 	}
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
-	err := c.write(fd, c.out)
+	err := c.write(fd, out)
 	c.r += h.n
 	c.skip = h.length
 	if closing || err != nil {
@@ -612,15 +613,17 @@ func (c *frontConn) write(fd int, b []byte) error {
 	return err
 }
 
-// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket,
-// which return at once: without the scheduler's notice of a system call
-// that may block (syscall.Read's), which costs more than the call.
+// rawRead and rawWrite read and write a non-blocking socket, which returns
+// at once: without syscall.Read's notice to the scheduler of a call that
+// may block, which costs more than the call, and as recvfrom(2) and
+// sendto(2), which go to the socket without read(2)'s and write(2)'s file
+// layer. MSG_NOSIGNAL: a peer that is gone is EPIPE, not a signal.
 func rawRead(fd int, b []byte) (int, syscall.Errno) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), 0, 0, 0)
 	return int(n), e
 }
 
 func rawWrite(fd int, b []byte) (int, syscall.Errno) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_NOSIGNAL, 0, 0)
 	return int(n), e
 }

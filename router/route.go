@@ -61,17 +61,8 @@ func (r *route) match(method, host, p string) bool {
 	if r.anyMatch {
 		return true
 	}
-	if r.path != "" && p != r.path {
-		return false
-	}
-	if r.paths != nil {
-		if _, ok := r.paths[p]; !ok {
-			return false
-		}
-	}
-	if r.prefix != "" && !strings.HasPrefix(p, r.prefix) {
-		return false
-	}
+	// Cheapest first: most requests fail a route's method list or path
+	// before its path set is hashed.
 	if len(r.methods) > 0 {
 		ok := false
 		for _, m := range r.methods {
@@ -81,6 +72,17 @@ func (r *route) match(method, host, p string) bool {
 			}
 		}
 		if !ok {
+			return false
+		}
+	}
+	if r.path != "" && p != r.path {
+		return false
+	}
+	if r.prefix != "" && !strings.HasPrefix(p, r.prefix) {
+		return false
+	}
+	if r.paths != nil {
+		if _, ok := r.paths[p]; !ok {
 			return false
 		}
 	}

@@ -54,8 +54,10 @@ type Router struct {
 	rec  stats.Recorder
 	info BuildInfo
 	now  func() time.Time
-	// realClock: now is time.Now, so its readings may set deadlines.
+	// realClock: now is the system's clock (clock.Now), so its readings
+	// may set deadlines.
 	realClock bool
+	clock     clock
 	proxy     *httputil.ReverseProxy
 	access    *stats.LineSampler // nil: no sampling of its own
 
@@ -95,7 +97,7 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		rt.rec = stats.Nop{}
 	}
 	if rt.now == nil {
-		rt.now = time.Now
+		rt.now = rt.clock.Now
 		rt.realClock = true
 	}
 	if rt.info.Go == "" {
