@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -180,15 +181,23 @@ func (d *Decision) BodyLen() int {
 	return len(body403.body)
 }
 
-// An Answer keeps the last refusal AppendResponse formatted, so that the
-// next one with the same fields (the same status, policy, whole seconds of
-// Retry-After and reset, Date, close and head) reuses its bytes: what a
-// client turned away again and again is sent. The zero Answer is empty.
-// It is not safe for concurrent use.
-type Answer struct {
-	key     answerKey
-	b       []byte
-	formats int // answers formatted (for tests)
+// Answers keeps refusals AppendResponse formatted, so that the next one
+// with the same fields (the same status, policy, whole seconds of
+// Retry-After and reset, Date, close and head) is sent from the same
+// bytes: what clients turned away again and again are sent, from memory
+// every connection shares and the cache keeps. The bytes it gives are
+// never changed. The zero Answers is empty; it is safe for concurrent use.
+type Answers struct {
+	slots   [answerSlots]atomic.Pointer[answer]
+	formats atomic.Int64 // answers formatted (for tests)
+}
+
+// answerSlots is how many different answers Answers holds at once.
+const answerSlots = 16
+
+type answer struct {
+	key answerKey
+	b   []byte
 }
 
 type answerKey struct {
@@ -199,10 +208,10 @@ type answerKey struct {
 	dateLen              int
 }
 
-// Bytes returns d's answer as AppendResponse formats it, valid until the
-// next call. date must be the same array for the same Date (a per-second
-// cache), or a fresh one each time.
-func (a *Answer) Bytes(d *Decision, date []byte, close, head bool) []byte {
+// Bytes returns d's answer as AppendResponse formats it. date must be the
+// same array for the same Date (a per-second cache), or a fresh one each
+// time. The caller must not change the bytes.
+func (a *Answers) Bytes(d *Decision, date []byte, close, head bool) []byte {
 	if d.Status == 0 || d.DryRun {
 		return nil
 	}
@@ -217,10 +226,20 @@ func (a *Answer) Bytes(d *Decision, date []byte, close, head bool) []byte {
 	if d.Status == http.StatusTooManyRequests && d.lp != nil {
 		k.reset = ceilSeconds(int64(d.Reset))
 	}
-	if k != a.key || a.b == nil {
-		a.b = d.AppendResponse(a.b[:0], date, close, head)
-		a.key = k
-		a.formats++
+	h := uint64(k.status) ^ uint64(k.retry)*0x9e3779b97f4a7c15 ^ uint64(k.reset)*0xc2b2ae3d27d4eb4f ^
+		uint64(uintptr(unsafe.Pointer(k.lp)))>>4
+	if k.close {
+		h ^= 0x5bd1e995
 	}
-	return a.b
+	if k.head {
+		h ^= 0x27d4eb2f
+	}
+	slot := &a.slots[(h^h>>29)%answerSlots]
+	if e := slot.Load(); e != nil && e.key == k {
+		return e.b
+	}
+	e := &answer{key: k, b: d.AppendResponse(nil, date, close, head)}
+	slot.Store(e)
+	a.formats.Add(1)
+	return e.b
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,8 +186,8 @@ abuse:
 	}
 }
 
-// An Answer gives what AppendResponse formats, for any sequence of
-// refusals, and formats again only when a field of the answer changes.
+// Answers gives what AppendResponse formats, for any sequence of refusals,
+// and formats again only for an answer it does not hold.
 func TestAnswerReusesTheLastRefusal(t *testing.T) {
 	h := newHarness(t, `
 limits:
@@ -207,40 +208,87 @@ abuse:
 		t.Fatalf("decisions %d %d %d %d", rate.Status, rateLater.Status, netRefusal.Status, denied.Status)
 	}
 	dates := [][]byte{[]byte("Sun, 22 Nov 2026 10:00:00 GMT"), []byte("Sun, 22 Nov 2026 10:00:01 GMT")}
+	const (
+		fresh  = iota // the first answer of its kind: formatted
+		again         // the same as the step before: not formatted
+		either        // seen before: formatted unless still held
+	)
 	steps := []struct {
 		d           Decision
 		date        int
 		close, head bool
-		again       bool // the answer is the previous one's
+		want        int
 	}{
-		{d: rate},
-		{d: rate, again: true},
-		{d: rateLater, again: true},
-		{d: rateSooner},
-		{d: rate},
-		{d: rate, date: 1},
-		{d: rate, date: 1, close: true},
-		{d: rate, date: 1, close: true, head: true},
-		{d: rate, date: 1, close: true, head: true, again: true},
-		{d: netRefusal, date: 1},
-		{d: denied, date: 1},
-		{d: denied, date: 1, again: true},
-		{d: rate, date: 1},
+		{d: rate, want: fresh},
+		{d: rate, want: again},
+		{d: rateLater, want: again},
+		{d: rateSooner, want: fresh},
+		{d: rate, want: either},
+		{d: rate, date: 1, want: fresh},
+		{d: rate, date: 1, close: true, want: fresh},
+		{d: rate, date: 1, close: true, head: true, want: fresh},
+		{d: rate, date: 1, close: true, head: true, want: again},
+		{d: netRefusal, date: 1, want: fresh},
+		{d: denied, date: 1, want: fresh},
+		{d: denied, date: 1, want: again},
+		{d: rate, date: 1, want: either},
+		{d: rateSooner, want: either},
 	}
-	var a Answer
+	var a Answers
+	var given [][]byte
 	for i, s := range steps {
-		formats := a.formats
+		formats := a.formats.Load()
 		got := a.Bytes(&s.d, dates[s.date], s.close, s.head)
 		want := s.d.AppendResponse(nil, dates[s.date], s.close, s.head)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("step %d: %q, want %q", i, got, want)
 		}
-		if again := a.formats == formats; again != s.again {
-			t.Errorf("step %d: reused the previous answer %v, want %v", i, again, s.again)
+		formatted := a.formats.Load() != formats
+		if s.want == fresh && !formatted || s.want == again && formatted {
+			t.Errorf("step %d: formatted %v", i, formatted)
+		}
+		given = append(given, got)
+		// What was given before is never changed.
+		for j := range i {
+			sj := steps[j]
+			if !bytes.Equal(given[j], sj.d.AppendResponse(nil, dates[sj.date], sj.close, sj.head)) {
+				t.Fatalf("step %d changed the answer of step %d", i, j)
+			}
 		}
 	}
 	var none Decision
 	if b := a.Bytes(&none, dates[0], false, false); b != nil {
 		t.Errorf("an admitted request's answer: %q", b)
+	}
+}
+
+// Connections share one Answers: under the race detector, goroutines asking
+// for answers of many kinds at once each get exactly the answer they ask
+// for, whatever the others evict.
+func TestAnswersConcurrently(t *testing.T) {
+	h := newHarness(t, "limits: {default: {rate: 1/s, burst: 1}}\n")
+	h.req(0, "192.0.2.1", "default")
+	base := h.req(0, "192.0.2.1", "default")
+	date := []byte("Sun, 22 Nov 2026 10:00:00 GMT")
+	var a Answers
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				d := base
+				d.RetryAfter = time.Duration(1+(i+g)%40) * time.Second
+				got := a.Bytes(&d, date, i%3 == 0, false)
+				if want := d.AppendResponse(nil, date, i%3 == 0, false); !bytes.Equal(got, want) {
+					errs <- fmt.Errorf("goroutine %d, answer %d: %q, want %q", g, i, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

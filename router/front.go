@@ -14,7 +14,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router/clientip"
 )
 
@@ -153,8 +152,7 @@ type frontConn struct {
 
 	// Deadlines the front set during the current Read call (zero: none).
 	rdl, wdl  time.Time
-	headStart time.Time        // first byte of a head still incomplete
-	answer    ratelimit.Answer // the last refusal, formatted
+	headStart time.Time // first byte of a head still incomplete
 }
 
 // errWouldBlock is readConn's answer when the socket has nothing to read:
@@ -510,7 +508,7 @@ func (c *frontConn) refuse(t *table, fd int) bool {
 
 	closing := h.closing || rt.draining.Load()
 	isHead := string(h.method) == http.MethodHead
-	out := c.answer.Bytes(&d, httpDate(start), closing, isHead)
+	out := rt.answers.Bytes(&d, httpDate(start), closing, isHead)
 	body := d.BodyLen()
 	if isHead {
 		body = 0

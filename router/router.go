@@ -64,7 +64,8 @@ type Router struct {
 	table    atomic.Pointer[table]
 	draining atomic.Bool
 	inFlight atomic.Int64
-	early    atomic.Uint64 // requests the connection front refused
+	early    atomic.Uint64     // requests the connection front refused
+	answers  ratelimit.Answers // the front's refusals, formatted
 	version  atomic.Uint64
 
 	adm       *ratelimit.Admission
