@@ -138,6 +138,7 @@ type frontConn struct {
 	stepFn func(fd uintptr) bool
 	reads  int // read system calls made on fd (for tests)
 	queued int // refusals the socket took only in part at once (for tests)
+	idled  int // waits begun without a buffer (for tests)
 
 	// State of the current Read call.
 	p       []byte // the caller's buffer
@@ -356,6 +357,7 @@ func (c *frontConn) fill(fd, mode int) error {
 			// leaving) is then read after the abort, when net/http reads
 			// again.
 			c.held = true
+			c.idleBuf()
 			return errWouldBlock
 		}
 	case c.w > 0:
@@ -372,6 +374,7 @@ func (c *frontConn) fill(fd, mode int) error {
 			c.drained = false
 			c.setReadDeadline(c.answeredAt.Add(min(cmp.Or(c.to.probe, probeEvery), c.to.idle)), true)
 			c.probeAt = c.rdl
+			c.idleBuf()
 			return errWouldBlock
 		}
 		if c.probeAt.IsZero() || !c.rdl.Equal(c.probeAt) {
@@ -386,6 +389,9 @@ func (c *frontConn) fill(fd, mode int) error {
 		if n > 0 {
 			c.drained = fd >= 0 && n < space
 			return nil
+		}
+		if err == errWouldBlock {
+			c.idleBuf()
 		}
 		if err != nil {
 			return err
@@ -454,6 +460,17 @@ func (c *frontConn) leave(whole bool) {
 		c.Conn.SetWriteDeadline(time.Time{})
 	}
 	c.rdl, c.wdl = time.Time{}, time.Time{}
+}
+
+// idleBuf gives the buffer back while the front waits for more of a
+// connection with nothing buffered: a connection waiting for its next
+// request holds no buffer, and the next one read comes into a buffer
+// another connection just used, still in the cache.
+func (c *frontConn) idleBuf() {
+	if c.buf != nil && c.r == c.w {
+		c.idled++
+		c.releaseBuf()
+	}
 }
 
 func (c *frontConn) releaseBuf() {

@@ -308,3 +308,50 @@ func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
 	}
 	t.Logf("%d of %d answers waited for the client", fc.queued, n)
 }
+
+// A connection the front waits on with nothing buffered holds no buffer: a
+// flood of clients refused and kept waiting costs no 4 KiB each. A head
+// that comes in parts keeps its buffer until it is whole.
+func TestFrontHoldsNoBufferWhileWaiting(t *testing.T) {
+	rt := frontOn(t)
+	client, server := tcpPair(t)
+	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
+	done := make(chan error, 1)
+	go func() {
+		_, err := fc.Read(make([]byte, 4096))
+		done <- err
+	}()
+	br := bufio.NewReader(client)
+	const n = 20
+	for i := range n {
+		req := get1("/limited/x")
+		if i%2 == 1 { // in two parts: the wait between them keeps the buffer
+			io.WriteString(client, req[:10])
+			time.Sleep(5 * time.Millisecond)
+			req = req[10:]
+		}
+		if _, err := io.WriteString(client, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 429 {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	client.Close()
+	if err := <-done; !errors.Is(err, io.EOF) {
+		t.Fatalf("Read after the client left: %v, want EOF", err)
+	}
+	// One wait after each answer, none between the parts of a head.
+	if fc.idled < n || fc.idled > n+n/5 {
+		t.Errorf("%d waits without a buffer for %d refused requests", fc.idled, n)
+	}
+	if fc.buf != nil {
+		t.Error("the front kept a buffer after the connection ended")
+	}
+	t.Logf("%d waits without a buffer, %d reads, for %d refused requests", fc.idled, fc.reads, n)
+}
