@@ -7,10 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 // tcpPair returns both ends of a loopback TCP connection: the client's and
@@ -34,26 +32,6 @@ func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 	t.Cleanup(func() { c.Close(); s.Close() })
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
-
-// tcpState is the kernel's TCP state of c (tcp_info's first byte).
-func tcpState(t *testing.T, c *net.TCPConn) byte {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info [256]byte
-	var errno syscall.Errno
-	rc.Control(func(fd uintptr) {
-		n := uint32(len(info))
-		_, _, errno = syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
-			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
-	})
-	if errno != 0 {
-		t.Fatalf("TCP_INFO: %v", errno)
-	}
-	return info[0]
 }
 
 // awaitReadable spends the poller's notice that c is readable, without
@@ -81,8 +59,6 @@ func awaitReadable(t *testing.T, c *net.TCPConn) {
 		t.Fatal(err)
 	}
 }
-
-const tcpCloseWait = 8 // TCP_CLOSE_WAIT: the peer's FIN is in
 
 // frontOn starts a router whose /limited/ token is spent and returns it.
 func frontOn(t *testing.T) *Router {

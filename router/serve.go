@@ -219,12 +219,14 @@ func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
 // finish records the request: stats and the access log. method and path
 // are only read during the call. It returns the time it took as the end.
 func (rt *Router) finish(t *table, st *requestState, method, path string, start time.Time) (end time.Time) {
+	var dur time.Duration
 	if rt.realClock {
-		end = start.Add(time.Since(start)) // one clock reading, not time.Now's two
+		dur = time.Since(start) // one clock reading, not time.Now's two
+		end = start.Add(dur)
 	} else {
 		end = rt.now()
+		dur = end.Sub(start)
 	}
-	dur := end.Sub(start)
 	code := st.w.code()
 	if st.admitted {
 		rt.adm.Done(end, st.key, code, st.route.auth)
