@@ -242,13 +242,21 @@ func TestFrontOnPlainConns(t *testing.T) {
 func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
 	rt := frontOn(t)
 	client, server := tcpPair(t)
+	// Small buffers both ways (which also stop the kernel from growing
+	// them), so the answers back up after a few hundred.
+	if err := server.SetWriteBuffer(16 << 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SetReadBuffer(16 << 10); err != nil {
+		t.Fatal(err)
+	}
 	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
 	done := make(chan error, 1)
 	go func() {
 		_, err := fc.Read(make([]byte, 4096))
 		done <- err
 	}()
-	const n = 20000 // about 3 MB of answers, more than loopback's buffers hold
+	const n = 20000 // about 5 MB of answers
 	sent := make(chan error, 1)
 	go func() {
 		bw := bufio.NewWriter(client)
