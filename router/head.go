@@ -1,6 +1,9 @@
 package router
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // The connection front (front.go) reads each request head before net/http
 // does, to answer the requests the router refuses without building them.
@@ -48,41 +51,38 @@ type head struct {
 
 // parseHead parses the request head at the start of b. fwdName is the
 // forwarded-chain field (client_ip.header) in canonical form.
+//
+// It reads b once, a line at a time: the blank line that ends the head is
+// found by the same loop that reads its fields. A malformed line makes the
+// head headRaw once it is whole (until then it is headShort, as any
+// incomplete head with a plausible start).
 func parseHead(b []byte, fwdName string, h *head) headKind {
 	*h = head{}
-	end := headEnd(b)
-	if end < 0 {
-		if len(b) > 0 && !validHeadPrefix(b) {
-			return headRaw
-		}
-		return headShort
-	}
-	h.n = end
-	line, rest, ok := cutLine(b[:end])
+	line, rest, ok := cutLine(b)
 	if !ok {
-		return headRaw
+		return incomplete(b)
 	}
 	// Request line: METHOD SP TARGET SP HTTP/1.1.
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 || !isToken(line[:sp]) {
-		return headRaw
+		return malformed(b)
 	}
 	h.method = line[:sp]
 	line = line[sp+1:]
 	sp = bytes.IndexByte(line, ' ')
 	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" {
-		return headRaw
+		return malformed(b)
 	}
 	target := line[:sp]
 	kind := headDecide
 	for _, c := range target {
 		if c <= ' ' || c >= 0x7f {
-			return headRaw
+			return malformed(b)
 		}
 	}
 	if target[0] != '/' {
 		// "*", the absolute form and what is neither: net/http's to read.
-		return headRaw
+		return malformed(b)
 	}
 	h.path = target
 	if q := bytes.IndexByte(target, '?'); q >= 0 {
@@ -90,30 +90,31 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 	}
 	if bytes.IndexByte(h.path, '%') >= 0 {
 		if !validEscapes(h.path) {
-			return headRaw // net/http answers 400
+			return malformed(b) // net/http answers 400
 		}
 		// net/http routes on the unescaped path.
 		kind = headPass
 	}
 	if string(h.method) == "CONNECT" {
-		return headRaw
+		return malformed(b)
 	}
 
 	hosts, lengths := 0, 0
-	for len(rest) > 2 { // the final CRLF is left
+	for {
 		line, rest, ok = cutLine(rest)
 		if !ok {
-			return headRaw
+			return incomplete(b)
+		}
+		if len(line) == 0 {
+			break // the blank line
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 || !isToken(line[:colon]) {
-			return headRaw // includes obs-fold: a line starting with a space
+			return malformed(b) // includes obs-fold: a line starting with a space
 		}
 		name, value := line[:colon], trimSpace(line[colon+1:])
-		for _, c := range value {
-			if c < ' ' && c != '\t' || c == 0x7f {
-				return headRaw
-			}
+		if !validValue(value) {
+			return malformed(b)
 		}
 		switch {
 		case equalFold(name, "Host"):
@@ -123,11 +124,11 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 			lengths++
 			n, ok := parseLength(value)
 			if !ok {
-				return headRaw
+				return malformed(b)
 			}
 			h.length = n
 		case equalFold(name, "Transfer-Encoding"), equalFold(name, "Upgrade"):
-			return headRaw
+			return malformed(b)
 		case equalFold(name, "Connection"):
 			for len(value) > 0 {
 				var tok []byte
@@ -140,7 +141,7 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 				case equalFold(tok, "close"):
 					h.closing = true
 				case equalFold(tok, "upgrade"):
-					return headRaw
+					return malformed(b)
 				}
 			}
 		case equalFold(name, "Expect"):
@@ -158,10 +159,31 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 			}
 		}
 	}
+	h.n = len(b) - len(rest)
 	if hosts != 1 || lengths > 1 || !validHost(h.host) {
 		return headRaw // net/http answers 400
 	}
 	return kind
+}
+
+// incomplete is parseHead's verdict on b when its lines so far are fine but
+// one is not yet whole: headShort, or headRaw when b cannot be the start of
+// a head the front reads (a bare LF in what is left, or nothing like a
+// request line at the start).
+func incomplete(b []byte) headKind {
+	if len(b) > 0 && !validHeadPrefix(b) {
+		return headRaw
+	}
+	return headShort
+}
+
+// malformed is parseHead's verdict on b when a line of it is not one the
+// front reads: headRaw once the head is whole, else as incomplete says.
+func malformed(b []byte) headKind {
+	if headEnd(b) >= 0 {
+		return headRaw
+	}
+	return incomplete(b)
 }
 
 // headEnd returns the length of the head at the start of b through its
@@ -248,6 +270,31 @@ func parseLength(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// validValue reports whether a field value holds no control byte but tab,
+// and no DEL, eight bytes at a time: a chunk that may hold one (a tab does)
+// is looked at byte by byte.
+func validValue(v []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(v) >= 8 {
+		x := binary.LittleEndian.Uint64(v)
+		y := x ^ 0x7f*ones // DEL becomes 0
+		if ((x-0x20*ones)&^x|(y-ones)&^y)&highs != 0 && !validBytes(v[:8]) {
+			return false
+		}
+		v = v[8:]
+	}
+	return validBytes(v)
+}
+
+func validBytes(v []byte) bool {
+	for _, c := range v {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // isToken reports whether b is a non-empty RFC 9110 token.

@@ -1,0 +1,183 @@
+package router
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+// parseHeadRef is parseHead as it was before it read a head in one pass
+// (a search for the blank line first, then the lines, a field value byte
+// by byte): FuzzParseHeadSameAsBefore holds the one-pass parser to it.
+func parseHeadRef(b []byte, fwdName string, h *head) headKind {
+	*h = head{}
+	end := headEnd(b)
+	if end < 0 {
+		if len(b) > 0 && !validHeadPrefix(b) {
+			return headRaw
+		}
+		return headShort
+	}
+	h.n = end
+	line, rest, ok := cutLine(b[:end])
+	if !ok {
+		return headRaw
+	}
+	// Request line: METHOD SP TARGET SP HTTP/1.1.
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || !isToken(line[:sp]) {
+		return headRaw
+	}
+	h.method = line[:sp]
+	line = line[sp+1:]
+	sp = bytes.IndexByte(line, ' ')
+	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" {
+		return headRaw
+	}
+	target := line[:sp]
+	kind := headDecide
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return headRaw
+		}
+	}
+	if target[0] != '/' {
+		// "*", the absolute form and what is neither: net/http's to read.
+		return headRaw
+	}
+	h.path = target
+	if q := bytes.IndexByte(target, '?'); q >= 0 {
+		h.path = target[:q]
+	}
+	if bytes.IndexByte(h.path, '%') >= 0 {
+		if !validEscapes(h.path) {
+			return headRaw // net/http answers 400
+		}
+		// net/http routes on the unescaped path.
+		kind = headPass
+	}
+	if string(h.method) == "CONNECT" {
+		return headRaw
+	}
+
+	hosts, lengths := 0, 0
+	for len(rest) > 2 { // the final CRLF is left
+		line, rest, ok = cutLine(rest)
+		if !ok {
+			return headRaw
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !isToken(line[:colon]) {
+			return headRaw // includes obs-fold: a line starting with a space
+		}
+		name, value := line[:colon], trimSpace(line[colon+1:])
+		for _, c := range value {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return headRaw
+			}
+		}
+		switch {
+		case equalFold(name, "Host"):
+			hosts++
+			h.host = value
+		case equalFold(name, "Content-Length"):
+			lengths++
+			n, ok := parseLength(value)
+			if !ok {
+				return headRaw
+			}
+			h.length = n
+		case equalFold(name, "Transfer-Encoding"), equalFold(name, "Upgrade"):
+			return headRaw
+		case equalFold(name, "Connection"):
+			for len(value) > 0 {
+				var tok []byte
+				if i := bytes.IndexByte(value, ','); i >= 0 {
+					tok, value = trimSpace(value[:i]), value[i+1:]
+				} else {
+					tok, value = trimSpace(value), nil
+				}
+				switch {
+				case equalFold(tok, "close"):
+					h.closing = true
+				case equalFold(tok, "upgrade"):
+					return headRaw
+				}
+			}
+		case equalFold(name, "Expect"):
+			kind = headPass
+		case equalFold(name, fwdName):
+			if h.nfwd == maxFwdLines {
+				kind = headPass
+				break
+			}
+			h.fwd[h.nfwd] = value
+			h.nfwd++
+		case equalFold(name, "X-Request-Id"):
+			if h.reqID == nil {
+				h.reqID = value
+			}
+		}
+	}
+	if hosts != 1 || lengths > 1 || !validHost(h.host) {
+		return headRaw // net/http answers 400
+	}
+	return kind
+}
+
+// The one-pass parser gives what the two-pass one gave, for any bytes:
+// the same verdict and, for a head it reads, the same fields.
+func FuzzParseHeadSameAsBefore(f *testing.F) {
+	for _, s := range []string{
+		"GET /a?b=1 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nX-Forwarded-For: 1.2.3.4\r\n\r\nabc",
+		"GET /%41 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: h\r\nUser-Agent: a\tb\x01c\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: h\r\nX: 0123456789abcdef\x7f\r\n",
+		"GET /a HTTP/1.1\r\nHost: h\nX: y\r\n\r\n",
+		"GET /a HTTP/1.1\r\nBad Line\r\nHost: h",
+		"\r\nGET / HTTP/1.1\r\n",
+		" GET",
+		"GET /a HTTP/1.1\r\nHost: h\r\n\r",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got, want head
+		kg := parseHead(b, "X-Forwarded-For", &got)
+		kw := parseHeadRef(b, "X-Forwarded-For", &want)
+		if kg != kw {
+			t.Fatalf("%q: verdict %d, before %d", b, kg, kw)
+		}
+		if (kg == headDecide || kg == headPass) && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %+v, before %+v", b, got, want)
+		}
+	})
+}
+
+func BenchmarkParseHead(b *testing.B) {
+	for _, tc := range []struct{ name, req string }{
+		{"wrk", "GET /limited/x HTTP/1.1\r\nHost: 127.0.0.1:19181\r\n\r\n"},
+		{"browser", "GET /wsapi/session_context HTTP/1.1\r\nHost: login.persona.org\r\n" +
+			"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
+			"Accept: application/json, text/javascript, */*; q=0.01\r\nAccept-Language: en-US,en;q=0.5\r\n" +
+			"Accept-Encoding: gzip, deflate, br\r\nX-Requested-With: XMLHttpRequest\r\nConnection: keep-alive\r\n" +
+			"Referer: https://login.persona.org/sign_in\r\nCookie: browserid_state=abcdefghijklmnopqrstuvwxyz0123456789\r\n" +
+			"X-Forwarded-For: 203.0.113.7\r\n\r\n"},
+	} {
+		buf := []byte(tc.req)
+		for _, p := range []struct {
+			name  string
+			parse func([]byte, string, *head) headKind
+		}{{"one_pass", parseHead}, {"before", parseHeadRef}} {
+			b.Run(tc.name+"/"+p.name, func(b *testing.B) {
+				var h head
+				for range b.N {
+					if p.parse(buf, "X-Forwarded-For", &h) != headDecide {
+						b.Fatal("not a head the front decides")
+					}
+				}
+			})
+		}
+	}
+}
