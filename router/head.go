@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // The connection front (front.go) reads each request head before net/http
@@ -101,20 +102,16 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 
 	hosts, lengths := 0, 0
 	for {
-		line, rest, ok = cutLine(rest)
-		if !ok {
+		name, value, next, fk := cutField(rest)
+		switch fk {
+		case fieldShort:
 			return incomplete(b)
-		}
-		if len(line) == 0 {
-			break // the blank line
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || !isToken(line[:colon]) {
-			return malformed(b) // includes obs-fold: a line starting with a space
-		}
-		name, value := line[:colon], trimSpace(line[colon+1:])
-		if !validValue(value) {
+		case fieldBad:
 			return malformed(b)
+		}
+		rest = next
+		if fk == fieldEnd {
+			break
 		}
 		switch {
 		case equalFold(name, "Host"):
@@ -185,6 +182,86 @@ func malformed(b []byte) headKind {
 	}
 	return incomplete(b)
 }
+
+// What cutField found at the start of a head's fields.
+const (
+	fieldOK    = iota // a field
+	fieldEnd          // the blank line
+	fieldShort        // not yet a whole line
+	fieldBad          // a line that is not a field the front reads
+)
+
+// cutField reads the field line at the start of b: a token, a colon and a
+// value without control bytes but tab and without DEL, through its CRLF.
+// It returns the name, the value with its surrounding blanks trimmed, and
+// what follows the line. The value is scanned for the first control byte
+// eight bytes at a time: the line's CR, or a byte that makes it bad.
+func cutField(b []byte) (name, value, rest []byte, kind int) {
+	if len(b) > 0 && b[0] == '\r' {
+		switch {
+		case len(b) == 1:
+			return nil, nil, nil, fieldShort
+		case b[1] == '\n':
+			return nil, nil, b[2:], fieldEnd
+		}
+		return nil, nil, nil, fieldBad
+	}
+	i := 0
+	for i < len(b) && tokenByte[b[i]] {
+		i++
+	}
+	switch {
+	case i == len(b):
+		return nil, nil, nil, fieldShort
+	case i == 0 || b[i] != ':':
+		return nil, nil, nil, fieldBad // includes obs-fold: a line starting with a space
+	}
+	j := i + 1
+	for {
+		j = nextControl(b, j)
+		switch {
+		case j == len(b):
+			return nil, nil, nil, fieldShort
+		case b[j] == '\t':
+			j++
+			continue
+		case b[j] != '\r':
+			return nil, nil, nil, fieldBad
+		case j+1 == len(b):
+			return nil, nil, nil, fieldShort
+		case b[j+1] != '\n':
+			return nil, nil, nil, fieldBad
+		}
+		return b[:i], trimSpace(b[i+1 : j]), b[j+2:], fieldOK
+	}
+}
+
+// nextControl returns the index of the first byte of b from i on that is a
+// control byte (below 0x20) or DEL, or len(b): eight bytes at a time. (Of
+// the bytes the word tests flag, the lowest is always one: a false flag
+// comes only from a borrow out of a lower flagged byte.)
+func nextControl(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		y := x ^ 0x7f*ones // DEL becomes 0
+		if m := ((x-0x20*ones)&^x | (y-ones)&^y) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < ' ' || c == 0x7f {
+			return i
+		}
+	}
+	return i
+}
+
+// tokenByte is tokenChar over every byte value.
+var tokenByte = func() (t [256]bool) {
+	copy(t[:], tokenChar[:])
+	return t
+}()
 
 // headEnd returns the length of the head at the start of b through its
 // "\r\n\r\n", or -1 when b holds no complete head.
@@ -270,31 +347,6 @@ func parseLength(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
-}
-
-// validValue reports whether a field value holds no control byte but tab,
-// and no DEL, eight bytes at a time: a chunk that may hold one (a tab does)
-// is looked at byte by byte.
-func validValue(v []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for len(v) >= 8 {
-		x := binary.LittleEndian.Uint64(v)
-		y := x ^ 0x7f*ones // DEL becomes 0
-		if ((x-0x20*ones)&^x|(y-ones)&^y)&highs != 0 && !validBytes(v[:8]) {
-			return false
-		}
-		v = v[8:]
-	}
-	return validBytes(v)
-}
-
-func validBytes(v []byte) bool {
-	for _, c := range v {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // isToken reports whether b is a non-empty RFC 9110 token.
