@@ -158,12 +158,7 @@ func FuzzParseHeadSameAsBefore(f *testing.F) {
 func BenchmarkParseHead(b *testing.B) {
 	for _, tc := range []struct{ name, req string }{
 		{"wrk", "GET /limited/x HTTP/1.1\r\nHost: 127.0.0.1:19181\r\n\r\n"},
-		{"browser", "GET /wsapi/session_context HTTP/1.1\r\nHost: login.persona.org\r\n" +
-			"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
-			"Accept: application/json, text/javascript, */*; q=0.01\r\nAccept-Language: en-US,en;q=0.5\r\n" +
-			"Accept-Encoding: gzip, deflate, br\r\nX-Requested-With: XMLHttpRequest\r\nConnection: keep-alive\r\n" +
-			"Referer: https://login.persona.org/sign_in\r\nCookie: browserid_state=abcdefghijklmnopqrstuvwxyz0123456789\r\n" +
-			"X-Forwarded-For: 203.0.113.7\r\n\r\n"},
+		{"browser", "GET /wsapi/session_context HTTP/1.1\r\n" + browserFields + "\r\n"},
 	} {
 		buf := []byte(tc.req)
 		for _, p := range []struct {
