@@ -69,15 +69,7 @@ routes:
 		opts.Logger = zap.New(zapcore.NewCore(
 			zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
 			zapcore.AddSync(io.Discard), zapcore.InfoLevel))
-		st, err := stats.New(config.Stats{
-			Statsd:     config.Statsd{Address: discardUDP(b), Prefix: "browserid.router"},
-			Prometheus: config.Prometheus{Enabled: true},
-		}, prometheus.NewRegistry(), stats.BuildInfo{}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		opts.Recorder = st
+		opts.Recorder = benchReporting(b)
 	}
 	rt, err := New(cfg, opts)
 	if err != nil {
@@ -93,6 +85,21 @@ routes:
 		srv.Shutdown(ctx)
 	})
 	return "http://" + srv.Addr().String()
+}
+
+// benchReporting is a stats.Stats with both sinks on: statsd to a local
+// socket that drops what it reads, and Prometheus.
+func benchReporting(b *testing.B) *stats.Stats {
+	b.Helper()
+	st, err := stats.New(config.Stats{
+		Statsd:     config.Statsd{Address: discardUDP(b), Prefix: "browserid.router"},
+		Prometheus: config.Prometheus{Enabled: true},
+	}, prometheus.NewRegistry(), stats.BuildInfo{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
 
 // discardUDP is a loopback UDP socket that reads and drops every packet

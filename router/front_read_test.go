@@ -69,6 +69,39 @@ func frontOn(t *testing.T) *Router {
 	return srv.Router()
 }
 
+// startReading runs fc.Read on its own goroutine, where the front answers
+// refusals until the client leaves; the channel gets Read's error.
+func startReading(fc *frontConn) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := fc.Read(make([]byte, 4096))
+		done <- err
+	}()
+	return done
+}
+
+// expect429 reads one answer from br and fails unless it is a 429.
+func expect429(t *testing.T, br *bufio.Reader, i int) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("request %d: %v", i, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 429 {
+		t.Fatalf("request %d: %d", i, resp.StatusCode)
+	}
+}
+
+// leave closes the client and waits for the front's Read to end in EOF.
+func leave(t *testing.T, client net.Conn, done <-chan error) {
+	t.Helper()
+	client.Close()
+	if err := <-done; !errors.Is(err, io.EOF) {
+		t.Fatalf("Read after the client left: %v, want EOF", err)
+	}
+}
+
 // The front reads a refused request once: after the read that emptied the
 // socket it answers and waits for the poller, instead of reading again
 // only to find nothing (what a read through net.Conn does each time).
@@ -79,30 +112,16 @@ func TestFrontReadsEachRefusedRequestOnce(t *testing.T) {
 	if fc.rc == nil {
 		t.Fatal("a TCP connection is not read through its raw socket")
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := fc.Read(make([]byte, 4096))
-		done <- err
-	}()
+	done := startReading(fc)
 	const n = 50
 	br := bufio.NewReader(client)
 	for i := range n {
 		if _, err := io.WriteString(client, get1("/limited/x")); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != 429 {
-			t.Fatalf("request %d: %d", i, resp.StatusCode)
-		}
+		expect429(t, br, i)
 	}
-	client.Close()
-	if err := <-done; !errors.Is(err, io.EOF) {
-		t.Fatalf("Read after the client left: %v, want EOF", err)
-	}
+	leave(t, client, done)
 	// n reads that brought a request and one that found the EOF; a read
 	// per request more would be 2n+1. A spurious wake-up costs one read.
 	if fc.reads > n+n/5 {
@@ -251,11 +270,7 @@ func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
-	done := make(chan error, 1)
-	go func() {
-		_, err := fc.Read(make([]byte, 4096))
-		done <- err
-	}()
+	done := startReading(fc)
 	const n = 20000 // about 5 MB of answers
 	sent := make(chan error, 1)
 	go func() {
@@ -283,10 +298,7 @@ func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
-	client.Close()
-	if err := <-done; !errors.Is(err, io.EOF) {
-		t.Fatalf("Read after the client left: %v, want EOF", err)
-	}
+	leave(t, client, done)
 	if fc.queued == 0 {
 		t.Error("every answer went out at once: the test did not fill the send buffer")
 	}
@@ -300,11 +312,7 @@ func TestFrontHoldsNoBufferWhileWaiting(t *testing.T) {
 	rt := frontOn(t)
 	client, server := tcpPair(t)
 	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
-	done := make(chan error, 1)
-	go func() {
-		_, err := fc.Read(make([]byte, 4096))
-		done <- err
-	}()
+	done := startReading(fc)
 	br := bufio.NewReader(client)
 	const n = 20
 	for i := range n {
@@ -317,19 +325,9 @@ func TestFrontHoldsNoBufferWhileWaiting(t *testing.T) {
 		if _, err := io.WriteString(client, req); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != 429 {
-			t.Fatalf("request %d: %d", i, resp.StatusCode)
-		}
+		expect429(t, br, i)
 	}
-	client.Close()
-	if err := <-done; !errors.Is(err, io.EOF) {
-		t.Fatalf("Read after the client left: %v, want EOF", err)
-	}
+	leave(t, client, done)
 	// One wait after each answer, none between the parts of a head.
 	if fc.idled < n || fc.idled > n+n/5 {
 		t.Errorf("%d waits without a buffer for %d refused requests", fc.idled, n)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/bulwark-router/bulwark/config"
@@ -105,21 +104,7 @@ func BenchmarkFrontRefusal(b *testing.B) {
 		{"rate_limited_browser", "", "/limited", browserFields},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			rt := newRefusalRouter(b, tc.extra)
-			req := []byte("GET " + tc.path + " HTTP/1.1\r\n" + tc.fields + "\r\n")
-			rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", tc.path).limit)
-			to := frontTimeouts{}
-			rc := &replayConn{req: req, n: b.N}
-			fc := &frontConn{Conn: rc, rt: rt, to: &to}
-			p := make([]byte, 4096)
-			b.ReportAllocs()
-			b.ResetTimer()
-			if _, err := fc.Read(p); err != io.EOF {
-				b.Fatalf("Read: %v", err)
-			}
-			if rc.written != b.N {
-				b.Fatalf("%d answers to %d requests", rc.written, b.N)
-			}
+			replayRefusals(b, newRefusalRouter(b, tc.extra), tc.path, tc.fields)
 		})
 	}
 }
@@ -149,14 +134,7 @@ log: {level: info, access: true}
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := stats.New(config.Stats{
-		Statsd:     config.Statsd{Address: discardUDP(b), Prefix: "browserid.router"},
-		Prometheus: config.Prometheus{Enabled: true},
-	}, prometheus.NewRegistry(), stats.BuildInfo{}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := benchReporting(b)
 	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(io.Discard), st.LogDropped)
 	if err != nil {
 		b.Fatal(err)
@@ -166,8 +144,16 @@ log: {level: info, access: true}
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { rt.Close() })
-	req := []byte("GET /limited/x HTTP/1.1\r\nHost: 127.0.0.1:19181\r\n\r\n")
-	rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", "/limited/x").limit)
+	replayRefusals(b, rt, "/limited/x", "Host: 127.0.0.1:19181\r\n")
+}
+
+// replayRefusals has the front of rt answer b.N requests for path with the
+// given fields from 192.0.2.1, whose token (if path has a limit) it spends
+// first, and fails unless each was answered.
+func replayRefusals(b *testing.B, rt *Router, path, fields string) {
+	b.Helper()
+	req := []byte("GET " + path + " HTTP/1.1\r\n" + fields + "\r\n")
+	rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", path).limit)
 	rc := &replayConn{req: req, n: b.N}
 	fc := &frontConn{Conn: rc, rt: rt, to: &frontTimeouts{}}
 	p := make([]byte, 4096)
