@@ -93,10 +93,17 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 		}
 		a.attack.newClients.Add(1)
 	}
+	return a.admitTracked(s, e, k, lp, st, t, d, &sh)
+}
+
+// admitTracked is Admit for client k once its record e is found in shard
+// s, which is locked: it decides (unless d already holds a decision),
+// counts, and unlocks s before it reports.
+func (a *Admission) admitTracked(s *shard, e *entry, k key, lp *limitParams, st *state, t int64, d Decision, sh *shared) Decision {
 	e.hit(t)
 	var ev banEvent
 	if d.Status == 0 {
-		d, ev = a.decide(e, k, lp, st, t, &sh)
+		d, ev = a.decide(e, k, lp, st, t, sh)
 	}
 	if d.Allow {
 		e.inflight++
@@ -106,7 +113,7 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 		e.refused()
 	}
 	if d.Class == ClassNew {
-		d.Class = e.classify(t, ab, a.attack.since.Load())
+		d.Class = e.classify(t, st.abuse, a.attack.since.Load())
 	}
 	s.mu.Unlock()
 

@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"net/netip"
 	"time"
+
+	"github.com/bulwark-router/bulwark/stats"
 )
 
 // Refuses reports whether Admit would turn away a request of client (IPv6
@@ -39,32 +41,98 @@ func (a *Admission) Refuses(now time.Time, client netip.Addr, p *Policy) bool {
 		s.mu.Unlock()
 		return false
 	}
-	limited := lp != nil && !lp.dryRun && a.fleet == nil
-	// Without a record, or a bucket of its own under lp, the client's
-	// bucket can only be short through the sketch, which is Admit's to
-	// consult; its network's bucket can be empty.
-	refuse, netCheck := false, limited
-	if e := s.find(h, k); e != nil {
-		switch {
-		case e.banUntil > t && e.flags&banDry == 0:
-			refuse, netCheck = true, false
-		case ab.maxInFlight > 0 && e.inflight >= ab.maxInFlight:
-			refuse, netCheck = true, false
-		case limited:
-			for i, id := range e.pol {
-				if id == lp.owner.id {
-					_, ok, _ := lp.client.take(e.tat[i], t)
-					refuse, netCheck = !ok, ok
-					break
-				}
-			}
-		}
-	}
+	refuse, netCheck := a.look(s.find(h, k), ab, lp, t)
 	s.mu.Unlock()
 	if netCheck && lp.net != nil {
 		refuse = a.netRefuses(k, lp, st, t)
 	}
 	return refuse
+}
+
+// look is Refuses' test of a client's record e (nil: none), with its shard
+// locked: refuse when a ban, the in-flight cap or the client's own bucket
+// under lp turns it away; netCheck when that is for its network's bucket
+// to say.
+func (a *Admission) look(e *entry, ab *abuseSettings, lp *limitParams, t int64) (refuse, netCheck bool) {
+	limited := lp != nil && !lp.dryRun && a.fleet == nil
+	// Without a record, or a bucket of its own under lp, the client's
+	// bucket can only be short through the sketch, which is Admit's to
+	// consult; its network's bucket can be empty.
+	netCheck = limited
+	if e == nil {
+		return false, netCheck
+	}
+	switch {
+	case e.banUntil > t && e.flags&banDry == 0:
+		return true, false
+	case ab.maxInFlight > 0 && e.inflight >= ab.maxInFlight:
+		return true, false
+	case limited:
+		for i, id := range e.pol {
+			if id == lp.owner.id {
+				_, ok, _ := lp.client.take(e.tat[i], t)
+				return !ok, ok
+			}
+		}
+	}
+	return false, netCheck
+}
+
+// Refuse is Refuses and, when that would answer true, Admit, in one step
+// under the client's shard lock: the router's connection front calls it
+// before net/http has built a request. When the client is turned away it
+// returns the refusal, its bookkeeping done, and true; when Refuses would
+// answer false it changes nothing and returns false, and the request takes
+// the full path. (A decision that admits after all, which Admit's other
+// checks make possible, comes back with true and Allow set: the caller owes
+// it a Done.)
+func (a *Admission) Refuse(now time.Time, client netip.Addr, p *Policy) (Decision, bool) {
+	st := a.state.Load()
+	ab := st.abuse
+	if ab.dryRun {
+		return Decision{}, false
+	}
+	if a.fleet != nil {
+		// Admit's shared-store round trip comes before its lock.
+		if !a.Refuses(now, client, p) {
+			return Decision{}, false
+		}
+		return a.Admit(now, client, p), true
+	}
+	t := a.ns(now)
+	k := keyOf(client)
+	switch ab.lists.lookup(k) {
+	case allowed:
+		return Decision{}, false
+	case denied:
+		d := Decision{Reason: stats.Denied, Status: 403, Remaining: -1, Class: ClassSuspect}
+		a.report(&d, k, t)
+		return d, true
+	}
+	s, h := a.shard(k)
+	s.mu.Lock()
+	st = a.state.Load() // the generation Admit would decide in
+	if s.gen != st.gen {
+		s.mu.Unlock()
+		return Decision{}, false
+	}
+	lp := st.limit(p)
+	e := s.find(h, k)
+	refuse, netCheck := a.look(e, st.abuse, lp, t)
+	if netCheck && lp.net != nil {
+		refuse = a.netRefuses(k, lp, st, t) // the shard's lock, then the network's: Admit's order
+	}
+	if !refuse {
+		s.mu.Unlock()
+		return Decision{}, false
+	}
+	if e == nil {
+		// Only the network's bucket is short, for a client without a
+		// record: Admit makes it one.
+		s.mu.Unlock()
+		return a.Admit(now, client, p), true
+	}
+	return a.admitTracked(s, e, k, lp, st, t, Decision{}, &shared{}), true
 }
 
 // netRefuses reports whether the network bucket of client k under lp has

@@ -133,6 +133,73 @@ func TestRefusesAgreesWithAdmit(t *testing.T) {
 	t.Logf("Refuses saw %d of %d refusals coming", agreed, refusals)
 }
 
+// Refuse is Refuses then Admit in one step: two admissions fed the same
+// random requests, one through Refuse (and Admit when it declines, as the
+// full path does), the other through Refuses then Admit, decide every
+// request alike, so their records stay alike too. Clients come from a few
+// networks, some allowlisted or denied, some without a record yet, under
+// client, network and no limits, with bans and the in-flight cap in play.
+func TestRefuseIsRefusesThenAdmit(t *testing.T) {
+	merged := newHarness(t, refusesConfig)
+	twoStep := newHarness(t, refusesConfig)
+	rng := rand.New(rand.NewPCG(3, 4))
+	type held struct{ c netip.Addr }
+	var inflight []held
+	var refused, admittedAfterAll int
+	now := t0
+	for step := range 30000 {
+		now = now.Add(time.Duration(rng.IntN(30)) * time.Millisecond)
+		c := netip.AddrFrom4([4]byte{192, 0, byte(2 + rng.IntN(3)), byte(1 + rng.IntN(16))})
+		switch rng.IntN(25) {
+		case 0:
+			c = netip.AddrFrom4([4]byte{198, 51, 100, 1})
+		case 1:
+			c = netip.AddrFrom4([4]byte{203, 0, 113, 1})
+		}
+		policy := []string{"", "default", "net"}[rng.IntN(3)]
+		if rng.IntN(8) == 0 {
+			// A client new to the table, from a network that sends many:
+			// its network's bucket runs dry before it has a record.
+			c, policy = netip.AddrFrom4([4]byte{192, 0, 9, byte(1 + rng.IntN(250))}), "net"
+		}
+		d1, ok := merged.Refuse(now, c, merged.Policy(policy))
+		if !ok {
+			d1 = merged.Admit(now, c, merged.Policy(policy))
+		}
+		r := twoStep.Refuses(now, c, twoStep.Policy(policy))
+		d2 := twoStep.Admit(now, c, twoStep.Policy(policy))
+		if ok != r {
+			t.Fatalf("step %d: %v under %q: Refuse %v, Refuses %v", step, c, policy, ok, r)
+		}
+		if d1.Allow != d2.Allow || d1.DryRun != d2.DryRun || d1.Reason != d2.Reason || d1.Status != d2.Status ||
+			d1.RetryAfter != d2.RetryAfter || d1.Remaining != d2.Remaining || d1.Reset != d2.Reset || d1.Class != d2.Class {
+			t.Fatalf("step %d: %v under %q: Refuse %+v, Refuses then Admit %+v", step, c, policy, d1, d2)
+		}
+		if ok {
+			refused++
+			if d1.Allow {
+				admittedAfterAll++
+			}
+		}
+		if d1.Allow {
+			inflight = append(inflight, held{c})
+		}
+		for len(inflight) > 0 && (rng.IntN(2) == 0 || len(inflight) > 8) {
+			i := rng.IntN(len(inflight))
+			merged.Done(now, inflight[i].c, 200, false)
+			twoStep.Done(now, inflight[i].c, 200, false)
+			inflight = append(inflight[:i], inflight[i+1:]...)
+		}
+	}
+	if refused < 2000 {
+		t.Errorf("only %d requests were the front's to refuse", refused)
+	}
+	if mr, tr := fmt.Sprint(merged.rec.rejected), fmt.Sprint(twoStep.rec.rejected); mr != tr {
+		t.Errorf("refusals counted: %s through Refuse, %s through Refuses then Admit", mr, tr)
+	}
+	t.Logf("%d requests were the front's to refuse (%d admitted after all)", refused, admittedAfterAll)
+}
+
 func BenchmarkRefuses(b *testing.B) {
 	h := newHarness(b, refusesConfig)
 	c := netip.MustParseAddr("192.0.2.1")
@@ -146,4 +213,31 @@ func BenchmarkRefuses(b *testing.B) {
 			b.Fatal("not refused")
 		}
 	}
+}
+
+// BenchmarkRefuse is the front's decision on a client with a drained
+// bucket: Refuse, against the look and decision it replaces.
+func BenchmarkRefuse(b *testing.B) {
+	h := newHarness(b, refusesConfig)
+	c := netip.MustParseAddr("192.0.2.1")
+	p := h.Policy("default")
+	for range 3 {
+		h.Admit(t0, c, p)
+	}
+	b.Run("refuse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := h.Refuse(t0, c, p); !ok {
+				b.Fatal("not refused")
+			}
+		}
+	})
+	b.Run("refuses_then_admit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !h.Refuses(t0, c, p) || h.Admit(t0, c, p).Allow {
+				b.Fatal("not refused")
+			}
+		}
+	})
 }

@@ -512,12 +512,12 @@ func (c *frontConn) refuse(t *table, fd int) bool {
 	client := t.clientIP.Client(c.peer, fwd[:h.nfwd])
 	key := t.clientIP.Key(client)
 	start := rt.now()
-	if !rt.adm.Refuses(start, key, rte.limit) {
+	d, ok := rt.adm.Refuse(start, key, rte.limit)
+	if !ok {
 		return false
 	}
-	d := rt.adm.Admit(start, key, rte.limit)
 	if d.Allow {
-		// The bucket refilled between the look and the decision: the
+		// A check the look leaves to the decision admitted it: the
 		// request goes the full way, which admits it again.
 		rt.adm.Done(start, key, StatusClientClosed, false)
 		return false
