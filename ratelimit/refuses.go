@@ -9,10 +9,10 @@ import (
 
 // Refuses reports whether Admit would turn away a request of client (IPv6
 // already grouped by prefix) under policy p at now, changing nothing. It is
-// the router's connection front's first look, made before net/http has
-// built a request: when it answers true the front calls Admit, which
-// decides and does the bookkeeping of a refusal, and answers the client
-// itself; when it answers false the request takes the full path.
+// the look of the router's connection front, made before net/http has
+// built a request: Refuse makes it and, when it answers true, decides and
+// does the bookkeeping of the refusal in the same step; when it answers
+// false the request takes the full path.
 //
 // It looks only at what holds already and cheaply: the deny list, a ban,
 // the per-client in-flight cap, and the client's own and its network's
