@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,10 +29,10 @@ func TestAccessLogSampling(t *testing.T) {
 		{"first 2 a second", 2, 2, 4},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dropped := 0
+			var dropped atomic.Int64
 			var sample *stats.LineSampler
 			if tt.initial > 0 {
-				sample = stats.NewLineSampler(config.LogSample{Initial: tt.initial}, func() { dropped++ })
+				sample = stats.NewLineSampler(config.LogSample{Initial: tt.initial}, func() { dropped.Add(1) })
 			}
 			core, logs := observer.New(zapcore.InfoLevel)
 			cfg, err := config.Load([]byte("listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\n" + frontConfig(be.URL, "")))
@@ -53,7 +54,20 @@ func TestAccessLogSampling(t *testing.T) {
 				srv.Shutdown(ctx)
 			}()
 			base := "http://" + srv.Addr().String()
-			spendToken(t, base) // a forwarded request
+			logged := func(n int) []observer.LoggedEntry { // waits for n requests logged or dropped
+				t.Helper()
+				for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+					lines := logs.FilterMessage(stats.AccessMessage).All()
+					if len(lines)+int(dropped.Load()) >= n {
+						return lines
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("%d requests logged and %d dropped, want %d in all", len(lines), dropped.Load(), n)
+					}
+				}
+			}
+			spendToken(t, base) // a forwarded request, logged after its answer is out
+			logged(1)
 			c := dialRaw(t, base)
 			for range 3 { // refused by the front
 				c.send(get1("/limited/x"))
@@ -67,9 +81,9 @@ func TestAccessLogSampling(t *testing.T) {
 					t.Fatalf("%d", resp.StatusCode)
 				}
 			}
-			lines := logs.FilterMessage(stats.AccessMessage).All()
-			if len(lines) != tt.wantLines || dropped != tt.wantDropped {
-				t.Fatalf("%d access lines, %d dropped; want %d, %d", len(lines), dropped, tt.wantLines, tt.wantDropped)
+			lines := logged(6)
+			if len(lines) != tt.wantLines || int(dropped.Load()) != tt.wantDropped {
+				t.Fatalf("%d access lines, %d dropped; want %d, %d", len(lines), dropped.Load(), tt.wantLines, tt.wantDropped)
 			}
 			if f := lines[0].ContextMap(); f["path"] != "/limited/a" || f["status"] != int64(http.StatusOK) || f["backend"] != "app" {
 				t.Errorf("first line %v", f)

@@ -609,6 +609,43 @@ type cachedDate struct {
 
 var dateCache atomic.Pointer[cachedDate]
 
+// Write is net/http's: on a raw socket it sends with rawWrite inside one
+// RawConn.Write, which waits on the poller while the socket's buffer is
+// full and keeps the write deadline, without the file layer of write(2).
+func (c *frontConn) Write(p []byte) (int, error) {
+	if c.rc == nil {
+		return c.Conn.Write(p)
+	}
+	n := 0
+	var errno syscall.Errno
+	err := c.rc.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, e := rawWrite(int(fd), p[n:])
+			switch e {
+			case 0:
+				n += m
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return false
+			default:
+				errno = e
+				return true
+			}
+		}
+		return true
+	})
+	switch {
+	case errno != 0:
+		err = os.NewSyscallError("write", errno)
+	case err == nil:
+		return n, nil
+	}
+	if oe, ok := err.(*net.OpError); ok {
+		err = oe.Err // RawConn.Write's own wrapping names its operation "raw-write"
+	}
+	return n, &net.OpError{Op: "write", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+}
+
 // write writes b to the connection: on a raw socket first with one
 // non-blocking write of fd, the rest (if the socket's buffer was full)
 // through the connection's Write.

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -336,4 +338,86 @@ func TestFrontHoldsNoBufferWhileWaiting(t *testing.T) {
 		t.Error("the front kept a buffer after the connection ended")
 	}
 	t.Logf("%d waits without a buffer, %d reads, for %d refused requests", fc.idled, fc.reads, n)
+}
+
+// bigBackend answers every request with n bytes of a pattern whose every
+// position is checkable.
+func bigBackend(t *testing.T, n int) string {
+	t.Helper()
+	body := make([]byte, n)
+	for i := range body {
+		body[i] = byte(i % 251)
+	}
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	}))
+	t.Cleanup(be.Close)
+	return be.URL
+}
+
+// net/http writes answers through the front's Write, which sends with
+// sendto and waits on the poller when the socket is full: an 8 MiB answer
+// to a client with small buffers that starts reading late arrives whole,
+// and the router spends nothing while it waits.
+func TestFrontWritesALargeAnswerToALateReader(t *testing.T) {
+	const n = 8 << 20
+	_, base := startRouter(t, frontConfig(bigBackend(t, n), ""))
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	for round := range 2 { // the second answer on the same connection too
+		io.WriteString(c, get1("/big"))
+		// The router fills the socket and waits on the poller; a Write that
+		// tried again at once instead would spin through the pause.
+		time.Sleep(100 * time.Millisecond)
+		cpu := cpuTime()
+		time.Sleep(300 * time.Millisecond)
+		if spent := cpuTime() - cpu; spent > 150*time.Millisecond {
+			t.Fatalf("answer %d: %v of CPU in 300ms while the client read nothing", round, spent)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", round, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 || len(body) != n {
+			t.Fatalf("answer %d: %d, %d bytes, %v", round, resp.StatusCode, len(body), err)
+		}
+		for i, b := range body {
+			if b != byte(i%251) {
+				t.Fatalf("answer %d: byte %d is %d", round, i, b)
+			}
+		}
+	}
+}
+
+// A client that stops reading is cut off when the write timeout passes:
+// the front's Write keeps net/http's write deadline.
+func TestFrontWriteKeepsTheWriteTimeout(t *testing.T) {
+	const n = 64 << 20
+	_, base := startRouter(t, frontConfig(bigBackend(t, n), "server: {write_timeout: 300ms}"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	io.WriteString(c, get1("/big"))
+	time.Sleep(time.Second) // past the write timeout, reading nothing
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.Copy(io.Discard, c)
+	if got >= n {
+		t.Fatalf("the whole %d-byte answer came through a stalled client", got)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the router kept the connection open after its write timeout (%d bytes read)", got)
+	}
+	t.Logf("%d bytes before the router gave up (%v)", got, err)
 }

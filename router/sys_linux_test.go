@@ -4,8 +4,16 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 const tcpCloseWait = 8 // TCP_CLOSE_WAIT: the peer's FIN is in
 
