@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/bulwark-router/bulwark/internal/rawio"
 	"github.com/bulwark-router/bulwark/router/clientip"
 )
 
@@ -406,7 +407,7 @@ func (c *frontConn) readConn(fd int, b []byte) (int, error) {
 		return c.Conn.Read(b)
 	}
 	for {
-		n, err := rawRead(fd, b)
+		n, err := rawio.Read(fd, b)
 		c.reads++
 		switch {
 		case err == 0 && n > 0:
@@ -609,7 +610,7 @@ type cachedDate struct {
 
 var dateCache atomic.Pointer[cachedDate]
 
-// Write is net/http's: on a raw socket it sends with rawWrite inside one
+// Write is net/http's: on a raw socket it sends with rawio.Write inside one
 // RawConn.Write, which waits on the poller while the socket's buffer is
 // full and keeps the write deadline, without the file layer of write(2).
 func (c *frontConn) Write(p []byte) (int, error) {
@@ -620,7 +621,7 @@ func (c *frontConn) Write(p []byte) (int, error) {
 	var errno syscall.Errno
 	err := c.rc.Write(func(fd uintptr) bool {
 		for n < len(p) {
-			m, e := rawWrite(int(fd), p[n:])
+			m, e := rawio.Write(int(fd), p[n:])
 			switch e {
 			case 0:
 				n += m
@@ -651,7 +652,7 @@ func (c *frontConn) Write(p []byte) (int, error) {
 // through the connection's Write.
 func (c *frontConn) write(fd int, b []byte) error {
 	if fd >= 0 {
-		n, errno := rawWrite(fd, b)
+		n, errno := rawio.Write(fd, b)
 		if errno == 0 && n == len(b) {
 			return nil
 		}

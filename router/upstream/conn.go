@@ -3,11 +3,15 @@ package upstream
 import (
 	"bufio"
 	"context"
+	"io"
 	"math"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/bulwark-router/bulwark/internal/rawio"
 )
 
 // conn is one connection to a target. At any time it has one owner: the
@@ -47,6 +51,15 @@ type conn struct {
 	flushed  bool
 	flushErr error
 
+	// Read's and Write's state inside RawConn.Read and RawConn.Write; fd
+	// is the descriptor while flushThenWait holds it (-1: none).
+	readFn, writeFn func(fd uintptr) bool
+	ioBuf           []byte
+	ioN             int
+	ioErrno         syscall.Errno
+	ioEOF           bool
+	fd              int
+
 	scratch [24]byte
 }
 
@@ -62,6 +75,8 @@ func newConn(p *pool, nc net.Conn) *conn {
 	c.abortFn = c.abort
 	c.peekFn = c.peekFD
 	c.awaitFn = c.flushThenWait
+	c.readFn, c.writeFn = c.readFD, c.writeFD
+	c.fd = -1
 	return c
 }
 
@@ -74,19 +89,111 @@ func (c *conn) Read(p []byte) (int, error) {
 	if int64(len(p)) > c.limit {
 		p = p[:c.limit]
 	}
-	n, err := c.nc.Read(p)
+	n, err := c.read(p)
 	c.nread += int64(n)
 	c.limit -= int64(n)
 	return n, err
+}
+
+// read reads nc: on a socket with one rawio.Read inside RawConn.Read,
+// which waits on the poller while there is nothing to read and keeps the
+// read deadline, without the file layer of read(2).
+func (c *conn) read(p []byte) (int, error) {
+	if c.raw == nil || len(p) == 0 {
+		return c.nc.Read(p)
+	}
+	c.ioBuf, c.ioN, c.ioErrno, c.ioEOF = p, 0, 0, false
+	err := c.raw.Read(c.readFn)
+	n := c.ioN
+	c.ioBuf = nil
+	switch {
+	case err != nil:
+		return 0, c.opError("read", err)
+	case c.ioErrno != 0:
+		return 0, c.opError("read", os.NewSyscallError("read", c.ioErrno))
+	case c.ioEOF:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (c *conn) readFD(fd uintptr) bool {
+	for {
+		n, e := rawio.Read(int(fd), c.ioBuf)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return false
+		case e != 0:
+			c.ioErrno = e
+		case n == 0:
+			c.ioEOF = true
+		default:
+			c.ioN = n
+		}
+		return true
+	}
 }
 
 // connWriter is the bufio.Writer's sink: nc, counting bytes.
 type connWriter conn
 
 func (w *connWriter) Write(p []byte) (int, error) {
-	n, err := w.nc.Write(p)
+	n, err := (*conn)(w).write(p)
 	w.written += int64(n)
 	return n, err
+}
+
+// write writes p to nc: on a socket with rawio.Write, directly when
+// flushThenWait holds the descriptor, else inside RawConn.Write, which
+// waits on the poller while the socket is full and keeps the write
+// deadline.
+func (c *conn) write(p []byte) (int, error) {
+	if c.raw == nil || len(p) == 0 {
+		return c.nc.Write(p)
+	}
+	c.ioBuf, c.ioN, c.ioErrno = p, 0, 0
+	var err error
+	if c.fd < 0 || !c.writeFD(uintptr(c.fd)) {
+		err = c.raw.Write(c.writeFn)
+	}
+	n := c.ioN
+	c.ioBuf = nil
+	switch {
+	case err != nil:
+		return n, c.opError("write", err)
+	case c.ioErrno != 0:
+		return n, c.opError("write", os.NewSyscallError("write", c.ioErrno))
+	}
+	return n, nil
+}
+
+// writeFD writes what is left of ioBuf; false means the socket is full.
+func (c *conn) writeFD(fd uintptr) bool {
+	for c.ioN < len(c.ioBuf) {
+		n, e := rawio.Write(int(fd), c.ioBuf[c.ioN:])
+		switch e {
+		case 0:
+			c.ioN += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.ioErrno = e
+			return true
+		}
+	}
+	return true
+}
+
+// opError wraps an error of a raw read or write as nc's Read or Write
+// would (RawConn's own wrapping names its operation "raw-read").
+func (c *conn) opError(op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		err = oe.Err
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
 }
 
 // flushAwait sends what bw holds. When none of the request went out before
@@ -107,12 +214,14 @@ func (c *conn) flushAwait(sent int64) error {
 
 // flushThenWait runs inside RawConn.Read: the first call writes and asks
 // to wait, the next (the socket is readable) ends the wait.
-func (c *conn) flushThenWait(uintptr) bool {
+func (c *conn) flushThenWait(fd uintptr) bool {
 	if c.flushed {
 		return true
 	}
 	c.flushed = true
+	c.fd = int(fd) // the write goes straight to the descriptor held here
 	c.flushErr = c.bw.Flush()
+	c.fd = -1
 	return c.flushErr != nil
 }
 
