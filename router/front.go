@@ -406,32 +406,21 @@ func (c *frontConn) readConn(fd int, b []byte) (int, error) {
 	if fd < 0 {
 		return c.Conn.Read(b)
 	}
-	for {
-		n, err := rawio.Read(fd, b)
-		c.reads++
-		switch {
-		case err == 0 && n > 0:
-			return n, nil
-		case err == 0:
-			return 0, io.EOF
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return 0, errWouldBlock
-		default:
-			return 0, c.opError(os.NewSyscallError("read", err))
-		}
+	n, e := rawio.ReadOnce(fd, b)
+	c.reads++
+	switch {
+	case e == 0 && n > 0:
+		return n, nil
+	case e == 0:
+		return 0, io.EOF
+	case e == syscall.EAGAIN:
+		return 0, errWouldBlock
 	}
+	return 0, c.opError(os.NewSyscallError("read", e))
 }
 
-// opError wraps an error of a raw read as the connection's Read would
-// (RawConn.Read's own wrapping names its operation "raw-read").
-func (c *frontConn) opError(err error) error {
-	if oe, ok := err.(*net.OpError); ok {
-		err = oe.Err
-	}
-	return &net.OpError{Op: "read", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
-}
+// opError wraps an error of a raw read as the connection's Read would.
+func (c *frontConn) opError(err error) error { return rawio.OpError("read", c.Conn, err) }
 
 // setReadDeadline sets the read deadline to d, or when lazy is true leaves
 // one the front set up to deadlineSlack earlier than d.
@@ -620,19 +609,12 @@ func (c *frontConn) Write(p []byte) (int, error) {
 	n := 0
 	var errno syscall.Errno
 	err := c.rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, e := rawio.Write(int(fd), p[n:])
-			switch e {
-			case 0:
-				n += m
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
+		m, e := rawio.WriteAll(int(fd), p[n:])
+		n += m
+		if e == syscall.EAGAIN {
+			return false
 		}
+		errno = e
 		return true
 	})
 	switch {
@@ -641,25 +623,23 @@ func (c *frontConn) Write(p []byte) (int, error) {
 	case err == nil:
 		return n, nil
 	}
-	if oe, ok := err.(*net.OpError); ok {
-		err = oe.Err // RawConn.Write's own wrapping names its operation "raw-write"
-	}
-	return n, &net.OpError{Op: "write", Net: "tcp", Source: c.Conn.LocalAddr(), Addr: c.Conn.RemoteAddr(), Err: err}
+	return n, rawio.OpError("write", c.Conn, err)
 }
 
-// write writes b to the connection: on a raw socket first with one
-// non-blocking write of fd, the rest (if the socket's buffer was full)
+// write writes b to the connection: on a raw socket first with
+// non-blocking writes of fd, the rest (if the socket's buffer was full)
 // through the connection's Write.
 func (c *frontConn) write(fd int, b []byte) error {
 	if fd >= 0 {
-		n, errno := rawio.Write(fd, b)
-		if errno == 0 && n == len(b) {
+		n, errno := rawio.WriteAll(fd, b)
+		switch errno {
+		case 0:
 			return nil
-		}
-		if errno != 0 && errno != syscall.EAGAIN && errno != syscall.EINTR {
+		case syscall.EAGAIN:
+		default:
 			return os.NewSyscallError("write", errno)
 		}
-		b = b[max(n, 0):]
+		b = b[n:]
 		c.queued++
 	}
 	_, err := c.Conn.Write(b)

@@ -118,22 +118,18 @@ func (c *conn) read(p []byte) (int, error) {
 }
 
 func (c *conn) readFD(fd uintptr) bool {
-	for {
-		n, e := rawio.Read(int(fd), c.ioBuf)
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
-			return false
-		case e != 0:
-			c.ioErrno = e
-		case n == 0:
-			c.ioEOF = true
-		default:
-			c.ioN = n
-		}
-		return true
+	n, e := rawio.ReadOnce(int(fd), c.ioBuf)
+	switch {
+	case e == syscall.EAGAIN:
+		return false
+	case e != 0:
+		c.ioErrno = e
+	case n == 0:
+		c.ioEOF = true
+	default:
+		c.ioN = n
 	}
+	return true
 }
 
 // connWriter is the bufio.Writer's sink: nc, counting bytes.
@@ -171,30 +167,18 @@ func (c *conn) write(p []byte) (int, error) {
 
 // writeFD writes what is left of ioBuf; false means the socket is full.
 func (c *conn) writeFD(fd uintptr) bool {
-	for c.ioN < len(c.ioBuf) {
-		n, e := rawio.Write(int(fd), c.ioBuf[c.ioN:])
-		switch e {
-		case 0:
-			c.ioN += n
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
-		default:
-			c.ioErrno = e
-			return true
-		}
+	n, e := rawio.WriteAll(int(fd), c.ioBuf[c.ioN:])
+	c.ioN += n
+	if e == syscall.EAGAIN {
+		return false
 	}
+	c.ioErrno = e
 	return true
 }
 
 // opError wraps an error of a raw read or write as nc's Read or Write
-// would (RawConn's own wrapping names its operation "raw-read").
-func (c *conn) opError(op string, err error) error {
-	if oe, ok := err.(*net.OpError); ok {
-		err = oe.Err
-	}
-	return &net.OpError{Op: op, Net: "tcp", Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
-}
+// would.
+func (c *conn) opError(op string, err error) error { return rawio.OpError(op, c.nc, err) }
 
 // flushAwait sends what bw holds. When none of the request went out before
 // (sent is c.written when its head was begun), it writes within one
