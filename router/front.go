@@ -94,7 +94,7 @@ func newFrontConn(c net.Conn, rt *Router, to *frontTimeouts) *frontConn {
 	if sc, ok := c.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			fc.rc = rc
-			fc.stepFn = fc.step
+			fc.stepFn, fc.writeFn = fc.step, fc.writeFD
 		}
 	}
 	return fc
@@ -134,12 +134,17 @@ type frontConn struct {
 	peerRead bool
 
 	// The socket's raw descriptor, nil when the connection's reads are not
-	// the socket's; stepFn is step, bound once.
-	rc     syscall.RawConn
-	stepFn func(fd uintptr) bool
-	reads  int // read system calls made on fd (for tests)
-	queued int // refusals the socket took only in part at once (for tests)
-	idled  int // waits begun without a buffer (for tests)
+	// the socket's; stepFn and writeFn are step and writeFD, bound once.
+	rc              syscall.RawConn
+	stepFn, writeFn func(fd uintptr) bool
+	reads           int // read system calls made on fd (for tests)
+	queued          int // refusals the socket took only in part at once (for tests)
+	idled           int // waits begun without a buffer (for tests)
+
+	// State of the current Write call (net/http's).
+	wp     []byte
+	wn     int
+	werrno syscall.Errno
 
 	// State of the current Read call.
 	p       []byte // the caller's buffer
@@ -606,17 +611,10 @@ func (c *frontConn) Write(p []byte) (int, error) {
 	if c.rc == nil {
 		return c.Conn.Write(p)
 	}
-	n := 0
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		m, e := rawio.WriteAll(int(fd), p[n:])
-		n += m
-		if e == syscall.EAGAIN {
-			return false
-		}
-		errno = e
-		return true
-	})
+	c.wp, c.wn, c.werrno = p, 0, 0
+	err := c.rc.Write(c.writeFn)
+	n, errno := c.wn, c.werrno
+	c.wp = nil
 	switch {
 	case errno != 0:
 		err = os.NewSyscallError("write", errno)
@@ -624,6 +622,18 @@ func (c *frontConn) Write(p []byte) (int, error) {
 		return n, nil
 	}
 	return n, rawio.OpError("write", c.Conn, err)
+}
+
+// writeFD is Write's RawConn.Write callback: false asks the poller to wait
+// until the socket can take more.
+func (c *frontConn) writeFD(fd uintptr) bool {
+	m, e := rawio.WriteAll(int(fd), c.wp[c.wn:])
+	c.wn += m
+	if e == syscall.EAGAIN {
+		return false
+	}
+	c.werrno = e
+	return true
 }
 
 // write writes b to the connection: on a raw socket first with
