@@ -356,6 +356,19 @@ func bigBackend(t *testing.T, n int) string {
 	return be.URL
 }
 
+// dialSmall connects to base with a 16 KiB receive buffer, which also
+// stops the kernel from growing it; the connection closes with the test.
+func dialSmall(t *testing.T, base string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	return c
+}
+
 // net/http writes answers through the front's Write, which sends with
 // sendto and waits on the poller when the socket is full: an 8 MiB answer
 // to a client with small buffers that starts reading late arrives whole,
@@ -363,12 +376,7 @@ func bigBackend(t *testing.T, n int) string {
 func TestFrontWritesALargeAnswerToALateReader(t *testing.T) {
 	const n = 8 << 20
 	_, base := startRouter(t, frontConfig(bigBackend(t, n), ""))
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	c := dialSmall(t, base)
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	br := bufio.NewReader(c)
 	for round := range 2 { // the second answer on the same connection too
@@ -402,12 +410,7 @@ func TestFrontWritesALargeAnswerToALateReader(t *testing.T) {
 func TestFrontWriteKeepsTheWriteTimeout(t *testing.T) {
 	const n = 64 << 20
 	_, base := startRouter(t, frontConfig(bigBackend(t, n), "server: {write_timeout: 300ms}"))
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	c := dialSmall(t, base)
 	io.WriteString(c, get1("/big"))
 	time.Sleep(time.Second) // past the write timeout, reading nothing
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
