@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -48,11 +47,7 @@ func TestAccessLogSampling(t *testing.T) {
 			if err := srv.Start(nil); err != nil {
 				t.Fatal(err)
 			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				srv.Shutdown(ctx)
-			}()
+			defer stopRouter(t, srv)
 			base := "http://" + srv.Addr().String()
 			logged := func(n int) []observer.LoggedEntry { // waits for n requests logged or dropped
 				t.Helper()

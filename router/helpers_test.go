@@ -43,12 +43,25 @@ func startRouter(t *testing.T, yaml string) (*Server, string) {
 	if err := srv.Start(wrap); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	t.Cleanup(func() { stopRouter(t, srv) })
 	return srv, "http://" + srv.Addr().String()
+}
+
+// stopRouter shuts srv down and waits until no request is in its router:
+// net/http's Shutdown does not wait for hijacked connections (upgrades),
+// and a request is logged (to the test's logger) after its answer is out.
+func stopRouter(t *testing.T, srv *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+	for srv.Router().InFlight() > 0 {
+		if ctx.Err() != nil {
+			t.Errorf("%d requests still in the router after shutdown", srv.Router().InFlight())
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // testTransport, when set, overrides every backend's transport in

@@ -205,11 +205,7 @@ func startRouterWith(t *testing.T, yaml string, opts Options) (*Server, string) 
 	if err := srv.Start(nil); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	t.Cleanup(func() { stopRouter(t, srv) })
 	return srv, "http://" + srv.Addr().String()
 }
 

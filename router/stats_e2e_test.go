@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -140,9 +139,7 @@ func startStatsRouter(t *testing.T, yaml, statsdAddr string) (*stats.Stats, *pro
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
+		stopRouter(t, srv)
 		st.Close()
 	})
 	return st, reg, "http://" + srv.Addr().String()
