@@ -1,7 +1,7 @@
 // Command statsdsink is the statsd daemon of bench/proxy.sh: it reads every
 // packet sent to a UDP port on 127.0.0.1 and throws it away, as a statsd
-// daemon's receive loop would, and on SIGTERM prints how many packets and
-// bytes it read.
+// daemon's receive loop would. It prints a line once it reads the port, and
+// on SIGTERM how many packets and bytes it read.
 package main
 
 import (
@@ -22,6 +22,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "statsdsink:", err)
 		os.Exit(1)
 	}
+	// The bench waits for this line: a sink that could not bind exits
+	// without it.
+	fmt.Printf("statsdsink: reading %s\n", c.LocalAddr())
 	var packets, bytes int64
 	done := make(chan struct{})
 	go func() {
