@@ -15,15 +15,41 @@ import (
 	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
-// bufferPool lends 32 KiB copy buffers to the reverse proxy.
-type bufferPool struct{ p sync.Pool }
-
-func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+// bufferPool lends 32 KiB copy buffers to the reverse proxy. A sync.Pool
+// holds pointers, and the proxy hands back slices, so the pointers that
+// carried lent buffers are kept in a second pool to carry them back:
+// neither Get nor Put allocates once both are warm.
+type bufferPool struct {
+	bufs    sync.Pool // *[]byte holding a buffer
+	holders sync.Pool // *[]byte holding nil
 }
 
-func (bp *bufferPool) Get() []byte  { return *(bp.p.Get().(*[]byte)) }
-func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
+const copyBufSize = 32 << 10
+
+func newBufferPool() *bufferPool { return &bufferPool{} }
+
+func (bp *bufferPool) Get() []byte {
+	h, _ := bp.bufs.Get().(*[]byte)
+	if h == nil {
+		return make([]byte, copyBufSize)
+	}
+	b := *h
+	*h = nil
+	bp.holders.Put(h)
+	return b
+}
+
+func (bp *bufferPool) Put(b []byte) {
+	if cap(b) < copyBufSize {
+		return
+	}
+	h, _ := bp.holders.Get().(*[]byte)
+	if h == nil {
+		h = new([]byte)
+	}
+	*h = b[:copyBufSize]
+	bp.bufs.Put(h)
+}
 
 // newProxy builds the reverse proxy shared by every backend of a router. The
 // target is chosen per attempt by the transport, so retries can go elsewhere.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -318,5 +319,47 @@ func TestFastTransportIsTheDefault(t *testing.T) {
 	cfg.Transport = "standard"
 	if _, ok := newTransport(cfg, plain).(*http.Transport); !ok {
 		t.Fatal("transport: standard ignored")
+	}
+}
+
+func TestBufferPoolLendsWithoutAllocating(t *testing.T) {
+	bp := newBufferPool()
+	b := bp.Get()
+	if len(b) != copyBufSize {
+		t.Fatalf("buffer of %d bytes, want %d", len(b), copyBufSize)
+	}
+	bp.Put(b)
+	bp.Put(make([]byte, 100)) // too small to lend again: dropped
+	for range 10 {
+		if got := bp.Get(); len(got) != copyBufSize {
+			t.Fatalf("buffer of %d bytes after Put, want %d", len(got), copyBufSize)
+		}
+	}
+	b = bp.Get()
+	bp.Put(b)
+	// The GC may empty the pools at any time; a run in which it did not
+	// lends and takes back without allocating. (The race detector makes
+	// sync.Pool drop some of what it is given.)
+	allocs := testing.AllocsPerRun(100, func() { bp.Put(bp.Get()) })
+	if !raceEnabled && allocs > 0.1 {
+		t.Errorf("Get and Put allocate %.2f times per loan, want 0", allocs)
+	}
+}
+
+func TestIsTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, true},
+		{fmt.Errorf("wrapped: %w", os.ErrDeadlineExceeded), true},
+		{&net.DNSError{Err: "slow", IsTimeout: true}, true},
+		{&net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed}, false},
+		{io.EOF, false},
+		{nil, false},
+	} {
+		if got := isTimeout(tc.err); got != tc.want {
+			t.Errorf("isTimeout(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

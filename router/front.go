@@ -154,6 +154,8 @@ type frontConn struct {
 	drained bool // the last read of this call emptied the socket: after an answer, wait before reading again
 	held    bool // this call waited once while net/http holds a request
 
+	timeoutErr error // what Read returns when its deadline passes, made once
+
 	answeredAt time.Time // when the front last answered a request
 	probeAt    time.Time // the deadline of a wait started without a read (zero: none)
 
@@ -194,9 +196,15 @@ func (c *frontConn) Read(p []byte) (int, error) {
 		// The poller's: a deadline passed or the connection was closed.
 		c.p, c.n, c.err = nil, 0, nil
 		c.rdl, c.wdl = time.Time{}, time.Time{}
-		if !isTimeout(err) {
-			c.releaseBuf()
+		if isTimeout(err) {
+			// Mostly net/http ending its wait for the next request after
+			// each answer: one error, made once per connection.
+			if c.timeoutErr == nil {
+				c.timeoutErr = c.opError(os.ErrDeadlineExceeded)
+			}
+			return 0, c.timeoutErr
 		}
+		c.releaseBuf()
 		return 0, c.opError(err)
 	}
 	n, err := c.n, c.err
@@ -577,6 +585,9 @@ func peerOf(a net.Addr) (netip.Addr, bool) {
 }
 
 func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true // the poller's, without errors.As's allocation
+	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -39,9 +39,14 @@ type requestState struct {
 	bodyBroke     bool // the backend's answer broke off mid-body
 	err           error
 	stat          stats.Request
-	// fields backs the access line, so logging it allocates no slice.
-	fields [11]zapcore.Field
 }
+
+// accessFields backs an access line's fields, so logging one allocates no
+// slice. They are pooled apart from requestState: most requests are not
+// logged (sampling), and a forwarded request's state is not recycled.
+type accessFields [11]zapcore.Field
+
+var accessFieldsPool = sync.Pool{New: func() any { return new(accessFields) }}
 
 // statePool recycles the state of requests the router answered itself (the
 // refusal path); a forwarded request's state may still be referenced by the
@@ -268,7 +273,8 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		if st.backend != nil {
 			backend = st.backend.name
 		}
-		fields := append(st.fields[:0],
+		af := accessFieldsPool.Get().(*accessFields)
+		fields := append(af[:0],
 			zap.String("method", method),
 			zap.String("path", truncate(path, 256)),
 			zap.Int("status", code),
@@ -284,6 +290,8 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 			fields = append(fields, zap.String("refused", st.reason))
 		}
 		ce.Write(fields...)
+		*af = accessFields{} // drop the strings and values it points to
+		accessFieldsPool.Put(af)
 	}
 	return end
 }
