@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -393,5 +394,71 @@ func TestSenderCountersAfterEarlierSends(t *testing.T) {
 			t.Errorf("after the tick: %q, want %q", got, want)
 		}
 		s.Close()
+	})
+}
+
+// Messages of every size, small ones gathered in the stage and large ones
+// not, arrive whole, in order, packed greedily: a packet ends only where
+// the next message would not fit, and only a message larger than a packet
+// goes over the size, alone.
+func TestSenderPacksGreedily(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &memConn{}
+		var dropped atomic.Int64
+		s := newSender(func() (packetConn, error) { return c, nil }, time.Hour, func(n int) { dropped.Add(int64(n)) }, nil, nil, flushBytes)
+		sizes := []int{1, 40, stageBytes - 1, stageBytes, stageBytes + 1, 700, flushBytes - 1, flushBytes, flushBytes + 1, 3 * flushBytes}
+		rnd := rand.New(rand.NewPCG(1, 2))
+		var sent []string
+		for i := range 20000 {
+			var n int
+			switch r := rnd.IntN(10); {
+			case r < 7:
+				n = 1 + rnd.IntN(120) // mostly timer-sized lines
+			case r < 8:
+				n = sizes[rnd.IntN(len(sizes))]
+			default:
+				n = 1 + rnd.IntN(2*flushBytes)
+			}
+			m := strings.Repeat(string(rune('a'+i%26)), n)
+			sent = append(sent, m)
+			if _, err := s.Send([]byte(m)); err != nil {
+				t.Fatal(err)
+			}
+			if i%16 == 0 {
+				synctest.Wait() // the flusher takes what is queued
+			}
+		}
+		s.Close()
+		if n := dropped.Load(); n > 0 {
+			t.Fatalf("%d packets dropped", n)
+		}
+		var want []string
+		cur := ""
+		for _, m := range sent {
+			if cur != "" && len(cur)+1+len(m) > flushBytes {
+				want = append(want, cur)
+				cur = ""
+			}
+			if cur != "" {
+				cur += "\n"
+			}
+			cur += m
+			if len(cur) >= flushBytes {
+				want = append(want, cur)
+				cur = ""
+			}
+		}
+		if cur != "" {
+			want = append(want, cur)
+		}
+		got := c.got()
+		if len(got) != len(want) {
+			t.Fatalf("%d packets, want %d", len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("packet %d: %d bytes starting %.20q, want %d bytes starting %.20q", i, len(got[i]), got[i], len(want[i]), want[i])
+			}
+		}
 	})
 }
