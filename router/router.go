@@ -59,7 +59,10 @@ type Router struct {
 	realClock bool
 	clock     clock
 	proxy     *httputil.ReverseProxy
-	access    *stats.LineSampler // nil: no sampling of its own
+	// noRelay sends every request through proxy, the relay's reference
+	// (set by tests that compare the two).
+	noRelay bool
+	access  *stats.LineSampler // nil: no sampling of its own
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool

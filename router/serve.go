@@ -182,7 +182,6 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	st.forwarded = true
 	st.id() // the backend is told the request id
-	ctx := context.WithValue(r.Context(), ctxKey{}, st)
 	aborted := true
 	defer func() {
 		// ReverseProxy aborts the handler (panics with http.ErrAbortHandler)
@@ -192,7 +191,11 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			rt.finish(t, st, r.Method, r.URL.Path, start)
 		}
 	}()
-	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if !rt.noRelay && plainRequest(r) {
+		rt.relay(w, r, st)
+	} else {
+		rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
+	}
 	aborted = false
 	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r.Method, r.URL.Path, start)

@@ -1,0 +1,344 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// relay forwards the requests most clients send, the ones with nothing
+// unusual about them (see plainRequest), and copies the backend's answer
+// back. It does what httputil.ReverseProxy does for them, in the same
+// order and with the same results, without its per-request copies: the
+// incoming header is edited in place instead of cloned (net/http lets a
+// handler change it), the outgoing URL, the X-Forwarded-* values and the
+// 1xx hook live in one allocation, and the response header's values are
+// handed over instead of copied. Everything else (upgrades, Expect,
+// queries ReverseProxy re-encodes) still goes through ReverseProxy.
+type relay struct {
+	ctx   relayCtx
+	url   url.URL
+	xff   [1]string
+	xfh   [1]string
+	rid   [1]string
+	trace httptrace.ClientTrace
+
+	// rw is the client's writer, for 1xx answers. The standard transport
+	// reports them from its own goroutine, possibly after RoundTrip
+	// returned, so they are taken under mu and refused once done is set.
+	rw   http.ResponseWriter
+	mu   sync.Mutex
+	done bool
+}
+
+// relayCtx carries the request state for the transport and the error
+// handler, as the ctxKey value does on ReverseProxy's path.
+type relayCtx struct {
+	context.Context
+	st *requestState
+}
+
+func (c *relayCtx) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
+// Values shared by every relayed request; nobody appends to or edits them.
+var (
+	protoHTTP  = []string{"http"}
+	protoHTTPS = []string{"https"}
+	emptyValue = []string{""}
+	teTrailers = []string{"trailers"}
+)
+
+// plainRequest reports whether r can take the relay: it asks for no
+// protocol upgrade, expects no 100-continue, and its query is one
+// ReverseProxy would pass on unchanged.
+func plainRequest(r *http.Request) bool {
+	h := r.Header
+	return len(h["Upgrade"]) == 0 && len(h["Expect"]) == 0 && cleanQuery(r.URL.RawQuery)
+}
+
+// maxQueryParams is the parameter count past which ReverseProxy re-encodes
+// a query (net/url's default limit).
+const maxQueryParams = 10000
+
+// cleanQuery reports whether ReverseProxy would leave the query as it is:
+// no ';' separators, only well-formed escapes, not too many parameters.
+func cleanQuery(q string) bool {
+	params := 1
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case ';':
+			return false
+		case '%':
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return false
+			}
+			i += 2
+		case '&':
+			if params++; params > maxQueryParams {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// relay sends in to st's backend and copies the answer to rw. Like
+// ReverseProxy it aborts the handler (panics with http.ErrAbortHandler)
+// when copying the answer breaks off.
+func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestState) {
+	rl := &relay{rw: rw}
+	rl.ctx = relayCtx{Context: in.Context(), st: st}
+	rl.trace.Got1xxResponse = rl.got1xx
+	out := in.WithContext(httptrace.WithClientTrace(&rl.ctx, &rl.trace))
+	rl.url = *in.URL
+	out.URL = &rl.url
+	if in.ContentLength == 0 {
+		out.Body = nil // as ReverseProxy: the standard transport may then retry
+	} else if st.body != nil {
+		out.Body = keepOpen{st.body} // the transport must not close the client's body
+	}
+	out.Close = false
+	rl.rewrite(out, in, st)
+
+	res, err := dispatcher{}.RoundTrip(out)
+	rl.mu.Lock()
+	rl.done = true
+	rl.mu.Unlock()
+	if err != nil {
+		rt.proxyError(rw, out, err)
+		return
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		// Nobody asked to switch (upgrades take ReverseProxy's path).
+		res.Body.Close()
+		rt.proxyError(rw, out, errors.New("backend switched protocols unasked"))
+		return
+	}
+	stripHopByHop(res.Header)
+	stream := isEventStream(res.Header["Content-Type"])
+	if stream {
+		liftDeadlines(st)
+	}
+	st.upstreamDur = time.Since(st.upstreamStart)
+
+	h := rw.Header()
+	for k, vv := range res.Header {
+		if old, ok := h[k]; ok {
+			h[k] = append(old, vv...)
+		} else {
+			h[k] = vv
+		}
+	}
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		h.Add("Trailer", strings.Join(keys, ", "))
+	}
+	rw.WriteHeader(res.StatusCode)
+
+	// Event streams and answers of unknown length are flushed as they
+	// come, as ReverseProxy does.
+	if err := rt.copyAnswer(rw, res.Body, stream || res.ContentLength == -1); err != nil {
+		defer res.Body.Close()
+		panic(http.ErrAbortHandler)
+	}
+	res.Body.Close() // now, to fill res.Trailer
+
+	if len(res.Trailer) > 0 {
+		// Chunked, so net/http does not count a short body and send a length.
+		http.NewResponseController(rw).Flush()
+	}
+	if len(res.Trailer) == announced {
+		for k, vv := range res.Trailer {
+			h[k] = append(h[k], vv...)
+		}
+		return
+	}
+	for k, vv := range res.Trailer {
+		k = http.TrailerPrefix + k
+		for _, v := range vv {
+			h.Add(k, v)
+		}
+	}
+}
+
+// rewrite turns the incoming request's header into the outgoing one, as
+// ReverseProxy and Router.rewrite together do: hop-by-hop fields and
+// client-sent X-Forwarded-* go (a trusted peer's chain and proto stay),
+// the peer is appended to the chain, and the request id is set.
+func (rl *relay) rewrite(out, in *http.Request, st *requestState) {
+	h := out.Header
+	te := httpHasToken(h["Te"], "trailers")
+	var prior []string
+	proto := protoHTTP
+	if in.TLS != nil {
+		proto = protoHTTPS
+	}
+	if st.trusted {
+		prior = h["X-Forwarded-For"]
+		if v := h.Get("X-Forwarded-Proto"); v == "https" {
+			proto = protoHTTPS
+		} else if v == "http" {
+			proto = protoHTTP
+		}
+	}
+	stripHopByHop(h)
+	if te {
+		h["Te"] = teTrailers
+	}
+	delete(h, "Forwarded")
+	delete(h, "X-Forwarded-For")
+	delete(h, "X-Forwarded-Host")
+	delete(h, "X-Forwarded-Proto")
+
+	out.URL.Scheme = "http"
+	out.URL.Host = st.backend.name // replaced by the transport per attempt
+	out.Host = ""
+	if ip, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		if len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		rl.xff[0] = ip
+		h["X-Forwarded-For"] = rl.xff[:]
+	}
+	rl.xfh[0] = in.Host
+	h["X-Forwarded-Host"] = rl.xfh[:]
+	h["X-Forwarded-Proto"] = proto
+	rl.rid[0] = st.requestID
+	h["X-Request-Id"] = rl.rid[:]
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = emptyValue // no Go default
+	}
+}
+
+// got1xx passes an informational answer on to the client.
+func (rl *relay) got1xx(code int, header textproto.MIMEHeader) error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.done {
+		return nil
+	}
+	h := rl.rw.Header()
+	for k, vv := range header {
+		h[k] = append(h[k], vv...)
+	}
+	rl.rw.WriteHeader(code)
+	clear(h) // WriteHeader keeps them for a 1xx
+	return nil
+}
+
+// copyAnswer copies the answer's body to rw, flushing after each write
+// when flush is set. It returns write errors and read errors but EOF.
+func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool) error {
+	var fl http.Flusher
+	if flush {
+		fl, _ = rw.(http.Flusher)
+		if fl != nil {
+			fl.Flush() // the head goes out before the first event
+		}
+	}
+	buf := rt.proxy.BufferPool.Get()
+	defer rt.proxy.BufferPool.Put(buf)
+	for {
+		nr, rerr := body.Read(buf)
+		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
+			rt.proxy.ErrorLog.Printf("httputil: ReverseProxy read error during body copy: %v", rerr)
+		}
+		if nr > 0 {
+			nw, werr := rw.Write(buf[:nr])
+			if werr != nil {
+				return werr
+			}
+			if nw != nr {
+				return io.ErrShortWrite
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if rerr != nil {
+			if rerr == io.EOF {
+				return nil
+			}
+			return rerr
+		}
+	}
+}
+
+// keepOpen hides the client's request body's Close from the transport.
+type keepOpen struct{ *countingBody }
+
+func (keepOpen) Close() error { return nil }
+
+// hopByHop are the fields that concern one connection only (RFC 9110,
+// section 7.6.1, and the older ones ReverseProxy also drops).
+var hopByHop = [...]string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// stripHopByHop removes the hop-by-hop fields from h, and the fields its
+// Connection field names.
+func stripHopByHop(h http.Header) {
+	for _, f := range h["Connection"] {
+		for f != "" {
+			var name string
+			name, f, _ = strings.Cut(f, ",")
+			if name = textproto.TrimString(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, f := range hopByHop {
+		delete(h, f)
+	}
+}
+
+// httpHasToken reports whether a comma-separated list among vv holds
+// token, compared without case.
+func httpHasToken(vv []string, token string) bool {
+	for _, v := range vv {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(textproto.TrimString(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isEventStream reports whether a Content-Type value is text/event-stream,
+// parameters aside.
+func isEventStream(vv []string) bool {
+	if len(vv) == 0 {
+		return false
+	}
+	ct, _, _ := strings.Cut(vv[0], ";")
+	return strings.EqualFold(textproto.TrimString(ct), "text/event-stream")
+}
+
+// liftDeadlines lifts the server's deadlines for an answer meant to stay
+// open.
+func liftDeadlines(st *requestState) {
+	rc := http.NewResponseController(&st.w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
+}
