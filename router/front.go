@@ -138,7 +138,8 @@ type frontConn struct {
 	rc              syscall.RawConn
 	stepFn, writeFn func(fd uintptr) bool
 	reads           int // read system calls made on fd (for tests)
-	queued          int // refusals the socket took only in part at once (for tests)
+	writes          int // writes of answers (for tests)
+	queued          int // writes of answers the socket took only in part at once (for tests)
 	idled           int // waits begun without a buffer (for tests)
 
 	// State of the current Write call (net/http's).
@@ -155,6 +156,11 @@ type frontConn struct {
 	held    bool // this call waited once while net/http holds a request
 
 	timeoutErr error // what Read returns when its deadline passes, made once
+
+	// Answers not yet written: the refusals of pipelined requests go out
+	// in one write when the front is done with what it has read.
+	out  *[frontBufSize]byte
+	outN int
 
 	answeredAt time.Time // when the front last answered a request
 	probeAt    time.Time // the deadline of a wait started without a read (zero: none)
@@ -243,6 +249,15 @@ func (c *frontConn) step(fd uintptr) bool {
 // blocking; otherwise from fd without blocking, returning errWouldBlock
 // when it must wait.
 func (c *frontConn) read(p []byte, fd int) (int, error) {
+	n, err := c.readLoop(p, fd)
+	if c.outN > 0 && c.flushOut(fd) != nil && n == 0 {
+		return 0, io.EOF // as after any answer that could not be written
+	}
+	return n, err
+}
+
+// readLoop is read without the last flush of queued answers.
+func (c *frontConn) readLoop(p []byte, fd int) (int, error) {
 	for {
 		if c.r < c.w && (c.raw || c.pass > 0) {
 			return c.handOver(p), nil
@@ -354,6 +369,12 @@ const (
 // waits on its own account (after answering a request) the idle timeout;
 // otherwise the deadline is the one net/http set.
 func (c *frontConn) fill(fd, mode int) error {
+	if fd < 0 && c.outN > 0 {
+		// The read below blocks: the answers go out first.
+		if err := c.flushOut(fd); err != nil {
+			return err
+		}
+	}
 	if c.buf == nil {
 		c.buf = frontBufs.Get().(*[frontBufSize]byte)
 	}
@@ -537,7 +558,7 @@ func (c *frontConn) refuse(t *table, fd int) bool {
 		c.setWriteDeadline(start.Add(c.to.write))
 	}
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
-	err := c.write(fd, out)
+	err := c.queueAnswer(fd, out)
 	c.r += h.n
 	c.skip = h.length
 	if closing || err != nil {
@@ -650,7 +671,42 @@ func (c *frontConn) writeFD(fd uintptr) bool {
 // write writes b to the connection: on a raw socket first with
 // non-blocking writes of fd, the rest (if the socket's buffer was full)
 // through the connection's Write.
+// queueAnswer queues an answer behind those not yet written, writing them
+// first when it does not fit.
+func (c *frontConn) queueAnswer(fd int, b []byte) error {
+	if c.outN+len(b) > frontBufSize {
+		if err := c.flushOut(fd); err != nil {
+			return err
+		}
+		if len(b) > frontBufSize {
+			return c.write(fd, b)
+		}
+	}
+	if c.out == nil {
+		c.out = frontBufs.Get().(*[frontBufSize]byte)
+	}
+	c.outN += copy(c.out[c.outN:], b)
+	return nil
+}
+
+// flushOut writes the queued answers. After an error the front is done
+// with the connection.
+func (c *frontConn) flushOut(fd int) error {
+	if c.outN == 0 {
+		return nil
+	}
+	err := c.write(fd, c.out[:c.outN])
+	c.outN = 0
+	frontBufs.Put(c.out)
+	c.out = nil
+	if err != nil {
+		c.done = true
+	}
+	return err
+}
+
 func (c *frontConn) write(fd int, b []byte) error {
+	c.writes++
 	if fd >= 0 {
 		n, errno := rawio.WriteAll(fd, b)
 		switch errno {

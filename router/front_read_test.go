@@ -132,6 +132,31 @@ func TestFrontReadsEachRefusedRequestOnce(t *testing.T) {
 	t.Logf("%d reads for %d refused requests", fc.reads, n)
 }
 
+// Refused requests that arrive together are answered together: the
+// answers to a pipelined batch go out in one write, not one each.
+func TestFrontAnswersAPipelinedBatchInOneWrite(t *testing.T) {
+	rt := frontOn(t)
+	client, server := tcpPair(t)
+	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
+	done := startReading(fc)
+	const batches, n = 5, 12
+	br := bufio.NewReader(client)
+	for b := range batches {
+		if _, err := io.WriteString(client, strings.Repeat(get1("/limited/x"), n)); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			expect429(t, br, b*n+i)
+		}
+	}
+	leave(t, client, done)
+	// A batch the socket delivers in two reads costs a write more.
+	if fc.writes > batches+batches/2 {
+		t.Errorf("%d writes for %d batches of %d refused requests", fc.writes, batches, n)
+	}
+	t.Logf("%d writes for %d batches of %d refused requests", fc.writes, batches, n)
+}
+
 // A client that closes its side right after a refused request: its FIN is
 // already in when the front reads the request, and the poller will not
 // report it again. The front reads once more after the probe interval and
@@ -264,11 +289,13 @@ func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
 	rt := frontOn(t)
 	client, server := tcpPair(t)
 	// Small buffers both ways (which also stop the kernel from growing
-	// them), so the answers back up after a few hundred.
+	// them), so the answers back up after a few hundred. The client's
+	// window stays above loopback's segment size (64 KiB): below it the
+	// kernel sends only on zero-window probes, which back off to seconds.
 	if err := server.SetWriteBuffer(16 << 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.SetReadBuffer(16 << 10); err != nil {
+	if err := client.SetReadBuffer(128 << 10); err != nil {
 		t.Fatal(err)
 	}
 	fc := newFrontConn(server, rt, &frontTimeouts{idle: 10 * time.Second})
@@ -304,7 +331,7 @@ func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
 	if fc.queued == 0 {
 		t.Error("every answer went out at once: the test did not fill the send buffer")
 	}
-	t.Logf("%d of %d answers waited for the client", fc.queued, n)
+	t.Logf("%d writes of %d answers waited for the client", fc.queued, n)
 }
 
 // A connection the front waits on with nothing buffered holds no buffer: a
