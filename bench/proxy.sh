@@ -17,11 +17,13 @@
 #                     (0: net/http's default Transport, which keeps 2)
 #   NGINX=auto        "off" skips nginx
 #   REFUSE=1          "0" skips the refusal-path rounds
+#   PIPELINE=16       requests per write in the pipelined refusal runs
+#                     (bulwark_429p, nginx_429p); "0" skips them
 #   PROFILE=0         "1" also takes a 5 s CPU profile of bulwark forwarding
 #                     under wrk and prints its top 15 (go tool pprof -top)
 #   PROFILE_OUT=      where to keep that profile (default: printed only)
-#   PROFILE_RUN=bulwark  the run profiled: bulwark (forwarding) or
-#                     bulwark_429 (the refusal path)
+#   PROFILE_RUN=bulwark  the run profiled: bulwark (forwarding),
+#                     bulwark_429 or bulwark_429p (the refusal path)
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -32,6 +34,7 @@ PORT_BASE=${PORT_BASE:-19180}
 PLAIN_IDLE=${PLAIN_IDLE:-0}
 NGINX=${NGINX:-auto}
 REFUSE=${REFUSE:-1}
+PIPELINE=${PIPELINE:-16}
 PROFILE=${PROFILE:-0}
 PROFILE_OUT=${PROFILE_OUT:-}
 PROFILE_RUN=${PROFILE_RUN:-bulwark}
@@ -120,15 +123,40 @@ start plain "${pin_proxy[@]}" "$tmp/plainproxy" -port "$plain_port" \
 	-target "http://127.0.0.1:$backend_port" -max-idle-per-host "$PLAIN_IDLE"
 
 proxies=(bulwark plain)
-# Every run NAME measures the process NAME without its _429 suffix; the
-# _429 runs send to a route whose tiny limit refuses nearly every request.
+# Every run NAME measures the process named by NAME up to its first "_"; the
+# _429 and _429p runs send to a route whose tiny limit refuses nearly every
+# request.
 declare -A url=(
 	[bulwark]="http://127.0.0.1:$bulwark_port/wsapi/session_context"
 	[plain]="http://127.0.0.1:$plain_port/wsapi/session_context"
 	[nginx]="http://127.0.0.1:$nginx_port/wsapi/session_context"
 	[bulwark_429]="http://127.0.0.1:$bulwark_port/limited/x"
 	[nginx_429]="http://127.0.0.1:$nginx_port/limited/x"
+	[bulwark_429p]="http://127.0.0.1:$bulwark_port/limited/x"
+	[nginx_429p]="http://127.0.0.1:$nginx_port/limited/x"
 )
+
+# The _429p runs pipeline: each write of wrk's carries PIPELINE requests, as
+# a flood's client may. A wrk thread then sends several times what it can
+# unpipelined, and the proxy, not wrk, is what runs out of CPU.
+cat >"$tmp/pipeline.lua" <<'EOF'
+init = function(args)
+	local depth = tonumber(args[1]) or 16
+	local r = {}
+	for i = 1, depth do r[i] = wrk.format() end
+	req = table.concat(r)
+end
+request = function() return req end
+EOF
+
+# wrk_args RUN: wrk's arguments for RUN besides its duration.
+wrk_args() {
+	local a=(-t1 -c"$CONNS")
+	[[ $1 == *_429p ]] && a+=(-s "$tmp/pipeline.lua")
+	a+=("${url[$1]}")
+	[[ $1 == *_429p ]] && a+=(-- "$PIPELINE")
+	printf '%s\n' "${a[@]}"
+}
 
 if [ "$NGINX" != off ] && command -v nginx >/dev/null; then
 	mkdir -p "$tmp/nginx"
@@ -181,6 +209,10 @@ runs=("${proxies[@]}")
 if [ "$REFUSE" != 0 ]; then
 	runs+=(bulwark_429)
 	[[ " ${proxies[*]} " == *" nginx "* ]] && runs+=(nginx_429)
+	if [ "$PIPELINE" -gt 0 ]; then
+		runs+=(bulwark_429p)
+		[[ " ${proxies[*]} " == *" nginx "* ]] && runs+=(nginx_429p)
+	fi
 fi
 
 
@@ -189,7 +221,8 @@ echo "rounds=$ROUNDS duration=${DURATION}s connections=$CONNS pinning=${pin_prox
 
 if [ "$WARMUP" -gt 0 ]; then
 	for p in "${runs[@]}"; do
-		"${pin_other[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "${url[$p]}" >/dev/null
+		mapfile -t args < <(wrk_args "$p")
+		"${pin_other[@]}" wrk -d"${WARMUP}s" "${args[@]}" >/dev/null
 	done
 fi
 
@@ -197,10 +230,11 @@ results="$tmp/results"
 : >"$results"
 for round in $(seq "$ROUNDS"); do
 	for p in "${runs[@]}"; do
-		pid_var="${p%_429}_pid"
+		pid_var="${p%%_*}_pid"
+		mapfile -t args < <(wrk_args "$p")
 		before=$(cpu_ticks "${!pid_var}")
 		sd_before=$(cpu_ticks "$statsd_pid")
-		out=$("${pin_other[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${url[$p]}")
+		out=$("${pin_other[@]}" wrk -d"${DURATION}s" --latency "${args[@]}")
 		after=$(cpu_ticks "${!pid_var}")
 		sd_after=$(cpu_ticks "$statsd_pid")
 		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -209,7 +243,7 @@ for round in $(seq "$ROUNDS"); do
 		p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
 		# errors: socket errors, and answers of the wrong kind: non-2xx
 		# for forwarding runs, anything not refused for the _429 runs.
-		errs=$(awk -v refuse="$([[ $p == *_429 ]] && echo 1 || echo 0)" -v reqs="$reqs" '
+		errs=$(awk -v refuse="$([[ $p == *_429* ]] && echo 1 || echo 0)" -v reqs="$reqs" '
 			/Non-2xx or 3xx responses:/ {bad = $NF}
 			/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
 			END {print n + (refuse ? reqs - bad : bad)}' <<<"$out")
@@ -226,14 +260,14 @@ for round in $(seq "$ROUNDS"); do
 				'BEGIN {printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0)}')
 		fi
 		printf '%s %s %s %s %s %s %s %s %s\n' "$p" "$round" "$rps" "$p50" "$p99" "$cpu_us" "$errs" "$cpu_pct" "$sd_us" >>"$results"
-		printf 'round %d %-11s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.2f us/req %4s%% of a core  statsd %5.2f us/req  errors %s\n' \
+		printf 'round %d %-12s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.2f us/req %4s%% of a core  statsd %5.2f us/req  errors %s\n' \
 			"$round" "$p" "$rps" "$p50" "$p99" "$cpu_us" "$cpu_pct" "$sd_us" "$errs"
 	done
 done
 
 
 echo
-printf '%-11s %10s %8s %8s %11s %10s %11s %7s\n' run "req/s" "p50 ms" "p99 ms" "cpu us/req" "cpu % core" "statsd us" errors
+printf '%-12s %10s %8s %8s %11s %10s %11s %7s\n' run "req/s" "p50 ms" "p99 ms" "cpu us/req" "cpu % core" "statsd us" errors
 declare -A med_rps med_p50 med_p99 med_cpu
 for p in "${runs[@]}"; do
 	med_rps[$p]=$(median 3 "$p")
@@ -241,17 +275,18 @@ for p in "${runs[@]}"; do
 	med_p99[$p]=$(median 5 "$p")
 	med_cpu[$p]=$(median 6 "$p")
 	errs=$(awk -v p="$p" '$1 == p {n += $7} END {print n + 0}' "$results")
-	printf '%-11s %10.0f %8.3f %8.3f %11.2f %10.0f %11.2f %7s\n' "$p" "${med_rps[$p]}" "${med_p50[$p]}" \
+	printf '%-12s %10.0f %8.3f %8.3f %11.2f %10.0f %11.2f %7s\n' "$p" "${med_rps[$p]}" "${med_p50[$p]}" \
 		"${med_p99[$p]}" "${med_cpu[$p]}" "$(median 8 "$p")" "$(median 9 "$p")" "$errs"
 done
 echo "(medians of $ROUNDS rounds; statsd us: the statsd daemon's CPU per request, on the proxy's core;"
-echo " errors: socket errors plus non-2xx answers, or for the _429 runs answers that were not refused)"
+echo " errors: socket errors plus non-2xx answers, or for the _429 runs answers that were not refused;"
+echo " _429p: $PIPELINE requests per write)"
 
 echo
-for pair in bulwark/plain bulwark/nginx bulwark_429/nginx_429; do
+for pair in bulwark/plain bulwark/nginx bulwark_429/nginx_429 bulwark_429p/nginx_429p; do
 	a=${pair%/*} b=${pair#*/}
 	[ -n "${med_rps[$a]:-}" ] && [ -n "${med_rps[$b]:-}" ] || continue
-	printf '%-21s req/s %s  p50 %s  p99 %s  cpu/req %s\n' "$pair" \
+	printf '%-23s req/s %s  p50 %s  p99 %s  cpu/req %s\n' "$pair" \
 		"$(ratio "${med_rps[$a]}" "${med_rps[$b]}")" \
 		"$(ratio "${med_p50[$a]}" "${med_p50[$b]}")" \
 		"$(ratio "${med_p99[$a]}" "${med_p99[$b]}")" \
@@ -262,7 +297,7 @@ done
 # apart, so a slow spell of the machine hits both), then their median and
 # range: steadier than the ratio of medians on a noisy machine.
 echo
-for pair in bulwark/nginx bulwark_429/nginx_429; do
+for pair in bulwark/nginx bulwark_429/nginx_429 bulwark_429p/nginx_429p; do
 	a=${pair%/*} b=${pair#*/}
 	[ -n "${med_rps[$a]:-}" ] && [ -n "${med_rps[$b]:-}" ] || continue
 	awk -v a="$a" -v b="$b" -v pair="$pair" '
@@ -282,7 +317,7 @@ for pair in bulwark/nginx bulwark_429/nginx_429; do
 			}
 			if (n == 0) exit
 			sort(rr, n); sort(cr, n)
-			printf "%-21s per round: req/s %.2f (%.2f-%.2f)  cpu/req %.2f (%.2f-%.2f)\n", pair,
+			printf "%-23s per round: req/s %.2f (%.2f-%.2f)  cpu/req %.2f (%.2f-%.2f)\n", pair,
 				med(rr, n), rr[1], rr[n], med(cr, n), cr[1], cr[n]
 		}' "$results"
 done
@@ -291,10 +326,11 @@ done
 # PROFILE_RUN=bulwark_429), sampled for 5 s through the admin listener's
 # /debug/pprof/profile.
 if [ "$PROFILE" = 1 ]; then
-	[ -n "${url[$PROFILE_RUN]:-}" ] && [[ $PROFILE_RUN == bulwark* ]] || die "PROFILE_RUN=$PROFILE_RUN: bulwark or bulwark_429"
+	[ -n "${url[$PROFILE_RUN]:-}" ] && [[ $PROFILE_RUN == bulwark* ]] || die "PROFILE_RUN=$PROFILE_RUN: bulwark, bulwark_429 or bulwark_429p"
 	echo
 	echo "CPU profile of bulwark serving ${url[$PROFILE_RUN]} (5 s under wrk -c$CONNS):"
-	"${pin_other[@]}" wrk -t1 -c"$CONNS" -d7s "${url[$PROFILE_RUN]}" >/dev/null &
+	mapfile -t args < <(wrk_args "$PROFILE_RUN")
+	"${pin_other[@]}" wrk -d7s "${args[@]}" >/dev/null &
 	wrk_pid=$!
 	sleep 1
 	curl -fsS -o "$tmp/cpu.pprof" "http://127.0.0.1:$admin_port/debug/pprof/profile?seconds=5"
