@@ -61,6 +61,10 @@ type conn struct {
 	fd              int
 
 	scratch [24]byte
+
+	// lr is the body of the current response when readResponse parsed
+	// its head itself.
+	lr lengthReader
 }
 
 func newConn(p *pool, nc net.Conn) *conn {

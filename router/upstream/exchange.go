@@ -142,7 +142,7 @@ func (c *conn) readHead(req *http.Request, pr *progress, stopAt100, budget bool)
 	}
 	defer func() { c.limit = math.MaxInt64 }()
 	for {
-		resp, err := http.ReadResponse(c.br, req)
+		resp, err := readResponse(c.br, req, &c.lr)
 		if err != nil {
 			if c.limit <= 0 || errors.Is(err, ErrHeaderTooLarge) {
 				pr.fatal = true

@@ -19,8 +19,8 @@ var tchar = func() (t [256]bool) {
 }()
 
 // validToken reports whether s is a non-empty token.
-func validToken(s string) bool {
-	if s == "" {
+func validToken[T ~string | ~[]byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -33,7 +33,7 @@ func validToken(s string) bool {
 
 // validValue reports whether s may be sent as a header value: no control
 // bytes other than horizontal tab, so it can't end the line early.
-func validValue(s string) bool {
+func validValue[T ~string | ~[]byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false
