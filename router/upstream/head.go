@@ -114,7 +114,7 @@ func parseHead(b []byte) (*http.Response, int) {
 		p = r
 		name, value, _ := strings.Cut(l, ":")
 		name = canonicalName(name)
-		value = trimOWS(value)
+		value = textproto.TrimString(value) // no CR or LF in it: spaces and tabs
 		if vv, ok := h[name]; ok {
 			h[name] = append(vv, value)
 			continue
@@ -147,17 +147,6 @@ func parseHead(b []byte) (*http.Response, int) {
 	}
 	resp.ContentLength = length
 	return resp, n
-}
-
-// trimOWS trims the spaces and tabs around a field value.
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // cutCRLF cuts b at its first line end, which must be a CRLF with no CR or
