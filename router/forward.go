@@ -206,9 +206,7 @@ func modifyResponse(resp *http.Response) error {
 	st := stateFrom(resp.Request.Context())
 	if resp.StatusCode == http.StatusSwitchingProtocols ||
 		strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		rc := http.NewResponseController(&st.w)
-		_ = rc.SetWriteDeadline(time.Time{})
-		_ = rc.SetReadDeadline(time.Time{})
+		liftDeadlines(st)
 	}
 	st.upstreamDur = time.Since(st.upstreamStart)
 	return nil
