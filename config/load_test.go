@@ -159,3 +159,33 @@ func TestReputationAndAttackBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestServerUpgrades(t *testing.T) {
+	c, err := Load([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Server.Upgrades, ","); got != "websocket" {
+		t.Errorf("server.upgrades = %q by default, want websocket", got)
+	}
+	c, err = Load([]byte(minimal + "server: {upgrades: []}\n"))
+	if err != nil || len(c.Server.Upgrades) != 0 {
+		t.Fatalf("an empty list: %v, %v; want none allowed", c.Server.Upgrades, err)
+	}
+	_, err = Load([]byte(minimal + "server:\n  upgrades:\n    - websocket\n    - H2C\n    - web socket\n    - websocket/13\n"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range []string{
+		`server.upgrades[1]: h2c is never tunnelled (an upgrade to HTTP/2 is not a tunnel) (line 9)`,
+		`server.upgrades[2]: invalid protocol name "web socket" (want a token such as websocket) (line 10)`,
+		`server.upgrades[3]: invalid protocol name "websocket/13" (want a token such as websocket) (line 11)`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in\n%v", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "upgrades[0]") {
+		t.Errorf("websocket refused:\n%v", err)
+	}
+}

@@ -64,6 +64,13 @@ type Server struct {
 	// head, before net/http builds it: the cheapest refusal. Default true;
 	// false sends every request through the full path.
 	EarlyRefusal bool `yaml:"early_refusal"`
+	// Upgrades are the protocols a client may switch to with an Upgrade
+	// request (RFC 9110, section 7.8), matched without case against the
+	// name before any "/version". Only those are tunnelled; a request
+	// asking for another is forwarded as a plain one, without its Upgrade
+	// field. Default [websocket]; an empty list allows none. h2c is never
+	// tunnelled and may not be listed.
+	Upgrades []string `yaml:"upgrades"`
 }
 
 // ClientIP says how to find the real client behind proxies.

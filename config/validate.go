@@ -103,6 +103,31 @@ func (v *validator) server() {
 	if s.MaxBodyBytes <= 0 {
 		v.fail("server.max_body_bytes", "must be greater than 0")
 	}
+	for i, p := range s.Upgrades {
+		path := fmt.Sprintf("server.upgrades[%d]", i)
+		switch {
+		case !IsToken(p):
+			v.fail(path, "invalid protocol name %q (want a token such as websocket)", p)
+		case strings.EqualFold(p, "h2c"):
+			v.fail(path, "h2c is never tunnelled (an upgrade to HTTP/2 is not a tunnel)")
+		}
+	}
+}
+
+// IsToken reports whether s is an HTTP token (RFC 9110, section 5.6.2).
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 func (v *validator) cidrs(path string, list []string) {
