@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 
@@ -215,12 +216,14 @@ func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// The listeners keep what they were started with; shutdown_grace and
-	// drain_delay are read at drain time and do follow the file.
+	// drain_delay are read at drain time and upgrades per request, and do
+	// follow the file.
 	next := *cfg
 	next.Listen, next.Admin, next.ListenProxyProtocol = s.cfg.Listen, s.cfg.Admin, s.cfg.ListenProxyProtocol
 	next.Server = s.cfg.Server
 	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
-	if next.Listen != cfg.Listen || next.Admin != cfg.Admin || next.Server != cfg.Server ||
+	next.Server.Upgrades = cfg.Server.Upgrades
+	if next.Listen != cfg.Listen || next.Admin != cfg.Admin || !reflect.DeepEqual(next.Server, cfg.Server) ||
 		next.ListenProxyProtocol != cfg.ListenProxyProtocol {
 		s.log.Warn("listen, admin, listen_proxy_protocol and server timeouts and sizes change only on restart; kept the running values")
 	}
