@@ -6,11 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/stats"
 )
 
 // TestUnaskedSwitchIsRefused: a backend answering 101 Switching Protocols
@@ -123,20 +126,21 @@ routes: [{backend: app}]
 }
 
 // TestUpgradeTunnel: a listed upgrade that the backend accepts is tunnelled
-// both ways, for bytes the backend sends at once after its 101 and for what
-// the client sends after; the client's close ends it and the request leaves
-// the router.
+// both ways, for bytes the client sent behind its request head and for
+// what it sends after; the client's close ends the tunnel, and the request
+// is counted with status 101 as it leaves the router.
 func TestUpgradeTunnel(t *testing.T) {
 	for _, transport := range []string{"fast", "standard"} {
 		t.Run(transport, func(t *testing.T) {
 			defer func() { testTransport = "" }()
 			testTransport = transport
 			s := upgradeEcho(t)
-			srv, base := startRouter(t, fmt.Sprintf(`
+			rec := &codeRecorder{}
+			srv, base := startRouterWith(t, fmt.Sprintf(`
 backends:
-  app: {targets: [%s]}
+  app: {targets: [%s], transport: %s}
 routes: [{backend: app}]
-`, s.URL))
+`, s.URL, transport), Options{Recorder: rec})
 			rc := dialRaw(t, base)
 			rc.send("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Forwarded-For: 192.0.2.66\r\n\r\nearly\n")
 			resp, _, info := readFinal(t, rc.br, "GET")
@@ -163,8 +167,30 @@ routes: [{backend: app}]
 				}
 				time.Sleep(time.Millisecond)
 			}
+			if got := rec.get(); fmt.Sprint(got) != "[101]" {
+				t.Errorf("requests counted with %v, want [101]", got)
+			}
 		})
 	}
+}
+
+// codeRecorder keeps the status each request was counted with.
+type codeRecorder struct {
+	stats.Nop
+	mu    sync.Mutex
+	codes []int
+}
+
+func (r *codeRecorder) Request(s *stats.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.codes = append(r.codes, s.Code)
+}
+
+func (r *codeRecorder) get() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.codes)
 }
 
 // TestUpgradeTunnelBackendClose: when the backend ends the tunnel, the
