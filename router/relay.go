@@ -50,6 +50,12 @@ type relay struct {
 	done   bool
 	n1xx   int  // informational answers counted against maxInformational
 	got100 bool // a 100 Continue came (the first is not counted)
+
+	// body is the client's body as the transport reads it (relayBody);
+	// bodyCut, under bodyMu, ends the reads when the relay returns.
+	body    *countingBody
+	bodyMu  sync.Mutex
+	bodyCut bool
 }
 
 // maxInformational bounds the informational answers (103 Early Hints and
@@ -101,7 +107,9 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	if in.ContentLength == 0 {
 		out.Body = nil // as ReverseProxy: the standard transport may then retry
 	} else if st.body != nil {
-		out.Body = keepOpen{st.body} // the transport must not close the client's body
+		rl.body = st.body
+		out.Body = relayBody{rl}
+		defer rl.stopBody()
 	}
 	out.Close = false
 	rl.rewrite(out, in, st)
@@ -298,10 +306,32 @@ func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool)
 	}
 }
 
-// keepOpen hides the client's request body's Close from the transport.
-type keepOpen struct{ *countingBody }
+// relayBody hands the client's body to the transport, hiding its Close
+// (the body is net/http's to close), and cuts it off when the relay ends:
+// the standard transport may go on reading it after RoundTrip returned
+// (the rest of a body the backend answered early), while the handler goes
+// on to count what was read.
+type relayBody struct{ rl *relay }
 
-func (keepOpen) Close() error { return nil }
+func (b relayBody) Read(p []byte) (int, error) {
+	rl := b.rl
+	rl.bodyMu.Lock()
+	defer rl.bodyMu.Unlock()
+	if rl.bodyCut {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return rl.body.Read(p)
+}
+
+func (relayBody) Close() error { return nil }
+
+// stopBody cuts the transport off the client's body, after a Read in
+// progress (net/http's own Close of the body would wait for it too).
+func (rl *relay) stopBody() {
+	rl.bodyMu.Lock()
+	rl.bodyCut = true
+	rl.bodyMu.Unlock()
+}
 
 // hopByHop are the fields that concern one connection only (RFC 9110,
 // section 7.6.1, and the older ones ReverseProxy also drops).
