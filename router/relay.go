@@ -38,23 +38,18 @@ type relay struct {
 	rid   [1]string
 	trace httptrace.ClientTrace
 
-	// upgrade is the protocol the request may switch to ("" for none).
-	upgrade string
-
 	// rw is the client's writer, for 1xx answers. The standard transport
 	// reports them from its own goroutine, possibly after RoundTrip
 	// returned, so they are taken under mu and refused once done is set.
 	rw     http.ResponseWriter
-	http10 bool // the client speaks HTTP/1.0: no 1xx for it
 	mu     sync.Mutex
+	bodyMu sync.Mutex // guards bodyCut, held through relayBody's reads
 	done   bool
-	n1xx   int  // informational answers counted against maxInformational
-	got100 bool // a 100 Continue came (the first is not counted)
-
-	// body is the client's body as the transport reads it (relayBody);
-	// bodyCut, under bodyMu, ends the reads when the relay returns.
-	body    *countingBody
-	bodyMu  sync.Mutex
+	http10 bool  // the client speaks HTTP/1.0: no 1xx for it
+	got100 bool  // a 100 Continue came (the first is not counted)
+	n1xx   uint8 // informational answers counted against maxInformational
+	// bodyCut ends the transport's reads of the client's body (relayBody)
+	// when the relay returns.
 	bodyCut bool
 }
 
@@ -96,8 +91,9 @@ var (
 // when copying the answer to a server's client breaks off.
 func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestState) {
 	rl := &relay{rw: rw, http10: !in.ProtoAtLeast(1, 1)}
+	upgrade := "" // the protocol the request may switch to
 	if len(in.Header["Upgrade"]) > 0 && in.ProtoMajor == 1 && !rl.http10 {
-		rl.upgrade = upgradeProtocol(in.Header, rt.table.Load().cfg.Server.Upgrades)
+		upgrade = upgradeProtocol(in.Header, rt.table.Load().cfg.Server.Upgrades)
 	}
 	rl.ctx = relayCtx{Context: in.Context(), st: st}
 	rl.trace.Got1xxResponse = rl.got1xx
@@ -107,12 +103,11 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	if in.ContentLength == 0 {
 		out.Body = nil // as ReverseProxy: the standard transport may then retry
 	} else if st.body != nil {
-		rl.body = st.body
 		out.Body = relayBody{rl}
 		defer rl.stopBody()
 	}
 	out.Close = false
-	rl.rewrite(out, in, st)
+	rl.rewrite(out, in, st, upgrade)
 
 	res, err := dispatcher{}.RoundTrip(out)
 	rl.mu.Lock()
@@ -123,7 +118,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		return
 	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
-		rt.switchProtocols(rw, out, res, st, rl.upgrade)
+		rt.switchProtocols(rw, out, res, st, upgrade)
 		return
 	}
 	stripHopByHop(res.Header)
@@ -183,10 +178,10 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 // rewrite turns the incoming request's header into the outgoing one, as
 // ReverseProxy with the router's Rewrite did: hop-by-hop fields and
 // client-sent X-Forwarded-* go (a trusted peer's chain and proto stay),
-// the peer is appended to the chain, and the request id is set. An
-// allowed upgrade keeps its Connection and Upgrade fields, naming the one
-// protocol asked for.
-func (rl *relay) rewrite(out, in *http.Request, st *requestState) {
+// the peer is appended to the chain, and the request id is set. For an
+// allowed upgrade (upgrade, "" for none) the Connection and Upgrade
+// fields name that one protocol.
+func (rl *relay) rewrite(out, in *http.Request, st *requestState, upgrade string) {
 	h := out.Header
 	te := httpHasToken(h["Te"], "trailers")
 	var prior []string
@@ -206,9 +201,9 @@ func (rl *relay) rewrite(out, in *http.Request, st *requestState) {
 	if te {
 		h["Te"] = teTrailers
 	}
-	if rl.upgrade != "" {
+	if upgrade != "" {
 		h["Connection"] = connUpgrade
-		h["Upgrade"] = []string{rl.upgrade}
+		h["Upgrade"] = []string{upgrade}
 	}
 	delete(h, "Forwarded")
 	delete(h, "X-Forwarded-For")
@@ -320,7 +315,7 @@ func (b relayBody) Read(p []byte) (int, error) {
 	if rl.bodyCut {
 		return 0, http.ErrBodyReadAfterClose
 	}
-	return rl.body.Read(p)
+	return rl.ctx.st.body.Read(p)
 }
 
 func (relayBody) Close() error { return nil }
