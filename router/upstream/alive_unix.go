@@ -4,28 +4,48 @@ package upstream
 
 import "syscall"
 
-// alive reports whether an idle conn can carry a request: the backend has
-// not closed it and sent nothing unasked. It peeks at the socket without
-// blocking, one syscall.
-func (c *conn) alive() bool {
+// sockState is what a non-blocking peek finds on a connection that is not
+// expecting an answer.
+type sockState uint8
+
+const (
+	sockIdle   sockState = iota // nothing to read, not closed: usable
+	sockData                    // bytes nobody asked for
+	sockClosed                  // the backend closed it, or it failed
+)
+
+// idleState peeks at an idle conn without blocking, one system call:
+// whether it can carry a request. A conn without a descriptor (a custom
+// Dialer's) shows only what its buffer holds.
+func (c *conn) idleState() sockState {
 	if c.br.Buffered() > 0 {
-		return false
+		return sockData
 	}
 	if c.raw == nil {
-		return true
+		return sockIdle
 	}
-	c.peekLive = false
+	c.peekState = sockClosed
 	if err := c.raw.Read(c.peekFn); err != nil {
-		return false
+		return sockClosed
 	}
-	return c.peekLive
+	return c.peekState
 }
 
 // peekFD runs inside RawConn.Read: true means done, never wait.
 func (c *conn) peekFD(fd uintptr) bool {
-	_, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	// EAGAIN: nothing to read and not closed. Data, EOF or an error all
-	// mean the connection can't carry a new request.
-	c.peekLive = err == syscall.EAGAIN
+	c.peekState = c.peek(fd)
 	return true
+}
+
+// peek looks at the socket fd without taking anything from it or
+// blocking.
+func (c *conn) peek(fd uintptr) sockState {
+	n, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case err == syscall.EAGAIN:
+		return sockIdle
+	case err == nil && n > 0:
+		return sockData
+	}
+	return sockClosed // EOF or an error
 }

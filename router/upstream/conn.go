@@ -42,9 +42,9 @@ type conn struct {
 	aborted atomic.Bool
 	abortFn func()
 
-	peekFn   func(fd uintptr) bool
-	peekBuf  [1]byte
-	peekLive bool
+	peekFn    func(fd uintptr) bool
+	peekBuf   [1]byte
+	peekState sockState
 
 	// flushAwait's state inside RawConn.Read.
 	awaitFn  func(fd uintptr) bool
@@ -59,6 +59,10 @@ type conn struct {
 	ioErrno         syscall.Errno
 	ioEOF           bool
 	fd              int
+	// check makes the next write peek first, and write nothing if the
+	// socket holds bytes or was closed (found: what the peek saw).
+	check bool
+	found sockState
 
 	scratch [24]byte
 
@@ -153,7 +157,7 @@ func (c *conn) write(p []byte) (int, error) {
 	if c.raw == nil || len(p) == 0 {
 		return c.nc.Write(p)
 	}
-	c.ioBuf, c.ioN, c.ioErrno = p, 0, 0
+	c.ioBuf, c.ioN, c.ioErrno, c.found = p, 0, 0, sockIdle
 	var err error
 	if c.fd < 0 || !c.writeFD(uintptr(c.fd)) {
 		err = c.raw.Write(c.writeFn)
@@ -163,6 +167,10 @@ func (c *conn) write(p []byte) (int, error) {
 	switch {
 	case err != nil:
 		return n, c.opError("write", err)
+	case c.found == sockData:
+		return 0, ErrUnsolicited
+	case c.found == sockClosed:
+		return 0, errClosedIdle
 	case c.ioErrno != 0:
 		return n, c.opError("write", os.NewSyscallError("write", c.ioErrno))
 	}
@@ -170,7 +178,15 @@ func (c *conn) write(p []byte) (int, error) {
 }
 
 // writeFD writes what is left of ioBuf; false means the socket is full.
+// The first write of a request peeks first, in the same callback: a
+// request goes out only on a socket that holds nothing unread.
 func (c *conn) writeFD(fd uintptr) bool {
+	if c.check {
+		c.check = false
+		if c.found = c.peek(fd); c.found != sockIdle {
+			return true
+		}
+	}
 	n, e := rawio.WriteAll(int(fd), c.ioBuf[c.ioN:])
 	c.ioN += n
 	if e == syscall.EAGAIN {
