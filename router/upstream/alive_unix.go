@@ -40,11 +40,11 @@ func (c *conn) peekFD(fd uintptr) bool {
 // peek looks at the socket fd without taking anything from it or
 // blocking.
 func (c *conn) peek(fd uintptr) sockState {
-	n, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	n, e := peekSocket(int(fd), c.peekBuf[:])
 	switch {
-	case err == syscall.EAGAIN:
+	case e == syscall.EAGAIN:
 		return sockIdle
-	case err == nil && n > 0:
+	case e == 0 && n > 0:
 		return sockData
 	}
 	return sockClosed // EOF or an error
