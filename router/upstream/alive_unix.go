@@ -2,7 +2,10 @@
 
 package upstream
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 // sockState is what a non-blocking peek finds on a connection that is not
 // expecting an answer.
@@ -15,20 +18,58 @@ const (
 )
 
 // idleState peeks at an idle conn without blocking, one system call:
-// whether it can carry a request. A conn without a descriptor (a custom
-// Dialer's) shows only what its buffer holds.
+// whether it can carry a request. A conn that wraps a socket (a custom
+// Dialer's *tls.Conn) is looked at through the wrapper (wrappedState); one
+// without any descriptor shows only what its buffer holds.
 func (c *conn) idleState() sockState {
 	if c.br.Buffered() > 0 {
 		return sockData
 	}
-	if c.raw == nil {
-		return sockIdle
+	switch {
+	case c.raw != nil:
+		return c.peekRaw(c.raw)
+	case c.inner != nil:
+		return c.wrappedState()
 	}
+	return sockIdle
+}
+
+func (c *conn) peekRaw(raw syscall.RawConn) sockState {
 	c.peekState = sockClosed
-	if err := c.raw.Read(c.peekFn); err != nil {
+	if err := raw.Read(c.peekFn); err != nil {
 		return sockClosed
 	}
 	return c.peekState
+}
+
+// wrappedProbe bounds the read through a wrapping conn that looks for
+// application bytes behind records it consumes itself.
+const wrappedProbe = time.Millisecond
+
+// wrappedState tells whether an idle conn that wraps a socket can carry a
+// request. The socket's bytes are records of the wrapper: under TLS 1.3 a
+// backend sends session tickets and key updates unasked, which are no
+// answer. So a socket with bytes is read through the wrapper, briefly:
+// application bytes retire the conn, and a wait that ends with none (the
+// wrapper consumed its records) leaves it usable if the socket is then
+// empty.
+func (c *conn) wrappedState() sockState {
+	if st := c.peekRaw(c.inner); st != sockData {
+		return st
+	}
+	c.nc.SetReadDeadline(time.Now().Add(wrappedProbe))
+	_, err := c.br.Peek(1)
+	c.nc.SetReadDeadline(time.Time{})
+	switch {
+	case err == nil:
+		return sockData
+	case !isTimeout(err):
+		return sockClosed
+	}
+	if st := c.peekRaw(c.inner); st != sockIdle {
+		return sockData // more records still: not worth waiting for
+	}
+	return sockIdle
 }
 
 // peekFD runs inside RawConn.Read: true means done, never wait.

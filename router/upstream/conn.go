@@ -21,9 +21,12 @@ import (
 type conn struct {
 	nc  net.Conn
 	raw syscall.RawConn // for the idle liveness check; nil if nc has no fd
-	br  *bufio.Reader   // reads through the conn itself (limit, nread)
-	bw  *bufio.Writer
-	p   *pool
+	// inner is the socket under nc when nc wraps one (a *tls.Conn from a
+	// custom Dialer): peeked at, never read or written directly.
+	inner syscall.RawConn
+	br    *bufio.Reader // reads through the conn itself (limit, nread)
+	bw    *bufio.Writer
+	p     *pool
 
 	// limit is what reads from nc may still take: the header budget while a
 	// response head is parsed, MaxInt64 otherwise.
@@ -76,6 +79,12 @@ func newConn(p *pool, nc net.Conn) *conn {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
+		}
+	} else if w, ok := nc.(interface{ NetConn() net.Conn }); ok {
+		if sc, ok := w.NetConn().(syscall.Conn); ok {
+			if raw, err := sc.SyscallConn(); err == nil {
+				c.inner = raw
+			}
 		}
 	}
 	c.br = p.t.getReader(c)

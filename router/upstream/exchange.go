@@ -33,8 +33,10 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, body io.Reader,
 		err = fmt.Errorf("%w: Upgrade %q, asked %q", ErrUnaskedUpgrade, resp.Header["Upgrade"], pl.upgrade)
 	}
 	if err != nil {
-		pr.gotByte = c.nread > start
+		// Bytes read before any of the request went out (a wrapper's look
+		// for unasked ones) are no answer to it.
 		pr.unsent = c.written == sent
+		pr.gotByte = c.nread > start && !pr.unsent
 		switch {
 		case errors.Is(err, ErrUnsolicited):
 			c.p.t.unsolicited.Add(1)
@@ -67,7 +69,15 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, body io.Reader,
 // never sent).
 func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progress) (resp *http.Response, reuse bool, err error) {
 	sent := c.written
-	c.check = true // the first write makes sure nothing unasked is waiting
+	c.check = true      // the first write makes sure nothing unasked is waiting
+	if c.inner != nil { // a wrapper's first write can't peek: look now
+		switch c.idleState() {
+		case sockData:
+			return nil, false, ErrUnsolicited
+		case sockClosed:
+			return nil, false, errClosedIdle
+		}
+	}
 	if err := c.writeHead(req, pl, pr); err != nil {
 		return nil, false, err
 	}

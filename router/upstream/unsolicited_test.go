@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -26,6 +27,7 @@ const poison = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPOISON"
 type script struct {
 	first, late string
 	closeAfter  bool
+	tls         *tls.Config // serve over TLS
 }
 
 // scriptServer runs a script and records on which connection each path
@@ -46,6 +48,9 @@ func newScriptServer(t *testing.T, sc script) *scriptServer {
 		gone: make(chan struct{}), connOf: map[string]int{},
 	}
 	s.rawServer = newRawServer(t, func(i int, c net.Conn) {
+		if sc.tls != nil {
+			c = tls.Server(c, sc.tls)
+		}
 		br := bufio.NewReader(c)
 		first := false
 		defer func() {
@@ -117,16 +122,23 @@ func outcome(tr http.RoundTripper, method, u string, body io.Reader) string {
 // bytes, or is gone: the late bytes have arrived.
 func waitPooledBytes(t *testing.T, tr *Transport, host string) {
 	t.Helper()
+	waitPooled(t, tr, host, func(c *conn) bool { return c.idleState() != sockIdle })
+}
+
+// waitPooled waits until host's pool has no idle connection or ready
+// holds for one.
+func waitPooled(t *testing.T, tr *Transport, host string, ready func(*conn) bool) {
+	t.Helper()
 	p := tr.poolFor(host)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
-		ready := len(p.idle) == 0
+		done := len(p.idle) == 0
 		for _, c := range p.idle {
-			ready = ready || c.idleState() != sockIdle
+			done = done || ready(c)
 		}
 		p.mu.Unlock()
-		if ready {
+		if done {
 			return
 		}
 		time.Sleep(time.Millisecond) // polling a socket for bytes in flight
