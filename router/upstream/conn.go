@@ -66,6 +66,9 @@ type conn struct {
 	// socket holds bytes or was closed (found: what the peek saw).
 	check bool
 	found sockState
+	// note makes the next write peek first and set early if the socket
+	// holds bytes: an answer that came before the request was all sent.
+	note, early bool
 
 	scratch [24]byte
 
@@ -195,6 +198,10 @@ func (c *conn) writeFD(fd uintptr) bool {
 		if c.found = c.peek(fd); c.found != sockIdle {
 			return true
 		}
+	}
+	if c.note {
+		c.note = false
+		c.early = c.early || c.peek(fd) != sockIdle
 	}
 	n, e := rawio.WriteAll(int(fd), c.ioBuf[c.ioN:])
 	c.ioN += n

@@ -100,7 +100,13 @@ func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progres
 		if d > 0 {
 			c.setReadTimeout(d) // flushAwait may wait for the head
 		}
+		// An answer that comes before the last write of a request sent in
+		// several is served (RFC 9112, section 9.5), but the backend may
+		// not have read the rest: the connection closes after it.
+		c.early = c.written != sent && c.br.Buffered() > 0
+		c.note = c.written != sent
 		err = c.flushAwait(sent)
+		c.note = false
 	}
 	if err != nil {
 		if !pr.fatal && pr.bodyStarted {
@@ -117,7 +123,7 @@ func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progres
 	if d > 0 {
 		c.setReadTimeout(0)
 	}
-	return resp, true, nil
+	return resp, !c.early, nil
 }
 
 // awaitContinue waits, after a head with "Expect: 100-continue", for the
