@@ -103,6 +103,11 @@ func (v *validator) server() {
 	if s.MaxBodyBytes <= 0 {
 		v.fail("server.max_body_bytes", "must be greater than 0")
 	}
+	switch s.Path.EscapedSlashes {
+	case "keep", "unescape", "reject":
+	default:
+		v.fail("server.path.escaped_slashes", "unknown value %q (want keep, unescape or reject)", s.Path.EscapedSlashes)
+	}
 }
 
 func (v *validator) cidrs(path string, list []string) {
