@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -224,5 +225,32 @@ log: {access: false}
 				}
 			}
 		})
+	}
+}
+
+// server.path follows a reload.
+func TestPathRulesFollowReload(t *testing.T) {
+	be := newPathRecorder(t)
+	yaml := fmt.Sprintf(`
+backends:
+  app: {targets: [%s]}
+routes: [{backend: app}]
+log: {access: false}
+`, be.URL)
+	srv, base := startRouter(t, yaml)
+	c := dialRaw(t, base)
+	c.send(get1("/a//b"))
+	c.next()
+	cfg, err := config.Load([]byte("server: {path: {normalize: false}}\n" + yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	c.send(get1("/a//b"))
+	c.next()
+	if got := be.paths(); len(got) != 2 || got[0] != "/a/b" || got[1] != "/a//b" {
+		t.Errorf("the backend received %q, want /a/b then /a//b", got)
 	}
 }
