@@ -44,3 +44,36 @@ func TestServerPathErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestRoutePathsNormalisationCannotMatch(t *testing.T) {
+	tests := []struct {
+		server, match, want string // want "" means valid
+	}{
+		{"", "{path: /a/b/}", ""},
+		{"", "{path_prefix: /a/}", ""},
+		{"", "{path_prefix: /a/..}", ""}, // begins /a/..b
+		{"", "{path_prefix: /.well-known/}", ""},
+		{"", "{path: /a/./b}", `routes[0].match.path: "/a/./b" never matches: it holds a dot segment`},
+		{"", "{path: /a/..}", `routes[0].match.path: "/a/.." never matches: it holds a dot segment`},
+		{"", "{path_prefix: /x/../a/}", `routes[0].match.path_prefix: "/x/../a/" never matches: it holds a dot segment`},
+		{"", "{paths: [/a, /a//b]}", `routes[0].match.paths[1]: "/a//b" never matches: it holds //`},
+		{"", "{path_prefix: /a//}", `routes[0].match.path_prefix: "/a//" never matches: it holds //`},
+		{"server: {path: {merge_slashes: false}}", "{path: /a//b}", ""},
+		{"server: {path: {normalize: false}}", "{path: /a/./b}", ""},
+	}
+	for _, tt := range tests {
+		src := tt.server + `
+backends:
+  app: {targets: ["http://127.0.0.1:9000"]}
+routes:
+  - {match: ` + tt.match + `, backend: app}
+`
+		_, err := Load([]byte(src))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s %s: %v", tt.server, tt.match, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s %s: error %v, want %q", tt.server, tt.match, err, tt.want)
+		}
+	}
+}
