@@ -59,7 +59,7 @@ func ok(code int, body string) expect { return expect{code: code, body: body} }
 // the head was already out, an answer cut short (its connection closed).
 func fault() []expect { return []expect{{code: 502, any: true}, {code: 200, cut: true}} }
 
-// refusedAnswer: a 502 only.
+// badGateway: a 502 only.
 func badGateway() []expect { return []expect{{code: 502, any: true}} }
 
 func backendCases() []backendCase {
