@@ -49,7 +49,7 @@ abuse: {max_tracked_clients: 1000}
 // startRouter serves yaml on loopback until the test ends.
 func startRouter(t testing.TB, yaml string) (*router.Server, string) {
 	t.Helper()
-	yaml = "listen: 127.0.0.1:0\nadmin: {listen: \"\"}\n" + yaml
+	yaml = "listen: " + loopbackHost() + ":0\nadmin: {listen: \"\"}\n" + yaml
 	cfg, err := config.Load([]byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)

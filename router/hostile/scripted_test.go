@@ -140,7 +140,7 @@ type scriptedBackend struct {
 
 func newScriptedBackend(t testing.TB, m markers, s script) *scriptedBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", loopbackHost()+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
