@@ -134,6 +134,11 @@ func runRequestCase(t *testing.T, c *reqCase, m markers, tr string) {
 	fsent, ferrs := followUp(addr, m)
 
 	var problems []string
+	// A request the client left may still be on its way out of the router:
+	// its verdict on the breaker and what the backend sees come last.
+	if !waitFor(answerWait, func() bool { return srv.Router().InFlight() == 0 }) {
+		problems = append(problems, fmt.Sprintf("%d requests still in the router", srv.Router().InFlight()))
+	}
 	problems = append(problems, res.problems...)
 	for _, e := range inn.errs {
 		problems = append(problems, "innocent client: "+e)
