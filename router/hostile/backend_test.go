@@ -282,12 +282,12 @@ func timingCases() []backendCase {
 	body := strings.Repeat("p", 20000)
 	postReq := "POST /{H}/b HTTP/1.1\r\nHost: h\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\n\r\n" + body
 	cs := []backendCase{
-		{name: "drip-head", script: func(c *bconn, r *seenReq) bool { return c.drip(full, 2, 10*time.Millisecond) }, want: []expect{ok(200, "hello")}},
+		{name: "drip-head", script: func(c *bconn, r *seenReq) bool { return c.drip(full, 3, 5*time.Millisecond) }, want: []expect{ok(200, "hello")}},
 		{name: "drip-body", script: func(c *bconn, r *seenReq) bool {
-			return c.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n") && c.drip("0123456789", 1, 20*time.Millisecond)
+			return c.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n") && c.drip("0123456789", 1, 10*time.Millisecond)
 		}, want: []expect{ok(200, "0123456789")}},
 		{name: "drip-chunks", script: func(c *bconn, r *seenReq) bool {
-			return c.drip("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 7, 10*time.Millisecond)
+			return c.drip("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 7, 5*time.Millisecond)
 		}, want: []expect{ok(200, "hello")}},
 		{name: "close-mid-status", script: writesThenCloses("HTTP/1.1 20"), want: badGateway()},
 		{name: "close-mid-head", script: writesThenCloses("HTTP/1.1 200 OK\r\nContent-Le"), want: badGateway()},

@@ -132,7 +132,7 @@ func readAll(addr, req string) string {
 	}
 	buf := make([]byte, 32<<10)
 	for {
-		c.conn.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+		c.conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 		if _, err := c.br.Read(buf); err != nil {
 			return c.got.String()
 		}
