@@ -91,6 +91,10 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}()
 
 	path, pathOK := rt.normalizePath(r)
+	connect := r.Method == http.MethodConnect
+	if connect {
+		path = "" // not even the router's own endpoints: refused below
+	}
 	switch path {
 	case "/__lbheartbeat__":
 		rt.serveLBHeartbeat(rw)
@@ -117,6 +121,15 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if connect {
+		// The router is no forward proxy. What follows the head may be a
+		// tunnel's bytes, not a request: the connection closes (nginx
+		// answers CONNECT so too).
+		w.Header()["Connection"] = connClose
+		rt.refuse(st, stats.BadRequest, http.StatusMethodNotAllowed)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
+		return
+	}
 	if !pathOK {
 		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
