@@ -136,6 +136,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 			h[k] = vv
 		}
 	}
+	dropForbiddenTrailers(res.Trailer)
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -156,6 +157,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		return
 	}
 	res.Body.Close() // now, to fill res.Trailer
+	dropForbiddenTrailers(res.Trailer)
 
 	if len(res.Trailer) > 0 {
 		// Chunked, so net/http does not count a short body and send a length.
