@@ -136,6 +136,8 @@ func newStandardTransport(cfg *config.Backend) *http.Transport {
 		DisableCompression:    true,
 		WriteBufferSize:       16 << 10,
 		ReadBufferSize:        16 << 10,
+		// The pooled transport's bound on answer heads, not net/http's 10 MB.
+		MaxResponseHeaderBytes: upstream.DefaultMaxResponseHeaderBytes,
 	}
 }
 
