@@ -123,6 +123,23 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	stripHopByHop(res.Header)
 	stream := isEventStream(res.Header["Content-Type"])
+	// Event streams and answers of unknown length are flushed as they
+	// come, as ReverseProxy does.
+	flush := stream || res.ContentLength == -1
+	buf := rt.bufs.Get()
+	defer rt.bufs.Put(buf)
+	var ahead int
+	var aheadErr error
+	if !flush {
+		// Until a byte of the answer goes out, a backend that fails can
+		// still get the client a 502 (net/http's writer keeps the head
+		// while the body is short, and a handler's panic drops it).
+		if ahead, aheadErr = readAhead(res.Body, buf, res.ContentLength); aheadErr != nil && aheadErr != io.EOF {
+			res.Body.Close()
+			rt.proxyError(rw, out, aheadErr)
+			return
+		}
+	}
 	if stream {
 		liftDeadlines(st)
 	}
@@ -147,9 +164,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	rw.WriteHeader(res.StatusCode)
 
-	// Event streams and answers of unknown length are flushed as they
-	// come, as ReverseProxy does.
-	if err := rt.copyAnswer(rw, res.Body, stream || res.ContentLength == -1); err != nil {
+	if err := rt.copyAnswer(rw, res.Body, buf, ahead, aheadErr == io.EOF, flush); err != nil {
 		res.Body.Close()
 		if in.Context().Value(http.ServerContextKey) != nil {
 			panic(http.ErrAbortHandler)
@@ -263,9 +278,32 @@ func (rl *relay) got1xx(code int, header textproto.MIMEHeader) error {
 	return nil
 }
 
-// copyAnswer copies the answer's body to rw, flushing after each write
-// when flush is set. It returns write errors and read errors but EOF.
-func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool) error {
+// readAhead reads an answer's body of the given length into buf before
+// its head is written: all of it when it fits, else a bufferful, whose
+// write then sends the head. A backend that fails in it gets the client a
+// 502 rather than a closed connection. It returns the bytes read, and
+// io.EOF when the body ended.
+func readAhead(body io.Reader, buf []byte, length int64) (int, error) {
+	want := len(buf)
+	if length >= 0 && length < int64(want) {
+		want = int(length)
+	}
+	n := 0
+	for n < want {
+		nr, err := body.Read(buf[n:want])
+		n += nr
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// copyAnswer copies the answer's body to rw with buf, whose first ahead
+// bytes were read already (eof: they were the whole body), flushing after
+// each write when flush is set. It returns write errors and read errors
+// but EOF.
+func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, buf []byte, ahead int, eof, flush bool) error {
 	var fl http.Flusher
 	if flush {
 		fl, _ = rw.(http.Flusher)
@@ -273,10 +311,17 @@ func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool)
 			fl.Flush() // the head goes out before the first event
 		}
 	}
-	buf := rt.bufs.Get()
-	defer rt.bufs.Put(buf)
-	for {
-		nr, rerr := body.Read(buf)
+	for first := true; ; first = false {
+		var nr int
+		var rerr error
+		switch {
+		case first && eof:
+			nr, rerr = ahead, io.EOF
+		case first && ahead > 0:
+			nr = ahead
+		default:
+			nr, rerr = body.Read(buf)
+		}
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
 			if ce := rt.log.Check(zap.InfoLevel, "reading the backend's answer failed"); ce != nil {
 				ce.Write(zap.Error(rerr))
