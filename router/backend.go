@@ -108,7 +108,7 @@ func newTransport(cfg *config.Backend, targets []*Target) http.RoundTripper {
 		}
 	}
 	if !fast {
-		return newStandardTransport(cfg)
+		return newStandardTransport(cfg, targets)
 	}
 	return upstream.New(upstream.Options{
 		ConnectTimeout:        cfg.ConnectTimeout.D(),
@@ -120,12 +120,23 @@ func newTransport(cfg *config.Backend, targets []*Target) http.RoundTripper {
 // newStandardTransport builds the tuned net/http transport used for a
 // backend: a keep-alive pool sized for a proxy, connect and response-header
 // timeouts from the config, no proxy from the environment, no compression
-// (bodies pass through untouched).
-func newStandardTransport(cfg *config.Backend) *http.Transport {
+// (bodies pass through untouched), connections guarded against bytes sent
+// after an answer (guardConn).
+func newStandardTransport(cfg *config.Backend, targets []*Target) *http.Transport {
 	d := &net.Dialer{Timeout: cfg.ConnectTimeout.D(), KeepAlive: 30 * time.Second}
+	plain := map[string]bool{} // the addresses net/http dials for http targets
+	for _, t := range targets {
+		if t.url.Scheme == "http" {
+			port := t.url.Port()
+			if port == "" {
+				port = "80"
+			}
+			plain[net.JoinHostPort(t.url.Hostname(), port)] = true
+		}
+	}
 	return &http.Transport{
 		Proxy:                 nil,
-		DialContext:           d.DialContext,
+		DialContext:           guardDialer(d, plain),
 		ForceAttemptHTTP2:     false,
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   256,

@@ -51,6 +51,9 @@ type relay struct {
 	// bodyCut ends the transport's reads of the client's body (relayBody)
 	// when the relay returns.
 	bodyCut bool
+	// bodyRead: the transport began reading the body; it can't be sent
+	// again (resendBody).
+	bodyRead bool
 }
 
 // maxInformational bounds the informational answers (103 Early Hints and
@@ -97,6 +100,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	rl.ctx = relayCtx{Context: in.Context(), st: st}
 	rl.trace.Got1xxResponse = rl.got1xx
+	rl.trace.GotConn = guardGotConn
 	out := in.WithContext(httptrace.WithClientTrace(&rl.ctx, &rl.trace))
 	rl.url = *in.URL
 	out.URL = &rl.url
@@ -104,6 +108,9 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		out.Body = nil // as ReverseProxy: the standard transport may then retry
 	} else if st.body != nil {
 		out.Body = relayBody{rl}
+		if _, std := st.backend.transport.(*http.Transport); std {
+			out.GetBody = rl.resendBody
+		}
 		defer rl.stopBody()
 	}
 	out.Close = false
@@ -362,7 +369,24 @@ func (b relayBody) Read(p []byte) (int, error) {
 	if rl.bodyCut {
 		return 0, http.ErrBodyReadAfterClose
 	}
+	rl.bodyRead = true
 	return rl.ctx.st.body.Read(p)
+}
+
+// errBodySent refuses to send a client's body again once part of it went.
+var errBodySent = errors.New("the request's body was sent already")
+
+// resendBody is the request's GetBody for the standard transport: it
+// sends a request again on another connection when the one it got closed
+// before any of the request was written (guardConn.settle), which it does
+// only for a body that can still be sent whole.
+func (rl *relay) resendBody() (io.ReadCloser, error) {
+	rl.bodyMu.Lock()
+	defer rl.bodyMu.Unlock()
+	if rl.bodyRead || rl.bodyCut {
+		return nil, errBodySent
+	}
+	return relayBody{rl}, nil
 }
 
 func (relayBody) Close() error { return nil }
