@@ -137,7 +137,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	defer rt.bufs.Put(buf)
 	var ahead int
 	var aheadErr error
-	if !flush {
+	if !flush && res.ContentLength <= int64(len(buf)) {
 		// Until a byte of the answer goes out, a backend that fails can
 		// still get the client a 502 (net/http's writer keeps the head
 		// while the body is short, and a handler's panic drops it).
@@ -285,16 +285,12 @@ func (rl *relay) got1xx(code int, header textproto.MIMEHeader) error {
 	return nil
 }
 
-// readAhead reads an answer's body of the given length into buf before
-// its head is written: all of it when it fits, else a bufferful, whose
-// write then sends the head. A backend that fails in it gets the client a
-// 502 rather than a closed connection. It returns the bytes read, and
-// io.EOF when the body ended.
+// readAhead reads an answer's body of the given length, no longer than
+// buf, into buf before its head is written. A backend that fails in it
+// gets the client a 502 rather than a closed connection. It returns the
+// bytes read, and io.EOF when the body ended.
 func readAhead(body io.Reader, buf []byte, length int64) (int, error) {
-	want := len(buf)
-	if length >= 0 && length < int64(want) {
-		want = int(length)
-	}
+	want := int(length)
 	n := 0
 	for n < want {
 		nr, err := body.Read(buf[n:want])
