@@ -244,6 +244,7 @@ func TestStatsKnownMix(t *testing.T) {
 # HELP bulwark_rejections_total Requests the router refused itself, by reason.
 # TYPE bulwark_rejections_total counter
 bulwark_rejections_total{reason="banned"} 0
+bulwark_rejections_total{reason="bad_request"} 0
 bulwark_rejections_total{reason="body_too_large"} 0
 bulwark_rejections_total{reason="circuit_open"} 0
 bulwark_rejections_total{reason="denied"} 0
@@ -252,6 +253,7 @@ bulwark_rejections_total{reason="no_target"} 0
 bulwark_rejections_total{reason="overload"} 0
 bulwark_rejections_total{reason="queue_full"} 0
 bulwark_rejections_total{reason="rate_limit"} 3
+bulwark_rejections_total{reason="slow_body"} 0
 bulwark_rejections_total{reason="too_many_conns"} 0
 bulwark_rejections_total{reason="too_many_in_flight"} 0
 # HELP bulwark_requests_total Requests answered, by route, backend and status code.
