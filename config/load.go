@@ -29,6 +29,8 @@ func Default() *Config {
 			MaxBodyBytes:      10 << 20,
 			ShutdownGrace:     Duration(30 * time.Second),
 			EarlyRefusal:      true,
+			BodyBuffer:        64 << 10,
+			MinBodyRate:       ByteRate{Bytes: 1 << 10, Per: time.Second},
 		},
 		ClientIP: ClientIP{Header: "X-Forwarded-For", IPv6Prefix: 64},
 		Abuse: Abuse{
