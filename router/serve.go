@@ -33,6 +33,8 @@ type requestState struct {
 	reason    string // refusal reason, "" when forwarded
 	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
+	bs        bodyState // the body as the router takes it (body.go)
+	abort     bool      // the client left mid-body: close without an answer
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -140,8 +142,14 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		st.body = &countingBody{rc: http.MaxBytesReader(w, r.Body, t.maxBody)}
-		r.Body = st.body
+		// Before the queue: a slow body must not hold a backend slot.
+		defer st.bs.end()
+		if f := rt.takeBody(t, rw, r, st, start); f != bodyOK {
+			rt.refuseBody(st, f)
+			rt.finish(t, st, r.Method, r.URL.Path, start)
+			abortIf(st)
+			return
+		}
 	}
 
 	b := rte.backend
@@ -199,6 +207,15 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	aborted = false
 	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r.Method, r.URL.Path, start)
+	abortIf(st)
+}
+
+// abortIf closes the connection without an answer when the client left
+// mid-body (net/http would otherwise answer 200 to whoever still listens).
+func abortIf(st *requestState) {
+	if st.abort {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // outcome judges a forwarded request for the backend-level breaker: the
@@ -207,6 +224,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func outcome(st *requestState) breaker.Result {
 	code := st.w.code()
 	switch {
+	case st.bs.guard.faulted() != bodyOK:
+		return breaker.Ignore // the client's body failed, not the backend
 	case st.bodyBroke:
 		return breaker.Failure
 	case code == StatusClientClosed || st.reason != "":
