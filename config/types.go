@@ -67,8 +67,9 @@ type Server struct {
 	// BodyBuffer is the largest request body read whole before the request
 	// takes a backend slot or a place in a backend's queue: a body with a
 	// Content-Length up to it, or a chunked one that ends within it, is
-	// forwarded only once it is all in, with a Content-Length. Larger
-	// bodies stream. Default 64KiB; 0 streams every body.
+	// forwarded only once it is all in, with a Content-Length. A larger
+	// body has its first BodyBuffer bytes read before, and the rest
+	// streams. Default 64KiB; 0 streams every body from its first byte.
 	BodyBuffer Size `yaml:"body_buffer"`
 	// MinBodyRate is the slowest a client may send a request body: after
 	// t seconds it must have sent MinBodyRate × (t − 1s) bytes, or it gets

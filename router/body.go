@@ -291,9 +291,9 @@ func (bs *bodyState) end() {
 const firstBodyClass = 14
 
 // takeBody takes r's body for forwarding (it must have one): a body that
-// fits in body_buffer is read whole now, a chunked one larger than that
-// has its first body_buffer bytes read now and streams the rest, one with
-// a larger Content-Length streams from the start. All under
+// fits in body_buffer is read whole now; a larger one has its first
+// body_buffer bytes read now and streams the rest, so a client must have
+// sent that much before its request may take a backend slot. All under
 // max_body_bytes and min_body_rate. It returns the client's fault when
 // reading failed; the caller answers it.
 func (rt *Router) takeBody(t *table, rw http.ResponseWriter, r *http.Request, st *requestState, start time.Time) bodyFault {
@@ -320,12 +320,12 @@ func (rt *Router) takeBody(t *table, rw http.ResponseWriter, r *http.Request, st
 	r.Body = st.body
 
 	n := r.ContentLength
-	if t.bodyBuffer <= 0 || n > t.bodyBuffer {
+	if t.bodyBuffer <= 0 {
 		return bodyOK // streams
 	}
 	limit := t.bodyBuffer
 	if n > 0 {
-		limit = n
+		limit = min(n, limit)
 	}
 	bs.buf = getBodyBuf(min(bodyClass(limit), firstBodyClass))
 	b := (*bs.buf)[:0]
@@ -333,7 +333,7 @@ func (rt *Router) takeBody(t *table, rw http.ResponseWriter, r *http.Request, st
 	for !complete {
 		if room := min(int64(cap(b)), limit); int64(len(b)) == room {
 			if room == limit {
-				break // chunked, larger than body_buffer: the rest streams
+				break // larger than body_buffer: the rest streams
 			}
 			bigger := getBodyBuf(min(bits.Len(uint(cap(b))), bodyClass(limit)))
 			b = append((*bigger)[:0], b...)

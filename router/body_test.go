@@ -407,15 +407,21 @@ backends:
 routes: [{backend: app}]
 `, bb.URL), rec)
 			addr := srv.Addr().String()
-			slow := dialFrom(t, addr, "127.0.0.9")
-			io.WriteString(slow, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10000\r\n\r\nten bytes.")
-			eventually(t, 5*time.Second, time.Millisecond, "the slow request never reached the router",
-				func() bool { return srv.Router().InFlight() == 1 })
-			if got := exchange(t, addr, "127.0.0.10", "POST /y HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok"); got != http.StatusOK {
-				t.Errorf("another client while a body stalls: %d, want 200", got)
-			}
-			if got := statusOf(slow); got != http.StatusRequestTimeout {
-				t.Errorf("the stalled body: %d, want 408", got)
+			// Bodies within body_buffer and larger ones, whose first
+			// body_buffer bytes must be in before they take a slot.
+			for _, length := range []int{10_000, 100_000} {
+				eventually(t, 5*time.Second, time.Millisecond, "a request stayed in the router",
+					func() bool { return srv.Router().InFlight() == 0 })
+				slow := dialFrom(t, addr, "127.0.0.9")
+				fmt.Fprintf(slow, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\nten bytes.", length)
+				eventually(t, 5*time.Second, time.Millisecond, "the slow request never reached the router",
+					func() bool { return srv.Router().InFlight() == 1 })
+				if got := exchange(t, addr, "127.0.0.10", "POST /y HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok"); got != http.StatusOK {
+					t.Errorf("another client while a body of %d stalls: %d, want 200", length, got)
+				}
+				if got := statusOf(slow); got != http.StatusRequestTimeout {
+					t.Errorf("the stalled body of %d: %d, want 408", length, got)
+				}
 			}
 			if n := rec.count(stats.QueueFull); n != 0 {
 				t.Errorf("%d queue_full refusals, want 0", n)
