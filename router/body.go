@@ -259,8 +259,10 @@ func (h *heldBody) Read(p []byte) (int, error) {
 // ends.
 func (h *heldBody) Close() error { return nil }
 
-// bodyState is a request's body as the router takes it; it lives in the
-// requestState, so taking a body allocates nothing of its own.
+// bodyState is a request's body as the router takes it: one allocation
+// per request with a body (requests without one, most of them, carry a
+// nil pointer). It is never recycled: a transport may still hold the body
+// after the request ended.
 type bodyState struct {
 	guard bodyGuard
 	held  heldBody
@@ -297,7 +299,8 @@ const firstBodyClass = 14
 // max_body_bytes and min_body_rate. It returns the client's fault when
 // reading failed; the caller answers it.
 func (rt *Router) takeBody(t *table, rw http.ResponseWriter, r *http.Request, st *requestState, start time.Time) bodyFault {
-	bs := &st.bs
+	bs := new(bodyState)
+	st.bs = bs
 	g := &bs.guard
 	g.rc = http.MaxBytesReader(rw, r.Body, t.maxBody)
 	if !rt.realClock {
@@ -401,11 +404,26 @@ func (rt *Router) refuseBody(st *requestState, f bodyFault) {
 // bodyFault returns the client's fault in a request that failed with err,
 // bodyOK when its body was not to blame.
 func (st *requestState) bodyFault(err error) bodyFault {
+	if err != nil {
+		if f := markedFault(err); f != bodyOK {
+			return f
+		}
+	}
+	if st.bs == nil {
+		return bodyOK
+	}
+	return st.bs.guard.faulted()
+}
+
+// markedFault returns the fault err carries as a clientBodyError, bodyOK
+// when it carries none. (A function of its own: the target errors.As
+// fills escapes, and costs an allocation only where it is declared.)
+func markedFault(err error) bodyFault {
 	var ce *clientBodyError
 	if errors.As(err, &ce) {
 		return ce.fault
 	}
-	return st.bs.guard.faulted()
+	return bodyOK
 }
 
 // Body buffers come in power-of-two size classes from 1 KiB to

@@ -33,8 +33,8 @@ type requestState struct {
 	reason    string // refusal reason, "" when forwarded
 	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
-	bs        bodyState // the body as the router takes it (body.go)
-	abort     bool      // the client left mid-body: close without an answer
+	bs        *bodyState // the body as the router takes it (body.go); nil when none
+	abort     bool       // the client left mid-body: close without an answer
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -143,8 +143,9 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// Before the queue: a slow body must not hold a backend slot.
+		f := rt.takeBody(t, rw, r, st, start)
 		defer st.bs.end()
-		if f := rt.takeBody(t, rw, r, st, start); f != bodyOK {
+		if f != bodyOK {
 			rt.refuseBody(st, f)
 			rt.finish(t, st, r.Method, r.URL.Path, start)
 			abortIf(st)
@@ -224,7 +225,7 @@ func abortIf(st *requestState) {
 func outcome(st *requestState) breaker.Result {
 	code := st.w.code()
 	switch {
-	case st.bs.guard.faulted() != bodyOK:
+	case st.bodyFault(nil) != bodyOK:
 		return breaker.Ignore // the client's body failed, not the backend
 	case st.bodyBroke:
 		return breaker.Failure
