@@ -31,6 +31,7 @@ func Default() *Config {
 			EarlyRefusal:      true,
 			BodyBuffer:        64 << 10,
 			MinBodyRate:       ByteRate{Bytes: 1 << 10, Per: time.Second},
+			Path:              PathNorm{Normalize: true, MergeSlashes: true, EscapedSlashes: "keep"},
 		},
 		ClientIP: ClientIP{Header: "X-Forwarded-For", IPv6Prefix: 64},
 		Abuse: Abuse{

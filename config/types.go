@@ -76,6 +76,27 @@ type Server struct {
 	// 408 and its connection closes. Buffered and streamed bodies alike.
 	// Default 1KiB/s; 0 turns the check off (read_timeout still applies).
 	MinBodyRate ByteRate `yaml:"min_body_rate"`
+	// Path says how request paths are normalised before routing.
+	Path PathNorm `yaml:"path"`
+}
+
+// PathNorm is how request paths are normalised before routing, limits and
+// stats see them (package router/pathnorm). Routes always match the decoded,
+// normalised path; the backend receives the normalised path, escaped.
+type PathNorm struct {
+	// Normalize removes dot segments ("/a/./b", "/x/../a", "/%2e/a"),
+	// decodes escapes of unreserved characters and upper-cases the others;
+	// a path that cannot be normalised safely gets 400. Default true; false
+	// turns off every step here, and routes match the path as net/http
+	// decoded it.
+	Normalize bool `yaml:"normalize"`
+	// MergeSlashes merges runs of slashes ("//a///b" is "/a/b"). Default true.
+	MergeSlashes bool `yaml:"merge_slashes"`
+	// EscapedSlashes is what the backend receives for %2F and %5C: "keep"
+	// (as sent, escaped), "unescape" (%2F becomes a slash; a backslash
+	// cannot travel raw, so %5C stays) or "reject" (400, and for a raw
+	// backslash too). Default "keep". Routes see %2F as a slash either way.
+	EscapedSlashes string `yaml:"escaped_slashes"`
 }
 
 // ClientIP says how to find the real client behind proxies.
