@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -447,5 +448,92 @@ func TestClassifyBodyError(t *testing.T) {
 		if got := classifyBodyError(tt.give); got != tt.want {
 			t.Errorf("classifyBodyError(%v) = %d, want %d", tt.give, got, tt.want)
 		}
+	}
+}
+
+// deadlineWriter is a ResponseWriter that records the read deadlines set
+// through it.
+type deadlineWriter struct {
+	*httptest.ResponseRecorder
+	deadlines []time.Time
+}
+
+func (w *deadlineWriter) SetReadDeadline(d time.Time) error {
+	w.deadlines = append(w.deadlines, d)
+	return nil
+}
+
+// rewindBody is a request body that can be read again.
+type rewindBody struct{ bytes.Reader }
+
+func (*rewindBody) Close() error { return nil }
+
+// TestTakeBodyReadsAheadFromThePool: a small body is read whole with the
+// rate's deadline set once and read_timeout's given back once it is in,
+// and a body costs its state and net/http's limit reader, no buffer: the
+// buffers come from the pool.
+func TestTakeBodyReadsAheadFromThePool(t *testing.T) {
+	rt := &Router{now: time.Now}
+	tb := &table{maxBody: 1 << 20, bodyBuffer: 64 << 10, minBodyRate: 1024, readTimeout: time.Minute}
+	body := &rewindBody{}
+	form := bytes.Repeat([]byte("f"), 300)
+	r := httptest.NewRequest("POST", "/x", nil)
+	w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder()}
+	take := func() *requestState {
+		st := &requestState{}
+		body.Reset(form)
+		r.Body, r.ContentLength = body, int64(len(form))
+		w.deadlines = w.deadlines[:0]
+		start := time.Now()
+		if f := rt.takeBody(tb, w, r, st, start); f != bodyOK {
+			t.Fatalf("takeBody: fault %d", f)
+		}
+		return st
+	}
+	st := take()
+	got, _ := io.ReadAll(r.Body)
+	if !bytes.Equal(got, form) || r.ContentLength != int64(len(form)) {
+		t.Fatalf("read %d bytes with length %d, want %d", len(got), r.ContentLength, len(form))
+	}
+	if len(w.deadlines) != 2 || w.deadlines[0].IsZero() || !w.deadlines[1].After(w.deadlines[0]) {
+		t.Fatalf("deadlines set %v, want the rate's then read_timeout's", w.deadlines)
+	}
+	st.bs.end()
+	if n, err := r.Body.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("a read after the request ended: %d, %v", n, err)
+	}
+	allocs := testing.AllocsPerRun(100, func() { take().bs.end() })
+	t.Logf("taking a small body: %.1f allocations", allocs)
+	// The request's state, its body state and net/http's limit reader; the
+	// deadline recorder's own appends are amortised away.
+	if !raceEnabled && allocs > 3 {
+		t.Errorf("taking a small body allocates %.1f times, want at most 3 (no buffer)", allocs)
+	}
+}
+
+// TestSlowBodiesCountAgainstTheClientsInFlightCap: a request is the
+// client's from admission on, body reading included, so one client's
+// stalled bodies are bounded by abuse.max_in_flight_per_client.
+func TestSlowBodiesCountAgainstTheClientsInFlightCap(t *testing.T) {
+	bb := newBodyBackend(t)
+	srv := startBodyRouter(t, "fast", fmt.Sprintf(`
+server: {min_body_rate: 1KiB/s}
+backends:
+  app: {targets: [%s]}
+routes: [{backend: app}]
+abuse: {max_in_flight_per_client: 2}
+`, bb.URL), &bodyRecorder{})
+	addr := srv.Addr().String()
+	for range 2 {
+		c := dialFrom(t, addr, "127.0.0.11")
+		io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10000\r\n\r\nten bytes.")
+	}
+	eventually(t, 5*time.Second, time.Millisecond, "the stalled bodies never reached the router",
+		func() bool { return srv.Router().InFlight() == 2 })
+	if got := exchange(t, addr, "127.0.0.11", "POST /y HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok"); got != http.StatusTooManyRequests {
+		t.Errorf("a third request while two bodies stall: %d, want 429", got)
+	}
+	if got := exchange(t, addr, "127.0.0.12", "POST /y HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok"); got != http.StatusOK {
+		t.Errorf("another client: %d, want 200", got)
 	}
 }
