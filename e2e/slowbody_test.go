@@ -182,7 +182,13 @@ func TestSlowBodiesDoNotTakeTheServiceDown(t *testing.T) {
 		ip := net.IPv4(127, 0, 0, byte(2+i))
 		attackers.Go(func() { rudy(ctx, addr, ip, &answers) })
 	}
-	time.Sleep(time.Second) // the attack holds its connections before the users come
+	// The users come once the attack holds its connections.
+	mc := &http.Client{Timeout: 2 * time.Second}
+	defer mc.CloseIdleConnections()
+	eventually(t, 5*time.Second, 10*time.Millisecond, "the attackers' requests never reached the router", func() bool {
+		n, err := metricValue(mc, "http://"+admin+"/metrics", "bulwark_in_flight_requests")
+		return err == nil && n >= slowBodyAttackers/2
+	})
 	lctx, lstop := context.WithTimeout(context.Background(), slowBodyWindow)
 	defer lstop()
 	legit := startLegit(lctx, "http://"+addr+"/", 2+slowBodyAttackers)
@@ -193,8 +199,6 @@ func TestSlowBodiesDoNotTakeTheServiceDown(t *testing.T) {
 	got := map[string]int64{}
 	answers.Range(func(k, v any) bool { got[k.(string)] = v.(*atomic.Int64).Load(); return true })
 	t.Logf("attackers' answers by status: %v", got)
-	mc := &http.Client{Timeout: 2 * time.Second}
-	defer mc.CloseIdleConnections()
 	slow, err := metricValue(mc, "http://"+admin+"/metrics", "bulwark_rejections_total", `reason="slow_body"`)
 	if err != nil {
 		t.Fatal(err)
