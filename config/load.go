@@ -125,7 +125,8 @@ func Load(data []byte) (*Config, error) {
 	// A field that failed to decode keeps its default, so validating the
 	// rest still finds every other problem in one pass.
 	c.normalize()
-	errs := append(d.errs, c.Validate()...)
+	errs := append(d.errs, c.readTokenFiles()...)
+	errs = append(errs, c.Validate()...)
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errs

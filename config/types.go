@@ -40,8 +40,23 @@ type Admin struct {
 	// `listen: ""` turns the admin listener off.
 	Listen string `yaml:"listen"`
 	// Token is required (as a bearer token) when Listen is not a loopback
-	// address; the router refuses to start without it.
+	// address, unless Tokens are given; the router refuses to start
+	// without one. Changes made with it are audited as by "token".
 	Token string `yaml:"token"`
+	// Tokens are named bearer tokens, each accepted like Token; changes
+	// made with one are audited under its name. Empty: none.
+	Tokens []AdminToken `yaml:"tokens"`
+}
+
+// AdminToken is a named admin bearer token kept in a file.
+type AdminToken struct {
+	Name string `yaml:"name"`
+	// TokenFile holds the token (surrounding white space is trimmed). It is
+	// read when the config is loaded, so a reload (of a restart-only
+	// setting) or a restart picks up a new one.
+	TokenFile string `yaml:"token_file"`
+	// Token is TokenFile's content, filled by Load.
+	Token string `yaml:"-"`
 }
 
 // Server holds the public listener's limits. Every zero value is replaced by

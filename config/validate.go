@@ -61,6 +61,7 @@ func (v *validator) positive(path string, d Duration) {
 
 func (v *validator) listeners() {
 	c := v.c
+	v.adminTokens()
 	if c.Listen == "" {
 		v.fail("listen", "required")
 	} else {
@@ -68,7 +69,7 @@ func (v *validator) listeners() {
 	}
 	if c.Admin.Listen != "" {
 		v.hostPort("admin.listen", c.Admin.Listen)
-		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" {
+		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" && len(c.Admin.Tokens) == 0 {
 			v.fail("admin.token", "required when admin.listen (%q) is not a loopback address", c.Admin.Listen)
 		}
 		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
