@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
 // maxTokenFile bounds an admin token file.
 const maxTokenFile = 4 << 10
 
-// readTokenFiles fills each admin.tokens entry's Token from its file.
-func (c *Config) readTokenFiles() Errors {
+// readTokenFiles fills each admin.tokens entry's Token from its file; a
+// relative path is read from dir (the config file's), "" meaning the
+// working directory.
+func (c *Config) readTokenFiles(dir string) Errors {
 	var errs Errors
 	for i := range c.Admin.Tokens {
 		t := &c.Admin.Tokens[i]
@@ -19,7 +22,11 @@ func (c *Config) readTokenFiles() Errors {
 			continue // Validate reports it
 		}
 		p := fmt.Sprintf("admin.tokens[%d].token_file", i)
-		tok, err := readToken(t.TokenFile)
+		path := t.TokenFile
+		if dir != "" && !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		tok, err := readToken(path)
 		if err != nil {
 			errs = append(errs, &FieldError{Path: p, Line: c.Line(p), Msg: err.Error()})
 			continue

@@ -32,6 +32,12 @@ func TestAdminTokens(t *testing.T) {
 		t.Fatalf("tokens %+v", got)
 	}
 
+	// A relative token_file is read next to the config file.
+	cfgFile := write("bulwark.yaml", minimal+"admin: {tokens: [{name: alice, token_file: alice}]}\n")
+	if c, err := LoadFile(cfgFile); err != nil || c.Admin.Tokens[0].Token != "a-token" {
+		t.Fatalf("relative token_file: %v", err)
+	}
+
 	_, err = Load([]byte(minimal + `admin:
   tokens:
     - {name: alice, token_file: ` + alice + `}
