@@ -94,7 +94,9 @@ type ClientIP struct {
 
 // Backend is a pool of targets serving the same application.
 type Backend struct {
-	Targets []string `yaml:"targets"`
+	// Targets are the backend's addresses, at least one of them not a
+	// backup.
+	Targets []Target `yaml:"targets"`
 	// Balance is round_robin (default), least_requests or p2c.
 	Balance         string   `yaml:"balance"`
 	ConnectTimeout  Duration `yaml:"connect_timeout"`  // default 2s

@@ -167,14 +167,7 @@ func (v *validator) backends() {
 		if !nameRE.MatchString(name) {
 			v.fail(p, "invalid backend name (want [A-Za-z0-9_.-], at most 64)")
 		}
-		if len(b.Targets) == 0 {
-			v.fail(p+".targets", "at least one target is required")
-		}
-		for i, t := range b.Targets {
-			if _, err := ParseTarget(t); err != nil {
-				v.fail(fmt.Sprintf("%s.targets[%d]", p, i), "%v", err)
-			}
-		}
+		v.targets(p+".targets", b.Targets)
 		switch b.Balance {
 		case "round_robin", "least_requests", "p2c":
 		default:
