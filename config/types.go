@@ -154,6 +154,16 @@ type Route struct {
 	// Abuse "auth" makes responses count toward abuse.auth_failures.
 	Abuse string     `yaml:"abuse"`
 	Stats RouteStats `yaml:"stats"`
+	// Timeouts override the backend's for this route.
+	Timeouts RouteTimeouts `yaml:"timeouts"`
+}
+
+// RouteTimeouts override a backend's timeouts on one route. Zero keeps the
+// backend's.
+type RouteTimeouts struct {
+	// Response replaces the backend's response_timeout: the wait for the
+	// response head once the request is written (504 past it).
+	Response Duration `yaml:"response"`
 }
 
 // Match selects requests. Every non-empty field must match; an empty Match

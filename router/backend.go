@@ -121,7 +121,11 @@ func newTransport(cfg *config.Backend, targets []*Target) http.RoundTripper {
 		}
 	}
 	if !fast {
-		return newStandardTransport(cfg)
+		// The head's timeout is applied per request (a route may have its
+		// own): see headTimeoutTransport.
+		tr := newStandardTransport(cfg)
+		tr.ResponseHeaderTimeout = 0
+		return &headTimeoutTransport{tr: tr, d: cfg.ResponseTimeout.D()}
 	}
 	return upstream.New(upstream.Options{
 		ConnectTimeout:        cfg.ConnectTimeout.D(),
