@@ -210,3 +210,30 @@ routes:
 		t.Fatalf("targets %+v", tg)
 	}
 }
+
+// BenchmarkPick compares the plain pick with the weighted one, per policy.
+func BenchmarkPick(b *testing.B) {
+	for _, policy := range []string{"round_robin", "least_requests", "p2c"} {
+		for _, weighted := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/weighted=%v", policy, weighted), func(b *testing.B) {
+				ts := config.URLs("http://a", "http://b", "http://c")
+				if weighted {
+					ts[0].Weight = 3
+				}
+				bk, err := newBackend("app", &config.Backend{Targets: ts, Balance: policy},
+					func(string, string, stats.BreakerState, stats.BreakerState) {}, time.Now)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if bk.pick(0) == nil {
+							b.Fatal("no target")
+						}
+					}
+				})
+			})
+		}
+	}
+}
