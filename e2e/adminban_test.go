@@ -68,7 +68,9 @@ func TestFleetAdminBan(t *testing.T) {
 	})
 	t.Logf("r2 enforced the admin ban %v after r1 made it", took)
 	_, body := admin("GET", "/admin/api/bans", "")
-	var list struct{ Bans []struct{ Client, Why, Reason, By string } }
+	var list struct {
+		Bans []struct{ Client, Why, Reason, By string }
+	}
 	if err := json.Unmarshal([]byte(body), &list); err != nil || len(list.Bans) != 1 ||
 		list.Bans[0].Why != "admin" || list.Bans[0].Reason != "e2e" || list.Bans[0].By != "alice" {
 		t.Fatalf("GET: %s", body)
