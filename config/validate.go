@@ -61,6 +61,7 @@ func (v *validator) positive(path string, d Duration) {
 
 func (v *validator) listeners() {
 	c := v.c
+	v.adminTokens()
 	if c.Listen == "" {
 		v.fail("listen", "required")
 	} else {
@@ -68,7 +69,7 @@ func (v *validator) listeners() {
 	}
 	if c.Admin.Listen != "" {
 		v.hostPort("admin.listen", c.Admin.Listen)
-		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" {
+		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" && len(c.Admin.Tokens) == 0 {
 			v.fail("admin.token", "required when admin.listen (%q) is not a loopback address", c.Admin.Listen)
 		}
 		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
@@ -196,14 +197,7 @@ func (v *validator) backends() {
 		if !nameRE.MatchString(name) {
 			v.fail(p, "invalid backend name (want [A-Za-z0-9_.-], at most 64)")
 		}
-		if len(b.Targets) == 0 {
-			v.fail(p+".targets", "at least one target is required")
-		}
-		for i, t := range b.Targets {
-			if _, err := ParseTarget(t); err != nil {
-				v.fail(fmt.Sprintf("%s.targets[%d]", p, i), "%v", err)
-			}
-		}
+		v.targets(p+".targets", b.Targets)
 		switch b.Balance {
 		case "round_robin", "least_requests", "p2c":
 		default:

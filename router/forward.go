@@ -79,7 +79,7 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		if st.upstreamStart.IsZero() {
 			st.upstreamStart = start
 		}
-		resp, err := b.transport.RoundTrip(req)
+		resp, err := b.send(req, st)
 		if err == nil {
 			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
 				t.breaker.Done(tok, breaker.Success)
