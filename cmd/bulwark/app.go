@@ -60,7 +60,6 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		Help: "Requests refused by the connection front from their raw head (server.early_refusal); also counted in bulwark_rejections_total.",
 	}, func() float64 { return float64(rt.EarlyRefusals()) }))
 	srv.Admin().Handle("/metrics", s.Handler())
-	srv.Admin().Handle("/admin/api/bans", rt.Admission().BansHandler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
 	smp := admin.NewSampler(srv, rec)
 	srv.Admin().Handle("/admin/api/status", smp.StatusHandler())
