@@ -187,7 +187,7 @@ func (a *Admission) applyShared(b redisstore.Ban) {
 	switch {
 	case applied && b.For > 0:
 		a.log.Info("ban shared by another router", zap.Stringer("client", k.addr()),
-			zap.Duration("for", b.For), zap.Int("level", b.Level))
+			zap.Float64("ban_for_s", b.For.Seconds()), zap.Int("ban_level", b.Level))
 	case applied:
 		a.log.Info("ban lifted by another router", zap.Stringer("client", k.addr()))
 	}

@@ -31,7 +31,7 @@ func (rt *Router) probe(ctx context.Context, backend string) health.ProbeResult 
 	start := time.Now()
 	rt.proxy.ServeHTTP(&st.w, req.WithContext(context.WithValue(ctx, ctxKey{}, st)))
 	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start)}
-	if st.err != nil {
+	if st.err != nil && !st.retried() {
 		res.Err = st.err.Error()
 	} else if res.Status == 0 {
 		res.Status = http.StatusOK

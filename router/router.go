@@ -225,7 +225,8 @@ func (rt *Router) forgetRemovedTargets(old, cur *Backend) {
 	}
 }
 
-// setTargetUp is the active checks' verdict on a target.
+// setTargetUp is the active checks' verdict on a target. The checker logs
+// the change, with its cause.
 func (rt *Router) setTargetUp(backend, target string, up bool) {
 	t := rt.table.Load()
 	if t == nil {
@@ -237,11 +238,6 @@ func (rt *Router) setTargetUp(backend, target string, up bool) {
 				tg.down.Store(!up)
 			}
 		}
-	}
-	if up {
-		rt.log.Info("target up", zap.String("backend", backend), zap.String("target", target))
-	} else {
-		rt.log.Warn("target down", zap.String("backend", backend), zap.String("target", target))
 	}
 }
 
