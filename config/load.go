@@ -113,7 +113,7 @@ func Load(data []byte) (*Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, Errors{{Path: "(syntax)", Line: line, Msg: m[2]}}
+			return nil, Errors{{Path: "(syntax)", Line: problemLine(data, line, m[2]), Msg: syntaxHint(m[2])}}
 		}
 		return nil, Errors{{Path: "(syntax)", Msg: err.Error()}}
 	}
@@ -125,12 +125,28 @@ func Load(data []byte) (*Config, error) {
 	// A field that failed to decode keeps its default, so validating the
 	// rest still finds every other problem in one pass.
 	c.normalize()
-	errs := append(d.errs, c.Validate()...)
+	errs := append(d.errs, withoutPaths(c.Validate(), d.errs)...)
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errs
 	}
 	return c, nil
+}
+
+// withoutPaths drops the errors about paths that already have one in
+// reported: a value that failed to decode is not also "required".
+func withoutPaths(errs, reported Errors) Errors {
+	bad := make(map[string]bool, len(reported))
+	for _, e := range reported {
+		bad[e.Path] = true
+	}
+	out := errs[:0]
+	for _, e := range errs {
+		if !bad[e.Path] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // normalize fills defaults that depend on other fields.
