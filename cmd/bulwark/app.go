@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/ratelimit/redisstore"
 	"github.com/bulwark-router/bulwark/router"
 	"github.com/bulwark-router/bulwark/router/admin"
 	"github.com/bulwark-router/bulwark/router/clientip"
@@ -41,6 +42,7 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 	if err != nil {
 		return nil, err
 	}
+	redisstore.LogTo(log.Named("redis"))
 	reg := prometheus.NewRegistry()
 	s, err := stats.New(cfg.Stats, reg, stats.BuildInfo{Version: info.Version, Commit: info.Commit}, log.Named("stats"))
 	if err != nil {
