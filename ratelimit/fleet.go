@@ -53,6 +53,15 @@ func (a *Admission) StoreErrors() uint64 {
 	return a.fleet.s.Errors()
 }
 
+// StoreUp reports whether the limit store answered the last command; ok is
+// false without a store.
+func (a *Admission) StoreUp() (up, ok bool) {
+	if a.fleet == nil {
+		return false, false
+	}
+	return a.fleet.s.Up(), true
+}
+
 // shared is the store's answer for one request's bucket, taken before the
 // shard lock (it costs a round trip).
 type shared struct {

@@ -191,6 +191,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 			tg.down.Store(!rt.checker.Up(name, tg.raw))
 		}
 	}
+	rt.declareSeries(t, old)
 	rt.table.Store(t)
 	rt.checker.Update(cfg.Backends)
 	rt.heartbeat.Update(cfg)
@@ -203,26 +204,6 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 	}
 	return nil
-}
-
-// forgetRemovedTargets drops the per-target series of targets that left a
-// backend, when the recorder keeps such series.
-func (rt *Router) forgetRemovedTargets(old, cur *Backend) {
-	f, ok := rt.rec.(interface{ Forget(backend, target string) })
-	if !ok {
-		return
-	}
-	for _, tg := range old.targets {
-		kept := false
-		if cur != nil {
-			for _, nt := range cur.targets {
-				kept = kept || nt.raw == tg.raw
-			}
-		}
-		if !kept {
-			f.Forget(old.name, tg.raw)
-		}
-	}
 }
 
 // setTargetUp is the active checks' verdict on a target. The checker logs

@@ -247,8 +247,11 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 			s.API = st.route.apiName(path)
 		}
 	}
-	if st.backend != nil && st.reason == "" {
+	if st.backend != nil {
+		// A refusal counts under its route's backend, as its access line says.
 		s.Backend = st.backend.name
+	}
+	if st.backend != nil && st.reason == "" {
 		s.BackendLatency = st.upstreamDur
 		s.BackendError = st.err != nil && code != StatusClientClosed && !st.retried()
 		if st.target != nil && st.upstreamDur > 0 {
