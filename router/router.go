@@ -168,6 +168,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("backends.%s: %w", name, err)
 		}
+		b.nextCheck = func(target string) time.Time { return rt.checker.NextCheck(name, target) }
 		t.backends[name] = b
 	}
 	for _, b := range t.backends {

@@ -109,6 +109,15 @@ func (a *app) reload() {
 		return
 	}
 	a.log.Info("config reloaded", zap.String("file", a.srv.ConfigFile()))
+	cfg, _ := a.srv.Config()
+	logWarnings(a.log, cfg)
+}
+
+// logWarnings logs what in cfg is valid but probably not what was meant.
+func logWarnings(log *zap.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings() {
+		log.Warn("config warning", zap.String("field", w.Path), zap.Int("line", w.Line), zap.String("problem", w.Msg))
+	}
 }
 
 // drain stops the server, giving in-flight requests up to grace.
