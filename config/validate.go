@@ -413,6 +413,9 @@ func (v *validator) misc() {
 	c := v.c
 	v.positive("health.cache_ttl", c.Health.CacheTTL)
 	v.positive("health.timeout", c.Health.Timeout)
+	if d := c.Health.Details; d != "public" && d != "summary" {
+		v.fail("health.details", "unknown value %q%s (want public or summary)", d, suggest(d, []string{"public", "summary"}))
+	}
 	if s := c.Stats.Statsd; s.Address != "" {
 		v.hostPort("stats.statsd.address", s.Address)
 		v.positive("stats.statsd.flush_interval", s.FlushInterval)

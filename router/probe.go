@@ -30,7 +30,11 @@ func (rt *Router) probe(ctx context.Context, backend string) health.ProbeResult 
 	st.w.reset(cw)
 	start := time.Now()
 	rt.proxy.ServeHTTP(&st.w, req.WithContext(context.WithValue(ctx, ctxKey{}, st)))
-	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start)}
+	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start),
+		Targets: make([]health.TargetState, len(b.targets))}
+	for i, tg := range b.targets {
+		res.Targets[i] = health.TargetState{URL: tg.raw, Up: !tg.down.Load(), Breaker: tg.breaker.State().String()}
+	}
 	if st.err != nil && !st.retried() {
 		res.Err = st.err.Error()
 	} else if res.Status == 0 {
