@@ -9,7 +9,8 @@ import (
 // "limit_store"), the keys that differ between running and next but take
 // effect only on restart: the listeners, the server's timeouts and sizes
 // (except shutdown_grace and drain_delay, read at drain time), the limit
-// store, and the reputation and attack thresholds. Nil when none differ.
+// store, and the reputation and attack thresholds (server.path is read per
+// request and follows a reload). Nil when none differ.
 func RestartOnlyChanges(running, next *Config) []string {
 	var out []string
 	diff := func(path string, a, b any) {
@@ -19,7 +20,7 @@ func RestartOnlyChanges(running, next *Config) []string {
 	diff("listen_proxy_protocol", running.ListenProxyProtocol, next.ListenProxyProtocol)
 	diff("admin", running.Admin, next.Admin)
 	rs, ns := running.Server, next.Server
-	rs.ShutdownGrace, rs.DrainDelay = ns.ShutdownGrace, ns.DrainDelay
+	rs.ShutdownGrace, rs.DrainDelay, rs.Path = ns.ShutdownGrace, ns.DrainDelay, ns.Path
 	diff("server", rs, ns)
 	diff("limit_store", running.LimitStore, next.LimitStore)
 	diff("abuse.reputation", running.Abuse.Reputation, next.Abuse.Reputation)

@@ -12,7 +12,7 @@ func TestRestartOnlyChanges(t *testing.T) {
 		want []string
 	}{
 		{"nothing", "", nil},
-		{"reloadable keys only", "server: {shutdown_grace: 5s, drain_delay: 1s}\nlimits: {default: {rate: 1/s}}\n", nil},
+		{"reloadable keys only", "server: {shutdown_grace: 5s, drain_delay: 1s, path: {merge_slashes: false}}\nlimits: {default: {rate: 1/s}}\n", nil},
 		{"listen", "listen: ':9090'\n", []string{"listen"}},
 		{"server timeouts", "server: {read_timeout: 1s, max_header_bytes: 4KiB, shutdown_grace: 1s}\n",
 			[]string{"server.read_timeout", "server.max_header_bytes"}},

@@ -519,7 +519,10 @@ func (c *frontConn) refuse(t *table, fd int) bool {
 	if !c.peerOK {
 		return false
 	}
-	path := bstr(h.path)
+	path, ok := t.matchPath(bstr(h.path))
+	if !ok {
+		return false
+	}
 	switch path {
 	case "/__lbheartbeat__", "/__version__", "/__heartbeat__":
 		return false

@@ -91,7 +91,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.rec.InFlight(-1)
 	}()
 
-	switch r.URL.Path {
+	path, pathOK := rt.normalizePath(r)
+	switch path {
 	case "/__lbheartbeat__":
 		rt.serveLBHeartbeat(rw)
 		return
@@ -117,7 +118,12 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	rte := t.match(r)
+	if !pathOK {
+		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
+		return
+	}
+	rte := t.route(r.Method, r.Host, path)
 	if rte == nil {
 		writeSmall(w, http.StatusNotFound, "no route")
 		rt.finish(t, st, r.Method, r.URL.Path, start)

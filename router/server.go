@@ -220,6 +220,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	next.Listen, next.Admin, next.ListenProxyProtocol = s.cfg.Listen, s.cfg.Admin, s.cfg.ListenProxyProtocol
 	next.Server = s.cfg.Server
 	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
+	next.Server.Path = cfg.Server.Path // read per request from the routing table
 	if keys := config.RestartOnlyChanges(s.cfg, cfg); len(keys) > 0 {
 		s.log.Warn("reload changed keys that change only on restart; kept the running values",
 			zap.Strings("keys", keys))
