@@ -70,6 +70,8 @@ func (r *Recorder) UnderAttack(on bool) {
 	r.Recorder.UnderAttack(on)
 }
 
+var _ stats.Series = (*Recorder)(nil)
+
 // DeclareRoute forwards to the wrapped recorder when it keeps such series.
 func (r *Recorder) DeclareRoute(route, backend string) {
 	if s, ok := r.Recorder.(stats.Series); ok {
