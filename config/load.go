@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -30,6 +31,7 @@ func Default() *Config {
 			ShutdownGrace:     Duration(30 * time.Second),
 			EarlyRefusal:      true,
 			Path:              PathNorm{Normalize: true, MergeSlashes: true, EscapedSlashes: "keep"},
+			Upgrades:          []string{"websocket"},
 		},
 		ClientIP: ClientIP{Header: "X-Forwarded-For", IPv6Prefix: 64},
 		Abuse: Abuse{
@@ -102,14 +104,18 @@ func LoadFile(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileSize)
 	}
-	return Load(data)
+	return load(data, filepath.Dir(path))
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Load parses, fills defaults and validates a config file's bytes. A returned
 // error is an Errors value listing every problem, or a syntax error.
-func Load(data []byte) (*Config, error) {
+func Load(data []byte) (*Config, error) { return load(data, "") }
+
+// load is Load for a file in dir ("" for none): relative paths in the
+// file (admin.tokens[].token_file) are read from dir.
+func load(data []byte, dir string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
@@ -126,7 +132,8 @@ func Load(data []byte) (*Config, error) {
 	// A field that failed to decode keeps its default, so validating the
 	// rest still finds every other problem in one pass.
 	c.normalize()
-	errs := append(d.errs, withoutPaths(c.Validate(), d.errs)...)
+	errs := append(d.errs, c.readTokenFiles(dir)...)
+	errs = append(errs, withoutPaths(c.Validate(), d.errs)...)
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errs

@@ -9,8 +9,9 @@ import (
 // "limit_store"), the keys that differ between running and next but take
 // effect only on restart: the listeners, the server's timeouts and sizes
 // (except shutdown_grace and drain_delay, read at drain time), the limit
-// store, and the reputation and attack thresholds (server.path is read per
-// request and follows a reload). Nil when none differ.
+// store, and the reputation and attack thresholds (server.path and
+// server.upgrades are read per request and follow a reload). Nil when none
+// differ.
 func RestartOnlyChanges(running, next *Config) []string {
 	var out []string
 	diff := func(path string, a, b any) {
@@ -20,7 +21,7 @@ func RestartOnlyChanges(running, next *Config) []string {
 	diff("listen_proxy_protocol", running.ListenProxyProtocol, next.ListenProxyProtocol)
 	diff("admin", running.Admin, next.Admin)
 	rs, ns := running.Server, next.Server
-	rs.ShutdownGrace, rs.DrainDelay, rs.Path = ns.ShutdownGrace, ns.DrainDelay, ns.Path
+	rs.ShutdownGrace, rs.DrainDelay, rs.Path, rs.Upgrades = ns.ShutdownGrace, ns.DrainDelay, ns.Path, ns.Upgrades
 	diff("server", rs, ns)
 	diff("limit_store", running.LimitStore, next.LimitStore)
 	diff("abuse.reputation", running.Abuse.Reputation, next.Abuse.Reputation)

@@ -61,6 +61,7 @@ func (v *validator) positive(path string, d Duration) {
 
 func (v *validator) listeners() {
 	c := v.c
+	v.adminTokens()
 	if c.Listen == "" {
 		v.fail("listen", "required")
 	} else {
@@ -68,7 +69,7 @@ func (v *validator) listeners() {
 	}
 	if c.Admin.Listen != "" {
 		v.hostPort("admin.listen", c.Admin.Listen)
-		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" {
+		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" && len(c.Admin.Tokens) == 0 {
 			v.fail("admin.token", "required when admin.listen (%q) is not a loopback address", c.Admin.Listen)
 		}
 		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
@@ -108,6 +109,31 @@ func (v *validator) server() {
 	default:
 		v.fail("server.path.escaped_slashes", "unknown value %q (want keep, unescape or reject)", s.Path.EscapedSlashes)
 	}
+	for i, p := range s.Upgrades {
+		path := fmt.Sprintf("server.upgrades[%d]", i)
+		switch {
+		case !IsToken(p):
+			v.fail(path, "invalid protocol name %q (want a token such as websocket)", p)
+		case strings.EqualFold(p, "h2c"):
+			v.fail(path, "h2c is never tunnelled (an upgrade to HTTP/2 is not a tunnel)")
+		}
+	}
+}
+
+// IsToken reports whether s is an HTTP token (RFC 9110, section 5.6.2).
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 func (v *validator) cidrs(path string, list []string) {
@@ -171,14 +197,7 @@ func (v *validator) backends() {
 		if !nameRE.MatchString(name) {
 			v.fail(p, "invalid backend name (want [A-Za-z0-9_.-], at most 64)")
 		}
-		if len(b.Targets) == 0 {
-			v.fail(p+".targets", "at least one target is required")
-		}
-		for i, t := range b.Targets {
-			if _, err := ParseTarget(t); err != nil {
-				v.fail(fmt.Sprintf("%s.targets[%d]", p, i), "%v", err)
-			}
-		}
+		v.targets(p+".targets", b.Targets)
 		switch b.Balance {
 		case "round_robin", "least_requests", "p2c":
 		default:

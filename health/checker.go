@@ -146,7 +146,7 @@ func (c *Checker) Update(backends map[string]*config.Backend) {
 			continue
 		}
 		for _, t := range b.Targets {
-			want[key{name, t}] = normalize(b.Health)
+			want[key{name, t.URL}] = normalize(b.Health)
 		}
 	}
 

@@ -29,7 +29,7 @@ func (rt *Router) probe(ctx context.Context, backend string) health.ProbeResult 
 	cw := &captureWriter{h: http.Header{}}
 	st.w.reset(cw)
 	start := time.Now()
-	rt.proxy.ServeHTTP(&st.w, req.WithContext(context.WithValue(ctx, ctxKey{}, st)))
+	rt.relay(&st.w, req, st)
 	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start),
 		Targets: make([]health.TargetState, len(b.targets))}
 	for i, tg := range b.targets {

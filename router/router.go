@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"reflect"
 	"runtime"
 	"sync"
@@ -58,11 +57,8 @@ type Router struct {
 	// may set deadlines.
 	realClock bool
 	clock     clock
-	proxy     *httputil.ReverseProxy
-	// noRelay sends every request through proxy, the relay's reference
-	// (set by tests that compare the two).
-	noRelay bool
-	access  *stats.LineSampler // nil: no sampling of its own
+	bufs      *bufferPool        // the relay's copy buffers
+	access    *stats.LineSampler // nil: no sampling of its own
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool
@@ -108,7 +104,7 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 	if rt.info.Go == "" {
 		rt.info.Go = runtime.Version()
 	}
-	rt.proxy = rt.newProxy()
+	rt.bufs = newBufferPool()
 	adm, err := ratelimit.New(cfg, rt.rec, rt.log.Named("admission"),
 		append([]ratelimit.Option{
 			ratelimit.WithClock(rt.now),

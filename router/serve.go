@@ -198,11 +198,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			rt.finish(t, st, r.Method, r.URL.Path, start)
 		}
 	}()
-	if !rt.noRelay && plainRequest(r) {
-		rt.relay(w, r, st)
-	} else {
-		rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
-	}
+	rt.relay(w, r, st)
 	aborted = false
 	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r.Method, r.URL.Path, start)

@@ -73,7 +73,6 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		}))
 	}
 	srv.Admin().Handle("/metrics", s.Handler())
-	srv.Admin().Handle("/admin/api/bans", rt.Admission().BansHandler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
 	smp := admin.NewSampler(srv, rec)
 	srv.Admin().Handle("/admin/api/status", smp.StatusHandler())

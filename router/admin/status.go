@@ -96,7 +96,9 @@ type BackendSeries struct {
 // Target is one target of a backend.
 type Target struct {
 	URL      string  `json:"url"`
-	Up       bool    `json:"up"` // by the active health checks
+	Weight   int     `json:"weight"` // backends.NAME.targets[].weight
+	Backup   bool    `json:"backup"` // serves only while no primary is ready
+	Up       bool    `json:"up"`     // by the active health checks
 	Breaker  Breaker `json:"breaker"`
 	InFlight int64   `json:"in_flight"`
 	Traffic
@@ -178,7 +180,7 @@ func (bh *backendHist) status(now time.Time) Backend {
 		if th == nil {
 			continue
 		}
-		t := Target{URL: ts.URL, Up: ts.Up, InFlight: ts.InFlight,
+		t := Target{URL: ts.URL, Weight: ts.Weight, Backup: ts.Backup, Up: ts.Up, InFlight: ts.InFlight,
 			Breaker: breakerOf(&th.brk, ts.RetryAfter, now)}
 		var tl router.LatencyCounts
 		th.lat.window(&tl)
