@@ -272,7 +272,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		k, val := p[0], p[1]
 		i, known := idx[k.Value]
 		if !known {
-			d.fail(join(path, k.Value), k, "unknown key (known: %s)", strings.Join(names, ", "))
+			d.fail(join(path, k.Value), k, "unknown key (%sknown: %s)", didYouMean(k.Value, names, "? "), strings.Join(names, ", "))
 			continue
 		}
 		d.decode(val, v.Field(i), join(path, k.Value))

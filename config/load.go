@@ -52,7 +52,7 @@ func Default() *Config {
 			Reputation:     Reputation{KnownAfterGood: 20, KnownAfterAge: Duration(time.Minute)},
 			Attack:         Attack{MinNewPerSecond: 50, Factor: 4, Calm: Duration(10 * time.Second)},
 		},
-		Health: Health{CacheTTL: Duration(time.Second), Timeout: Duration(3 * time.Second)},
+		Health: Health{CacheTTL: Duration(time.Second), Timeout: Duration(3 * time.Second), Details: "public"},
 		Stats: Stats{
 			Statsd:     Statsd{Prefix: "bulwark", FlushInterval: Duration(100 * time.Millisecond)},
 			Prometheus: Prometheus{Enabled: true},
@@ -122,7 +122,7 @@ func load(data []byte, dir string) (*Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, Errors{{Path: "(syntax)", Line: line, Msg: m[2]}}
+			return nil, Errors{{Path: "(syntax)", Line: problemLine(data, line, m[2]), Msg: syntaxHint(m[2])}}
 		}
 		return nil, Errors{{Path: "(syntax)", Msg: err.Error()}}
 	}
@@ -135,12 +135,28 @@ func load(data []byte, dir string) (*Config, error) {
 	// rest still finds every other problem in one pass.
 	c.normalize()
 	errs := append(d.errs, c.readTokenFiles(dir)...)
-	errs = append(errs, c.Validate()...)
+	errs = append(errs, withoutPaths(c.Validate(), d.errs)...)
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errs
 	}
 	return c, nil
+}
+
+// withoutPaths drops the errors about paths that already have one in
+// reported: a value that failed to decode is not also "required".
+func withoutPaths(errs, reported Errors) Errors {
+	bad := make(map[string]bool, len(reported))
+	for _, e := range reported {
+		bad[e.Path] = true
+	}
+	out := errs[:0]
+	for _, e := range errs {
+		if !bad[e.Path] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // normalize fills defaults that depend on other fields.

@@ -96,7 +96,7 @@ server:
 		`routes[0].backend: unknown backend "verfier" (did you mean "verifier"?) (line 11)`,
 		`routes[1].limit: unknown limit policy "strict" (line 13)`,
 		`routes[1].colour: unknown key (known: abuse, backend, limit, match, stats, timeouts) (line 14)`,
-		`limits.default.rate: invalid rate "20" (want N/s, N/m or N/h) (line 16)`,
+		`limits.default.rate: invalid rate "20" (want N/s, N/m or N/h, e.g. 20/s) (line 16)`,
 		`server.max_body_bytes: invalid size "-3" (want e.g. 512, 16KiB, 1MiB) (line 18)`,
 		`server.body_buffer: must be between 0 and 16MiB (line 19)`,
 		`server.min_body_rate: invalid byte rate "1KiB" (want e.g. 1KiB/s, or 0 for none) (line 20)`,
@@ -149,6 +149,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("listen: [1]\nbackends: {a: {targets: [x]}}\n"))
 	f.Add([]byte("routes: [{match: {paths: [/a]}, backend: b, limit: l}]\nlimits: {l: {rate: 1/s, per_network: {rate: 5/m}}}\n"))
 	f.Add([]byte("a: &x {b: 1}\nc: *x\n"))
+	f.Add([]byte("backends:\n  app:\n    targets: [x]\n   balance: p2c\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Load(data)
 		if err == nil && c == nil {

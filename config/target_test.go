@@ -61,7 +61,7 @@ routes:
 	}
 	for _, w := range []string{
 		"backends.app.targets[0].weight: must be between 1 and 1000 (line 5)",
-		"backends.app.targets[1].wieght: unknown key (known: backup, url, weight) (line 6)",
+		"backends.app.targets[1].wieght: unknown key (did you mean \"weight\"? known: backup, url, weight) (line 6)",
 		"backends.app.targets[2].url: required",
 		"backends.app.targets[3]: target \"ftp://x\": scheme must be http or https",
 		"backends.app.targets[3].weight: must be between 1 and 1000 (line 8)",

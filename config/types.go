@@ -311,6 +311,11 @@ type Overload struct {
 type Health struct {
 	CacheTTL Duration `yaml:"cache_ttl"` // default 1s
 	Timeout  Duration `yaml:"timeout"`   // default 3s
+	// Details is how much /__heartbeat__ tells the public listener: public
+	// (default: each backend's status, latency, body excerpt, error and
+	// targets) or summary (statuses only: no bodies, latencies, errors or
+	// target addresses).
+	Details string `yaml:"details"`
 }
 
 // Stats configures statsd and Prometheus.

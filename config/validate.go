@@ -268,17 +268,20 @@ func (v *validator) backends() {
 	}
 }
 
+// wantTarget is what a target looks like, for error messages.
+const wantTarget = "(want http://HOST:PORT or https://HOST:PORT)"
+
 // ParseTarget parses a backend target URL: http or https, a host, no query.
 func ParseTarget(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL %q", s)
+	if err != nil || !strings.Contains(s, "://") {
+		return nil, fmt.Errorf("invalid URL %q %s", s, wantTarget)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("target %q: scheme must be http or https", s)
+		return nil, fmt.Errorf("target %q: scheme must be http or https %s", s, wantTarget)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("target %q: missing host", s)
+		return nil, fmt.Errorf("target %q: missing host %s", s, wantTarget)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, fmt.Errorf("target %q: no query, fragment or user info allowed", s)
@@ -334,7 +337,7 @@ func (v *validator) routes() {
 		}
 		if r.Limit != "" && r.Limit != "none" {
 			if _, ok := c.Limits[r.Limit]; !ok {
-				v.fail(p+".limit", "unknown limit policy %q", r.Limit)
+				v.fail(p+".limit", "unknown limit policy %q%s", r.Limit, suggest(r.Limit, append(sortedKeys(c.Limits), "none")))
 			}
 		}
 		switch r.Abuse {
@@ -457,6 +460,9 @@ func (v *validator) misc() {
 	c := v.c
 	v.positive("health.cache_ttl", c.Health.CacheTTL)
 	v.positive("health.timeout", c.Health.Timeout)
+	if d := c.Health.Details; d != "public" && d != "summary" {
+		v.fail("health.details", "unknown value %q%s (want public or summary)", d, suggest(d, []string{"public", "summary"}))
+	}
 	if s := c.Stats.Statsd; s.Address != "" {
 		v.hostPort("stats.statsd.address", s.Address)
 		v.positive("stats.statsd.flush_interval", s.FlushInterval)
@@ -486,7 +492,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // suggest returns ` (did you mean "x"?)` for the closest name, if close.
 func suggest(got string, names []string) string {
-	best, bestD := "", 3
+	if s := didYouMean(got, names, "?"); s != "" {
+		return " (" + s + ")"
+	}
+	return ""
+}
+
+// didYouMean returns `did you mean "x"` and end for the name closest to got
+// (at most two edits away, and at most half its letters), or "".
+func didYouMean(got string, names []string, end string) string {
+	best, bestD := "", min(3, len(got)/2+1)
 	for _, n := range names {
 		if d := editDistance(got, n); d < bestD {
 			best, bestD = n, d
@@ -495,7 +510,7 @@ func suggest(got string, names []string) string {
 	if best == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return fmt.Sprintf("did you mean %q%s", best, end)
 }
 
 func editDistance(a, b string) int {

@@ -75,13 +75,13 @@ func (a *Admission) logBan(k key, ev banEvent, t int64) {
 	if ev.auth {
 		why = "auth_failures"
 	}
-	msg := "client banned"
+	msg, lvl := "client banned", zap.WarnLevel
 	if ev.dry {
-		msg = "client would be banned (dry run)"
+		msg, lvl = "client would be banned (dry run)", zap.InfoLevel
 	}
-	if ce := a.log.Check(zap.WarnLevel, msg); ce != nil {
+	if ce := a.log.Check(lvl, msg); ce != nil {
 		ce.Write(zap.Stringer("client", k.addr()), zap.String("why", why),
-			zap.Duration("for", time.Duration(ev.until-t)), zap.Int("level", int(ev.level)))
+			zap.Float64("ban_for_s", time.Duration(ev.until-t).Seconds()), zap.Int("ban_level", int(ev.level)))
 	}
 }
 

@@ -69,6 +69,11 @@ type Backend struct {
 	// breaker watches the backend as a whole (every target failing, or the
 	// app answering 5xx everywhere).
 	breaker *breaker.Breaker
+
+	// nextCheck is when the active checks probe a target next, by the
+	// system clock (zero when they do not); nil means unknown. Set before
+	// the backend is served.
+	nextCheck func(target string) time.Time
 }
 
 // Name returns the backend's config name.
@@ -174,23 +179,34 @@ func (b *Backend) sameAs(cfg *config.Backend) bool {
 }
 
 // unavailable explains why no target could be picked: every ready target
-// already failed (lastErr), breakers are open (503 circuit_open, Retry-After
-// until the first half-open), or active checks marked them all down.
+// already failed (lastErr), breakers are open (503 circuit_open), or active
+// checks marked them all down (503 no_target). Retry-After is the time
+// until the first target may serve again, as far as it is known: its
+// breaker half-opens or its next health check; at least a second.
 func (b *Backend) unavailable(lastErr error) error {
 	if lastErr != nil {
 		return lastErr
 	}
+	reason := stats.NoTarget
 	var wait time.Duration
+	soonest := func(d time.Duration) {
+		if d > 0 && (wait == 0 || d < wait) {
+			wait = d
+		}
+	}
 	for _, t := range b.targets {
-		if t.down.Load() {
+		if !t.down.Load() {
+			if ra := t.breaker.RetryAfter(); ra > 0 {
+				reason = stats.CircuitOpen
+				soonest(ra)
+			}
 			continue
 		}
-		if ra := t.breaker.RetryAfter(); ra > 0 && (wait == 0 || ra < wait) {
-			wait = ra
+		if b.nextCheck != nil {
+			if at := b.nextCheck(t.raw); !at.IsZero() {
+				soonest(time.Until(at))
+			}
 		}
 	}
-	if wait > 0 {
-		return &unavailableError{reason: stats.CircuitOpen, retryAfter: wait}
-	}
-	return &unavailableError{reason: stats.NoTarget, retryAfter: time.Second}
+	return &unavailableError{reason: reason, retryAfter: max(wait, time.Second)}
 }

@@ -97,7 +97,7 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 			return resp, nil
 		}
 		t.inFlight.Add(-1)
-		st.err = err
+		st.err, st.failed = err, t
 		if st.bodyFault(err) != bodyOK || statusFor(req.Context(), err) == StatusClientClosed {
 			t.breaker.Done(tok, breaker.Ignore)
 		} else {

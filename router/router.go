@@ -174,6 +174,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("backends.%s: %w", name, err)
 		}
+		b.nextCheck = func(target string) time.Time { return rt.checker.NextCheck(name, target) }
 		t.backends[name] = b
 	}
 	for _, b := range t.backends {
@@ -197,6 +198,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 			tg.down.Store(!rt.checker.Up(name, tg.raw))
 		}
 	}
+	rt.declareSeries(t, old)
 	rt.table.Store(t)
 	rt.checker.Update(cfg.Backends)
 	rt.heartbeat.Update(cfg)
@@ -211,27 +213,8 @@ func (rt *Router) Update(cfg *config.Config) error {
 	return nil
 }
 
-// forgetRemovedTargets drops the per-target series of targets that left a
-// backend, when the recorder keeps such series.
-func (rt *Router) forgetRemovedTargets(old, cur *Backend) {
-	f, ok := rt.rec.(interface{ Forget(backend, target string) })
-	if !ok {
-		return
-	}
-	for _, tg := range old.targets {
-		kept := false
-		if cur != nil {
-			for _, nt := range cur.targets {
-				kept = kept || nt.raw == tg.raw
-			}
-		}
-		if !kept {
-			f.Forget(old.name, tg.raw)
-		}
-	}
-}
-
-// setTargetUp is the active checks' verdict on a target.
+// setTargetUp is the active checks' verdict on a target. The checker logs
+// the change, with its cause.
 func (rt *Router) setTargetUp(backend, target string, up bool) {
 	t := rt.table.Load()
 	if t == nil {
@@ -243,11 +226,6 @@ func (rt *Router) setTargetUp(backend, target string, up bool) {
 				tg.down.Store(!up)
 			}
 		}
-	}
-	if up {
-		rt.log.Info("target up", zap.String("backend", backend), zap.String("target", target))
-	} else {
-		rt.log.Warn("target down", zap.String("backend", backend), zap.String("target", target))
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"reflect"
 	"sync"
 	"time"
 
@@ -232,9 +231,9 @@ func (s *Server) Reload(cfg *config.Config) error {
 	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
 	next.Server.Path = cfg.Server.Path // read per request from the routing table
 	next.Server.Upgrades = cfg.Server.Upgrades
-	if next.Listen != cfg.Listen || !reflect.DeepEqual(next.Admin, cfg.Admin) || !reflect.DeepEqual(next.Server, cfg.Server) ||
-		next.ListenProxyProtocol != cfg.ListenProxyProtocol {
-		s.log.Warn("listen, admin, listen_proxy_protocol and server timeouts and sizes change only on restart; kept the running values")
+	if keys := config.RestartOnlyChanges(s.cfg, cfg); len(keys) > 0 {
+		s.log.Warn("reload changed keys that change only on restart; kept the running values",
+			zap.Strings("keys", keys))
 	}
 	cfg = &next
 	for _, f := range s.reloads {

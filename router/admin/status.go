@@ -72,7 +72,12 @@ type Backend struct {
 	Name string `json:"name"`
 	// Up is true while at least one target is up by the health checks and
 	// its breaker is not open, and the backend's breaker is not open.
-	Up          bool    `json:"up"`
+	Up bool `json:"up"`
+	// Down says why a backend is not up, "" while it is: "breaker open"
+	// (the backend's own breaker), "targets down" (every target failed its
+	// health checks; the backend's breaker may well be closed), "targets'
+	// breakers open", or "targets down or open" (some of each).
+	Down        string  `json:"down,omitempty"`
 	Breaker     Breaker `json:"breaker"`
 	InFlight    int64   `json:"in_flight"`
 	MaxInFlight int     `json:"max_in_flight"` // 0: unbounded
@@ -168,7 +173,7 @@ func (bh *backendHist) status(now time.Time) Backend {
 	b := Backend{Name: bh.cur.Name, MaxInFlight: bh.cur.MaxInFlight,
 		Breaker: breakerOf(&bh.brk, bh.cur.RetryAfter, now), Targets: []Target{}}
 	var lat router.LatencyCounts
-	anyUp := false
+	anyUp, down, open := false, 0, 0
 	for i := range bh.cur.Targets {
 		ts := &bh.cur.Targets[i]
 		th := bh.targets[ts.URL]
@@ -186,12 +191,28 @@ func (bh *backendHist) status(now time.Time) Backend {
 		b.Requests += ts.Requests
 		b.Failures += ts.Failures
 		b.InFlight += ts.InFlight
-		if ts.Up && ts.Breaker != stats.StateOpen {
+		switch {
+		case !ts.Up:
+			down++
+		case ts.Breaker == stats.StateOpen:
+			open++
+		default:
 			anyUp = true
 		}
 		b.Targets = append(b.Targets, t)
 	}
 	b.Up = anyUp && bh.cur.Breaker != stats.StateOpen
+	switch {
+	case b.Up:
+	case bh.cur.Breaker == stats.StateOpen:
+		b.Down = "breaker open"
+	case open == 0:
+		b.Down = "targets down"
+	case down == 0:
+		b.Down = "targets' breakers open"
+	default:
+		b.Down = "targets down or open"
+	}
 	b.Traffic = traffic(b.Requests, b.Failures, &bh.req, &bh.errs, &lat)
 	b.Series = BackendSeries{ReqPerSec: bh.req.values(), ErrorsPerSec: bh.errs.values()}
 	return b
