@@ -312,8 +312,8 @@ func (c *frontConn) readLoop(p []byte, fd int) (int, error) {
 		case headRaw:
 			c.raw = true
 			c.leave(false)
-		case headDecide, headPass:
-			c.headStart = time.Time{} // the head is whole: no header timeout
+		case headDecide, headPass, headBad:
+			c.headStart = time.Time{} // the head is whole, or refused: no header timeout
 			if c.passed != c.answered.Load() {
 				// net/http has a request of this connection in hand (this
 				// is its watch for the client going away): the next one
@@ -329,8 +329,18 @@ func (c *frontConn) readLoop(p []byte, fd int) (int, error) {
 						return 0, err
 					}
 				}
+			} else if kind == headBad && t.early {
+				c.badRequest(fd)
+				continue
 			} else if kind == headDecide && t.early && c.refuse(t, fd) {
 				c.refused = true
+				continue
+			}
+			if kind == headBad {
+				// The front is off, or the buffer is full behind a
+				// request net/http holds: net/http's to refuse.
+				c.raw = true
+				c.leave(false)
 				continue
 			}
 			c.passed++
@@ -583,6 +593,21 @@ func (c *frontConn) refuse(t *table, fd int) bool {
 		c.answeredAt = time.Now()
 	}
 	return true
+}
+
+// badRequestAnswer is net/http's answer to a request line it refuses.
+var badRequestAnswer = []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Connection: close\r\n\r\n400 Bad Request")
+
+// badRequest answers a request line whose version net/http does not serve
+// (headBad) with net/http's 400, at once rather than once the head is in,
+// and ends the exchange: net/http reads EOF and closes the connection.
+func (c *frontConn) badRequest(fd int) {
+	if c.to.write > 0 {
+		c.setWriteDeadline(time.Now().Add(c.to.write))
+	}
+	c.queueAnswer(fd, badRequestAnswer)
+	c.done = true
 }
 
 func (c *frontConn) setWriteDeadline(d time.Time) {

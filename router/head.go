@@ -30,6 +30,10 @@ const (
 	// upgrade, anything malformed): from here on the connection is net/http's
 	// alone.
 	headRaw
+	// headBad: a request line whose version net/http refuses only once the
+	// whole head is in (HTTP/0.9, HTTP/2.0 but the h2c preface): the front
+	// answers 400 at once and closes the connection.
+	headBad
 )
 
 // maxFwdLines is how many forwarded-chain fields a head the front decides
@@ -54,50 +58,19 @@ type head struct {
 // forwarded-chain field (client_ip.header) in canonical form.
 //
 // It reads b once, a line at a time: the blank line that ends the head is
-// found by the same loop that reads its fields. A malformed line makes the
-// head headRaw once it is whole (until then it is headShort, as any
-// incomplete head with a plausible start).
+// found by the same loop that reads its fields. The request line is judged
+// as soon as it is whole (see requestLine); a malformed field line makes
+// the head headRaw once the head is whole (until then it is headShort, as
+// any incomplete head with a plausible start).
 func parseHead(b []byte, fwdName string, h *head) headKind {
 	*h = head{}
 	line, rest, ok := cutLine(b)
 	if !ok {
 		return incomplete(b)
 	}
-	// Request line: METHOD SP TARGET SP HTTP/1.1.
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || !isToken(line[:sp]) {
-		return malformed(b)
-	}
-	h.method = line[:sp]
-	line = line[sp+1:]
-	sp = bytes.IndexByte(line, ' ')
-	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" {
-		return malformed(b)
-	}
-	target := line[:sp]
-	kind := headDecide
-	for _, c := range target {
-		if c <= ' ' || c >= 0x7f {
-			return malformed(b)
-		}
-	}
-	if target[0] != '/' {
-		// "*", the absolute form and what is neither: net/http's to read.
-		return malformed(b)
-	}
-	h.path = target
-	if q := bytes.IndexByte(target, '?'); q >= 0 {
-		h.path = target[:q]
-	}
-	if bytes.IndexByte(h.path, '%') >= 0 {
-		if !validEscapes(h.path) {
-			return malformed(b) // net/http answers 400
-		}
-		// net/http routes on the unescaped path.
-		kind = headPass
-	}
-	if string(h.method) == "CONNECT" {
-		return malformed(b)
+	kind := requestLine(line, h)
+	if kind == headRaw || kind == headBad {
+		return kind
 	}
 
 	hosts, lengths := 0, 0
@@ -162,6 +135,67 @@ func parseHead(b []byte, fwdName string, h *head) headKind {
 	}
 	return kind
 }
+
+// requestLine reads a whole request line, split as net/http splits it: at
+// the first space and the next. METHOD SP TARGET SP HTTP/1.1 with a plain
+// origin-form target is the front's (headDecide, or headPass when only
+// the full path decides it). A version net/http does not serve is
+// headBad. Anything else is headRaw: net/http's at once, which answers a
+// malformed line (no version, a bad method, control bytes, odd spacing)
+// with 400 without waiting for the rest of the head, and reads the rest
+// (HTTP/1.0, "*", the absolute form, CONNECT, the h2c preface) as usual.
+func requestLine(line []byte, h *head) headKind {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return headRaw
+	}
+	method, rest := line[:sp], line[sp+1:]
+	sp = bytes.IndexByte(rest, ' ')
+	if sp < 0 {
+		return headRaw
+	}
+	target, proto := rest[:sp], rest[sp+1:]
+	if string(proto) != "HTTP/1.1" {
+		if refusedVersion(proto) && !(string(method) == "PRI" && string(target) == "*" && string(proto) == "HTTP/2.0") {
+			return headBad
+		}
+		return headRaw
+	}
+	if !isToken(method) || len(target) == 0 || target[0] != '/' {
+		// "*", the absolute form and what is neither: net/http's to read.
+		return headRaw
+	}
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return headRaw
+		}
+	}
+	h.method, h.path = method, target
+	if q := bytes.IndexByte(target, '?'); q >= 0 {
+		h.path = target[:q]
+	}
+	if string(method) == "CONNECT" {
+		return headRaw
+	}
+	if bytes.IndexByte(h.path, '%') >= 0 {
+		if !validEscapes(h.path) {
+			return headRaw // net/http answers 400
+		}
+		// net/http routes on the unescaped path.
+		return headPass
+	}
+	return headDecide
+}
+
+// refusedVersion reports whether proto is a version net/http's server
+// reads but does not serve: HTTP/X.Y with X other than 1. (Of those it
+// takes only the h2c preface's PRI * HTTP/2.0.)
+func refusedVersion(proto []byte) bool {
+	return len(proto) == len("HTTP/X.Y") && string(proto[:5]) == "HTTP/" &&
+		isDigit(proto[5]) && proto[5] != '1' && proto[6] == '.' && isDigit(proto[7])
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // incomplete is parseHead's verdict on b when its lines so far are fine but
 // one is not yet whole: headShort, or headRaw when b cannot be the start of

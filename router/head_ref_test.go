@@ -8,11 +8,17 @@ import (
 
 // parseHeadRef is parseHead as it was before it read a head in one pass
 // (a search for the blank line first, then the lines, a field value byte
-// by byte): FuzzParseHeadSameAsBefore holds the one-pass parser to it.
+// by byte): FuzzParseHeadSameAsBefore holds the one-pass parser to it. A
+// whole request line is judged at once in both (requestLine).
 func parseHeadRef(b []byte, fwdName string, h *head) headKind {
 	*h = head{}
 	end := headEnd(b)
 	if end < 0 {
+		if line, _, ok := cutLine(b); ok {
+			if kind := requestLine(line, h); kind == headRaw || kind == headBad {
+				return kind
+			}
+		}
 		if len(b) > 0 && !validHeadPrefix(b) {
 			return headRaw
 		}
@@ -23,41 +29,11 @@ func parseHeadRef(b []byte, fwdName string, h *head) headKind {
 	if !ok {
 		return headRaw
 	}
-	// Request line: METHOD SP TARGET SP HTTP/1.1.
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || !isToken(line[:sp]) {
-		return headRaw
-	}
-	h.method = line[:sp]
-	line = line[sp+1:]
-	sp = bytes.IndexByte(line, ' ')
-	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" {
-		return headRaw
-	}
-	target := line[:sp]
-	kind := headDecide
-	for _, c := range target {
-		if c <= ' ' || c >= 0x7f {
-			return headRaw
-		}
-	}
-	if target[0] != '/' {
-		// "*", the absolute form and what is neither: net/http's to read.
-		return headRaw
-	}
-	h.path = target
-	if q := bytes.IndexByte(target, '?'); q >= 0 {
-		h.path = target[:q]
-	}
-	if bytes.IndexByte(h.path, '%') >= 0 {
-		if !validEscapes(h.path) {
-			return headRaw // net/http answers 400
-		}
-		// net/http routes on the unescaped path.
-		kind = headPass
-	}
-	if string(h.method) == "CONNECT" {
-		return headRaw
+	// The request line is requestLine's in both: the one pass changed how
+	// fields are read.
+	kind := requestLine(line, h)
+	if kind == headRaw || kind == headBad {
+		return kind
 	}
 
 	hosts, lengths := 0, 0
