@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/front"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -91,6 +92,13 @@ func (c *replayConn) RemoteAddr() net.Addr {
 func (c *replayConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
 
+// oneConn is a listener whose Accept returns its connection.
+type oneConn struct{ c net.Conn }
+
+func (l oneConn) Accept() (net.Conn, error) { return l.c, nil }
+func (oneConn) Close() error                { return nil }
+func (oneConn) Addr() net.Addr              { return &net.TCPAddr{} }
+
 // BenchmarkFrontRefusal measures the connection front's refusals, in
 // process: a head read, parsed, decided and answered, per op.
 //
@@ -155,7 +163,10 @@ func replayRefusals(b *testing.B, rt *Router, path, fields string) {
 	req := []byte("GET " + path + " HTTP/1.1\r\n" + fields + "\r\n")
 	rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", path).limit)
 	rc := &replayConn{req: req, n: b.N}
-	fc := &frontConn{Conn: rc, rt: rt, to: &frontTimeouts{}}
+	fc, err := front.NewListener(oneConn{rc}, (*frontDecider)(rt), front.Timeouts{}).Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
 	p := make([]byte, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,4 +1,4 @@
-package router
+package front
 
 import (
 	"bufio"
@@ -62,7 +62,7 @@ func TestParseHead(t *testing.T) {
 		{in: "GET /a HTTP/1.1\r\nBad Line\r\nHo", want: headShort}, // a field line waits for the head
 	}
 	for _, tc := range cases {
-		var h head
+		var h Head
 		got := parseHead([]byte(tc.in), "X-Forwarded-For", &h)
 		if got != tc.want {
 			t.Errorf("%q: kind %d, want %d", tc.in, got, tc.want)
@@ -88,7 +88,7 @@ func TestParseHead(t *testing.T) {
 func TestParseHeadAllocatesNothing(t *testing.T) {
 	b := []byte("POST /wsapi/stage_user HTTP/1.1\r\nHost: login.example.com\r\nUser-Agent: wrk\r\n" +
 		"X-Forwarded-For: 192.0.2.1\r\nContent-Length: 12\r\nAccept: */*\r\n\r\n")
-	var h head
+	var h Head
 	if n := testing.AllocsPerRun(100, func() { parseHead(b, "X-Forwarded-For", &h) }); n != 0 {
 		t.Fatalf("%v allocations per head", n)
 	}
@@ -114,7 +114,7 @@ func FuzzParseHead(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var h head
+		var h Head
 		kind := parseHead(b, "X-Forwarded-For", &h)
 		if kind == headBad {
 			// The front refuses it: net/http's server does not serve it.
