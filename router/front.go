@@ -29,37 +29,25 @@ func (d *frontDecider) ForwardedField() string {
 	return (*Router)(d).table.Load().clientIP.Header()
 }
 
-// Refuse decides the parsed head h as ServeHTTP would, up to admission,
-// and when the router turns the request away counts and records it and
-// returns the answer.
+// Refuse decides the parsed head h with ServeHTTP's checks before
+// admission (checkIn), and when the router turns the request away counts
+// and records it and returns the answer.
 func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bool) {
 	rt := (*Router)(d)
 	t := rt.table.Load()
 	if !t.early {
 		return front.Refusal{}, false
 	}
-	path := h.Path()
-	switch path {
-	case "/__lbheartbeat__", "/__version__", "/__heartbeat__":
-		return front.Refusal{}, false
-	}
-	method := h.Method()
-	rte := t.route(method, h.Host(), path)
-	if rte == nil {
-		return front.Refusal{}, false
-	}
+	// method and path apart from in: finish keeps them (in a log line),
+	// which would make in, and the forwarded chain on the stack, escape.
+	method, path := h.Method(), h.Path()
 	var fwd [front.MaxForwarded]string
-	client := t.clientIP.Client(peer, h.AppendForwarded(fwd[:0]))
-	key := t.clientIP.Key(client)
+	in := arrival{method: method, host: h.Host(), path: path, fwd: h.AppendForwarded(fwd[:0])}
+	st := statePool.Get().(*requestState)
 	start := rt.now()
-	dec, ok := rt.adm.Refuse(start, key, rte.limit)
-	if !ok {
-		return front.Refusal{}, false
-	}
-	if dec.Allow {
-		// A check the look leaves to the decision admitted it: the
-		// request goes the full way, which admits it again.
-		rt.adm.Done(start, key, StatusClientClosed, false)
+	dec, found := rt.checkIn(t, &in, peer, st, start, true)
+	if found != checkRefused {
+		st.release()
 		return front.Refusal{}, false
 	}
 
@@ -72,13 +60,9 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bo
 	}
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
 
-	st := statePool.Get().(*requestState)
-	st.route, st.backend = rte, rte.backend
-	st.client, st.key = client, key
-	st.reason = dec.Reason.String()
 	st.w.status = dec.Status
 	st.w.bytes = int64(body)
-	if id := h.RequestID(); id != nil && t.clientIP.Trusted(peer) && clientip.ValidRequestID(bstr(id)) {
+	if id := h.RequestID(); id != nil && st.trusted && clientip.ValidRequestID(bstr(id)) {
 		st.rawID = id
 	}
 	end := rt.finish(t, st, method, path, start)
