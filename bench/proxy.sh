@@ -24,6 +24,11 @@
 #   PROFILE_OUT=      where to keep that profile (default: printed only)
 #   PROFILE_RUN=bulwark  the run profiled: bulwark (forwarding),
 #                     bulwark_429 or bulwark_429p (the refusal path)
+#   BASELINE=         a git revision (e.g. HEAD~3): also builds bulwark at
+#                     that revision and runs it as "base" (forwarding) and
+#                     "base_429" (refusals) with the same config on
+#                     PORT_BASE+6 (admin +7), interleaved with the others,
+#                     so a change is measured against its parent in one run
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -38,6 +43,7 @@ PIPELINE=${PIPELINE:-16}
 PROFILE=${PROFILE:-0}
 PROFILE_OUT=${PROFILE_OUT:-}
 PROFILE_RUN=${PROFILE_RUN:-bulwark}
+BASELINE=${BASELINE:-}
 
 backend_port=$PORT_BASE
 bulwark_port=$((PORT_BASE + 1))
@@ -45,6 +51,8 @@ admin_port=$((PORT_BASE + 2))
 plain_port=$((PORT_BASE + 3))
 nginx_port=$((PORT_BASE + 4))
 statsd_port=$((PORT_BASE + 5))
+base_port=$((PORT_BASE + 6))
+base_admin_port=$((PORT_BASE + 7))
 
 name=proxy
 # shellcheck source=bench/lib.sh
@@ -58,6 +66,15 @@ echo "building into $tmp"
 	go build -o "$tmp/backend" ./bench/backend &&
 	go build -o "$tmp/plainproxy" ./bench/plainproxy &&
 	go build -o "$tmp/statsdsink" ./bench/statsdsink)
+if [ -n "$BASELINE" ]; then
+	need_free_ports "$base_port" "$base_admin_port"
+	echo "building the baseline $BASELINE ($(cd "$root" && git rev-parse --short "$BASELINE"))"
+	git -C "$root" worktree add -q --detach "$tmp/base-src" "$BASELINE"
+	built=0
+	(cd "$tmp/base-src" && go build -o "$tmp/base" ./cmd/bulwark) && built=1
+	git -C "$root" worktree remove --force "$tmp/base-src"
+	[ "$built" = 1 ] || die "could not build $BASELINE"
+fi
 
 # A realistic production config: a Persona-like route table, per-client
 # limits on every route (far above what one wrk client sends, so nothing is
@@ -123,6 +140,12 @@ start plain "${pin_proxy[@]}" "$tmp/plainproxy" -port "$plain_port" \
 	-target "http://127.0.0.1:$backend_port" -max-idle-per-host "$PLAIN_IDLE"
 
 proxies=(bulwark plain)
+if [ -n "$BASELINE" ]; then
+	sed -e "s/^listen: .*/listen: 127.0.0.1:$base_port/" \
+		-e "s/^admin: .*/admin: {listen: 127.0.0.1:$base_admin_port}/" "$tmp/bulwark.yaml" >"$tmp/base.yaml"
+	LOG_TO=/dev/null start base "${pin_proxy[@]}" "$tmp/base" -config "$tmp/base.yaml"
+	proxies+=(base)
+fi
 # Every run NAME measures the process named by NAME up to its first "_"; the
 # _429 and _429p runs send to a route whose tiny limit refuses nearly every
 # request.
@@ -133,6 +156,8 @@ declare -A url=(
 	[bulwark_429]="http://127.0.0.1:$bulwark_port/limited/x"
 	[nginx_429]="http://127.0.0.1:$nginx_port/limited/x"
 	[bulwark_429p]="http://127.0.0.1:$bulwark_port/limited/x"
+	[base]="http://127.0.0.1:$base_port/wsapi/session_context"
+	[base_429]="http://127.0.0.1:$base_port/limited/x"
 	[nginx_429p]="http://127.0.0.1:$nginx_port/limited/x"
 )
 
@@ -208,6 +233,7 @@ done
 runs=("${proxies[@]}")
 if [ "$REFUSE" != 0 ]; then
 	runs+=(bulwark_429)
+	[ -n "$BASELINE" ] && runs+=(base_429)
 	[[ " ${proxies[*]} " == *" nginx "* ]] && runs+=(nginx_429)
 	if [ "$PIPELINE" -gt 0 ]; then
 		runs+=(bulwark_429p)
@@ -255,7 +281,7 @@ for round in $(seq "$ROUNDS"); do
 			'BEGIN {printf "%.0f", t / hz / d * 100}')
 		# The statsd daemon's CPU per request, for the runs that feed it.
 		sd_us=0.00
-		if [[ $p == bulwark* ]]; then
+		if [[ $p == bulwark* || $p == base* ]]; then
 			sd_us=$(awk -v t=$((sd_after - sd_before)) -v hz="$hz" -v n="$reqs" \
 				'BEGIN {printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0)}')
 		fi
@@ -283,7 +309,7 @@ echo " errors: socket errors plus non-2xx answers, or for the _429 runs answers 
 echo " _429p: $PIPELINE requests per write)"
 
 echo
-for pair in bulwark/plain bulwark/nginx bulwark_429/nginx_429 bulwark_429p/nginx_429p; do
+for pair in bulwark/base bulwark_429/base_429 bulwark/plain bulwark/nginx bulwark_429/nginx_429 bulwark_429p/nginx_429p; do
 	a=${pair%/*} b=${pair#*/}
 	[ -n "${med_rps[$a]:-}" ] && [ -n "${med_rps[$b]:-}" ] || continue
 	printf '%-23s req/s %s  p50 %s  p99 %s  cpu/req %s\n' "$pair" \
@@ -297,7 +323,7 @@ done
 # apart, so a slow spell of the machine hits both), then their median and
 # range: steadier than the ratio of medians on a noisy machine.
 echo
-for pair in bulwark/nginx bulwark_429/nginx_429 bulwark_429p/nginx_429p; do
+for pair in bulwark/base bulwark_429/base_429 bulwark/nginx bulwark_429/nginx_429 bulwark_429p/nginx_429p; do
 	a=${pair%/*} b=${pair#*/}
 	[ -n "${med_rps[$a]:-}" ] && [ -n "${med_rps[$b]:-}" ] || continue
 	awk -v a="$a" -v b="$b" -v pair="$pair" '

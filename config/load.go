@@ -29,6 +29,7 @@ func Default() *Config {
 			MaxBodyBytes:      10 << 20,
 			ShutdownGrace:     Duration(30 * time.Second),
 			EarlyRefusal:      true,
+			Path:              PathNorm{Normalize: true, MergeSlashes: true, EscapedSlashes: "keep"},
 		},
 		ClientIP: ClientIP{Header: "X-Forwarded-For", IPv6Prefix: 64},
 		Abuse: Abuse{

@@ -64,6 +64,27 @@ type Server struct {
 	// head, before net/http builds it: the cheapest refusal. Default true;
 	// false sends every request through the full path.
 	EarlyRefusal bool `yaml:"early_refusal"`
+	// Path says how request paths are normalised before routing.
+	Path PathNorm `yaml:"path"`
+}
+
+// PathNorm is how request paths are normalised before routing, limits and
+// stats see them (package router/pathnorm). Routes always match the decoded,
+// normalised path; the backend receives the normalised path, escaped.
+type PathNorm struct {
+	// Normalize removes dot segments ("/a/./b", "/x/../a", "/%2e/a"),
+	// decodes escapes of unreserved characters and upper-cases the others;
+	// a path that cannot be normalised safely gets 400. Default true; false
+	// turns off every step here, and routes match the path as net/http
+	// decoded it.
+	Normalize bool `yaml:"normalize"`
+	// MergeSlashes merges runs of slashes ("//a///b" is "/a/b"). Default true.
+	MergeSlashes bool `yaml:"merge_slashes"`
+	// EscapedSlashes is what the backend receives for %2F and %5C: "keep"
+	// (as sent, escaped), "unescape" (%2F becomes a slash; a backslash
+	// cannot travel raw, so %5C stays) or "reject" (400, and for a raw
+	// backslash too). Default "keep". Routes see %2F as a slash either way.
+	EscapedSlashes string `yaml:"escaped_slashes"`
 }
 
 // ClientIP says how to find the real client behind proxies.

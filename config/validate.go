@@ -103,6 +103,11 @@ func (v *validator) server() {
 	if s.MaxBodyBytes <= 0 {
 		v.fail("server.max_body_bytes", "must be greater than 0")
 	}
+	switch s.Path.EscapedSlashes {
+	case "keep", "unescape", "reject":
+	default:
+		v.fail("server.path.escaped_slashes", "unknown value %q (want keep, unescape or reject)", s.Path.EscapedSlashes)
+	}
 }
 
 func (v *validator) cidrs(path string, list []string) {
@@ -272,9 +277,13 @@ func (v *validator) routes() {
 		m := r.Match
 		if m.Path != "" && !strings.HasPrefix(m.Path, "/") {
 			v.fail(p+".match.path", "must start with /")
+		} else if m.Path != "" {
+			v.matchable(p+".match.path", m.Path, false)
 		}
 		if m.PathPrefix != "" && !strings.HasPrefix(m.PathPrefix, "/") {
 			v.fail(p+".match.path_prefix", "must start with /")
+		} else if m.PathPrefix != "" {
+			v.matchable(p+".match.path_prefix", m.PathPrefix, true)
 		}
 		if m.Path != "" && len(m.Paths) > 0 {
 			v.fail(p+".match", "use path or paths, not both")
@@ -282,6 +291,8 @@ func (v *validator) routes() {
 		for j, pp := range m.Paths {
 			if !strings.HasPrefix(pp, "/") {
 				v.fail(fmt.Sprintf("%s.match.paths[%d]", p, j), "must start with /")
+			} else {
+				v.matchable(fmt.Sprintf("%s.match.paths[%d]", p, j), pp, false)
 			}
 		}
 		for j, meth := range m.Methods {
@@ -305,6 +316,13 @@ func (v *validator) routes() {
 		if !statNameRE.MatchString(r.Stats.Name) {
 			v.fail(p+".stats.name", "invalid name %q (want [A-Za-z0-9_]{1,64})", r.Stats.Name)
 		}
+	}
+}
+
+// matchable fails a route path that no normalised request path can match.
+func (v *validator) matchable(path, p string, prefix bool) {
+	if why := unmatchable(p, prefix, v.c.Server.Path); why != "" {
+		v.fail(path, "%q never matches: %s", p, why)
 	}
 }
 

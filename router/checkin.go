@@ -14,8 +14,10 @@ import (
 // all that arrival points to, the front's forwarded chain on its stack
 // included.)
 type arrival struct {
-	method, host, path string
-	fwd                []string // the forwarded-chain field's values
+	method, host string
+	path         string   // the path routes match (normalised, see server.path)
+	badPath      bool     // the path cannot be normalised: 400
+	fwd          []string // the forwarded-chain field's values
 }
 
 // checkResult is what the checks before admission found.
@@ -24,6 +26,8 @@ type checkResult uint8
 const (
 	// checkOwn: one of the router's own endpoints, which it serves itself.
 	checkOwn checkResult = iota
+	// checkBadPath: the path cannot be normalised (400).
+	checkBadPath
 	// checkNoRoute: no route matches (404).
 	checkNoRoute
 	// checkRefused: admission turned the request away; the decision says
@@ -38,7 +42,8 @@ const (
 
 // checkIn runs the checks before admission, the one copy ServeHTTP and the
 // connection front share: the client's identity, the router's own
-// endpoints, the route, then admission's decision, for a request from the
+// endpoints, a path that cannot be normalised, the route, then admission's
+// decision, for a request from the
 // socket peer peer (zero when not an IP address). It fills st's client,
 // key, trust and route as it goes.
 //
@@ -52,6 +57,9 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 	switch a.path {
 	case "/__lbheartbeat__", "/__version__", "/__heartbeat__":
 		return ratelimit.Decision{}, checkOwn
+	}
+	if a.badPath {
+		return ratelimit.Decision{}, checkBadPath
 	}
 
 	rte := t.route(a.method, a.host, a.path)

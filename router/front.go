@@ -40,9 +40,10 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bo
 	}
 	// method and path apart from in: finish keeps them (in a log line),
 	// which would make in, and the forwarded chain on the stack, escape.
-	method, path := h.Method(), h.Path()
+	method := h.Method()
+	path, pathOK := t.matchPath(h.Path())
 	var fwd [front.MaxForwarded]string
-	in := arrival{method: method, host: h.Host(), path: path, fwd: h.AppendForwarded(fwd[:0])}
+	in := arrival{method: method, host: h.Host(), path: path, badPath: !pathOK, fwd: h.AppendForwarded(fwd[:0])}
 	st := statePool.Get().(*requestState)
 	start := rt.now()
 	dec, found := rt.checkIn(t, &in, peer, st, start, true)

@@ -89,6 +89,7 @@ type table struct {
 	maxBody   int64
 	accessLog bool
 	early     bool // server.early_refusal
+	path      pathRules
 }
 
 // New builds a Router from a validated config.
@@ -155,6 +156,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 		clientIP:  ext,
 		accessLog: cfg.Log.Access,
 		early:     cfg.Server.EarlyRefusal,
+		path:      compilePathRules(cfg.Server.Path),
 	}
 	for _, name := range cfg.BackendNames() {
 		bc := cfg.Backends[name]
@@ -297,12 +299,9 @@ func (rt *Router) InFlight() int64 { return rt.inFlight.Load() }
 // Config returns the config currently served.
 func (rt *Router) Config() *config.Config { return rt.table.Load().cfg }
 
-func (t *table) match(r *http.Request) *route {
-	return t.route(r.Method, r.Host, r.URL.Path)
-}
-
 // route returns the first route matching a request of method for host and
-// path, nil when none does.
+// path (decoded and, unless server.path.normalize is off, normalised), nil
+// when none does.
 func (t *table) route(method, host, path string) *route {
 	for _, rte := range t.routes {
 		if rte.match(method, host, path) {

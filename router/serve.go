@@ -96,10 +96,11 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	st.w.reset(rw)
 	w := &st.w
 	t := rt.table.Load()
+	path, pathOK := rt.normalizePath(r)
 	peer, _ := clientip.ParsePeer(r.RemoteAddr)
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
-	in := arrival{method: r.Method, host: r.Host, path: r.URL.Path, fwd: r.Header[t.clientIP.Header()]}
+	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	if st.trusted {
 		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
@@ -108,7 +109,11 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	switch found {
 	case checkOwn:
-		rt.serveOwn(rw, r)
+		rt.serveOwn(rw, r, path)
+		return
+	case checkBadPath:
+		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	case checkNoRoute:
 		writeSmall(w, http.StatusNotFound, "no route")
@@ -187,9 +192,9 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	rt.finish(t, st, r.Method, r.URL.Path, start)
 }
 
-// serveOwn serves the router's own endpoints.
-func (rt *Router) serveOwn(rw http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
+// serveOwn serves the router's own endpoint at path (normalised).
+func (rt *Router) serveOwn(rw http.ResponseWriter, r *http.Request, path string) {
+	switch path {
 	case "/__lbheartbeat__":
 		rt.serveLBHeartbeat(rw)
 	case "/__version__":

@@ -226,6 +226,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	next.Listen, next.Admin, next.ListenProxyProtocol = s.cfg.Listen, s.cfg.Admin, s.cfg.ListenProxyProtocol
 	next.Server = s.cfg.Server
 	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
+	next.Server.Path = cfg.Server.Path // read per request from the routing table
 	if next.Listen != cfg.Listen || next.Admin != cfg.Admin || next.Server != cfg.Server ||
 		next.ListenProxyProtocol != cfg.ListenProxyProtocol {
 		s.log.Warn("listen, admin, listen_proxy_protocol and server timeouts and sizes change only on restart; kept the running values")

@@ -243,6 +243,7 @@ func TestStatsKnownMix(t *testing.T) {
 	const wantProm = `
 # HELP bulwark_rejections_total Requests the router refused itself, by reason.
 # TYPE bulwark_rejections_total counter
+bulwark_rejections_total{reason="bad_request"} 0
 bulwark_rejections_total{reason="banned"} 0
 bulwark_rejections_total{reason="body_too_large"} 0
 bulwark_rejections_total{reason="circuit_open"} 0

@@ -62,6 +62,7 @@ bulwark_queue_wait_seconds_sum{backend="browserid"} 0.00390625
 bulwark_queue_wait_seconds_count{backend="browserid"} 1
 # HELP bulwark_rejections_total Requests the router refused itself, by reason.
 # TYPE bulwark_rejections_total counter
+bulwark_rejections_total{reason="bad_request"} 0
 bulwark_rejections_total{reason="banned"} 1
 bulwark_rejections_total{reason="body_too_large"} 0
 bulwark_rejections_total{reason="circuit_open"} 0

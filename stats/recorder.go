@@ -30,6 +30,7 @@ const (
 	NoTarget
 	BodyTooLarge
 	TooManyInFlight
+	BadRequest
 	numReasons
 )
 
@@ -45,6 +46,7 @@ var reasonNames = [...]string{
 	NoTarget:        "no_target",
 	BodyTooLarge:    "body_too_large",
 	TooManyInFlight: "too_many_in_flight",
+	BadRequest:      "bad_request",
 }
 
 func (r Reason) String() string {

@@ -21,9 +21,12 @@ import (
 type conn struct {
 	nc  net.Conn
 	raw syscall.RawConn // for the idle liveness check; nil if nc has no fd
-	br  *bufio.Reader   // reads through the conn itself (limit, nread)
-	bw  *bufio.Writer
-	p   *pool
+	// inner is the socket under nc when nc wraps one (a *tls.Conn from a
+	// custom Dialer): peeked at, never read or written directly.
+	inner syscall.RawConn
+	br    *bufio.Reader // reads through the conn itself (limit, nread)
+	bw    *bufio.Writer
+	p     *pool
 
 	// limit is what reads from nc may still take: the header budget while a
 	// response head is parsed, MaxInt64 otherwise.
@@ -42,9 +45,9 @@ type conn struct {
 	aborted atomic.Bool
 	abortFn func()
 
-	peekFn   func(fd uintptr) bool
-	peekBuf  [1]byte
-	peekLive bool
+	peekFn    func(fd uintptr) bool
+	peekBuf   [1]byte
+	peekState sockState
 
 	// flushAwait's state inside RawConn.Read.
 	awaitFn  func(fd uintptr) bool
@@ -59,6 +62,13 @@ type conn struct {
 	ioErrno         syscall.Errno
 	ioEOF           bool
 	fd              int
+	// check makes the next write peek first, and write nothing if the
+	// socket holds bytes or was closed (found: what the peek saw).
+	check bool
+	found sockState
+	// note makes the next write peek first and set early if the socket
+	// holds bytes: an answer that came before the request was all sent.
+	note, early bool
 
 	scratch [24]byte
 
@@ -72,6 +82,12 @@ func newConn(p *pool, nc net.Conn) *conn {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
+		}
+	} else if w, ok := nc.(interface{ NetConn() net.Conn }); ok {
+		if sc, ok := w.NetConn().(syscall.Conn); ok {
+			if raw, err := sc.SyscallConn(); err == nil {
+				c.inner = raw
+			}
 		}
 	}
 	c.br = p.t.getReader(c)
@@ -153,7 +169,7 @@ func (c *conn) write(p []byte) (int, error) {
 	if c.raw == nil || len(p) == 0 {
 		return c.nc.Write(p)
 	}
-	c.ioBuf, c.ioN, c.ioErrno = p, 0, 0
+	c.ioBuf, c.ioN, c.ioErrno, c.found = p, 0, 0, sockIdle
 	var err error
 	if c.fd < 0 || !c.writeFD(uintptr(c.fd)) {
 		err = c.raw.Write(c.writeFn)
@@ -163,6 +179,10 @@ func (c *conn) write(p []byte) (int, error) {
 	switch {
 	case err != nil:
 		return n, c.opError("write", err)
+	case c.found == sockData:
+		return 0, ErrUnsolicited
+	case c.found == sockClosed:
+		return 0, errClosedIdle
 	case c.ioErrno != 0:
 		return n, c.opError("write", os.NewSyscallError("write", c.ioErrno))
 	}
@@ -170,7 +190,19 @@ func (c *conn) write(p []byte) (int, error) {
 }
 
 // writeFD writes what is left of ioBuf; false means the socket is full.
+// The first write of a request peeks first, in the same callback: a
+// request goes out only on a socket that holds nothing unread.
 func (c *conn) writeFD(fd uintptr) bool {
+	if c.check {
+		c.check = false
+		if c.found = c.peek(fd); c.found != sockIdle {
+			return true
+		}
+	}
+	if c.note {
+		c.note = false
+		c.early = c.early || c.peek(fd) != sockIdle
+	}
 	n, e := rawio.WriteAll(int(fd), c.ioBuf[c.ioN:])
 	c.ioN += n
 	if e == syscall.EAGAIN {

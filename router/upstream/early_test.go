@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEarlyResponse: a backend that answers before reading a large body and
@@ -55,5 +56,78 @@ func TestAnswerWithoutReadingBody(t *testing.T) {
 	}
 	if s := tr.Stats(); s.Dials != 1 {
 		t.Errorf("stats = %+v, want one connection", s)
+	}
+}
+
+// gateReader holds a body's last part back until open returns.
+type gateReader struct {
+	first, last io.Reader
+	open        func()
+	opened      bool
+}
+
+func (g *gateReader) Read(p []byte) (int, error) {
+	if n, err := g.first.Read(p); err != io.EOF {
+		return n, err
+	}
+	if !g.opened {
+		g.opened = true
+		g.open()
+	}
+	return g.last.Read(p)
+}
+
+// TestEarlyAnswerNotReused: an answer that arrives while a request body
+// is still being sent in several writes is served, and its connection is
+// closed after it, as the backend may not have read the body's rest.
+func TestEarlyAnswerNotReused(t *testing.T) {
+	answered := make(chan struct{})
+	srv := newRawServer(t, func(i int, c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if i == 0 {
+			io.WriteString(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nearly")
+			close(answered)
+		}
+		io.Copy(io.Discard, req.Body)
+		if i > 0 {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlater")
+		}
+		io.Copy(io.Discard, br) // until the client closes
+	})
+	var first net.Conn
+	d := &net.Dialer{}
+	tr := newTransport(t, Options{ResponseHeaderTimeout: 5 * time.Second, Dialer: dialerFunc(func(network, addr string) (net.Conn, error) {
+		c, err := d.Dial(network, addr)
+		if first == nil {
+			first = c
+		}
+		return c, err
+	})})
+	body := &gateReader{
+		first: strings.NewReader(strings.Repeat("a", 100<<10)),
+		last:  strings.NewReader("end"),
+		open: func() { // the answer is on the client's socket
+			<-answered
+			waitReadable(t, first)
+		},
+	}
+	req, _ := http.NewRequest("POST", srv.URL(), body)
+	req.ContentLength = 100<<10 + 3
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); resp.StatusCode != http.StatusForbidden || got != "early" {
+		t.Fatalf("got %d %q, want the early answer", resp.StatusCode, got)
+	}
+	if s := tr.Stats(); s.Closed != 1 || s.Targets[target(t, srv.URL())].Open != 0 {
+		t.Errorf("stats %+v, want the connection closed", s)
+	}
+	if got := outcome(tr, "POST", srv.URL(), strings.NewReader("x")); got != "200 later" {
+		t.Errorf("next request: %q", got)
 	}
 }

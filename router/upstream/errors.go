@@ -21,7 +21,23 @@ var (
 	ErrInvalidRequest = errors.New("upstream: invalid request")
 	// ErrBodyClosed is returned by a read on a response body after Close.
 	ErrBodyClosed = errors.New("upstream: read on closed response body")
+	// ErrUnsolicited means the backend sent bytes on a connection before it
+	// was asked anything: the connection was closed unused. A request that
+	// meets it on a reused connection is sent again on a new one when that
+	// is safe.
+	ErrUnsolicited = errors.New("upstream: backend sent bytes nobody asked for")
+	// ErrTooManyInformational means more than maxInformational 1xx heads
+	// came before the final response; the connection was closed.
+	ErrTooManyInformational = errors.New("upstream: too many 1xx responses")
+	// ErrUnaskedUpgrade means a 101 Switching Protocols answered a request
+	// that did not ask for an upgrade, or switched to a protocol the request
+	// did not offer; the connection was closed.
+	ErrUnaskedUpgrade = errors.New("upstream: backend switched protocols unasked")
 )
+
+// errClosedIdle: the peek before a request's first write found the
+// connection closed. Nothing was sent.
+var errClosedIdle = errors.New("upstream: backend closed the idle connection")
 
 // timeoutError is a net.Error whose Timeout() is true, returned when the
 // response head did not arrive within ResponseHeaderTimeout.

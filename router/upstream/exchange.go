@@ -16,15 +16,33 @@ import (
 // a request body write failed (say, a 413 followed by a close).
 const earlyResponseWait = 250 * time.Millisecond
 
+// maxInformational caps the 1xx heads read for one request, as
+// http.Transport once did (max1xxResponses): a backend that sends them
+// without end holds the request and the client.
+const maxInformational = 5
+
 // roundTrip sends req on c and reads the response head. On error c is
 // closed; on success c belongs to the response body (or went back to the
 // pool when there is none).
 func (c *conn) roundTrip(ctx context.Context, req *http.Request, body io.Reader, pl *plan, pr *progress) (*http.Response, error) {
 	c.watch(ctx)
-	start := c.nread
+	start, sent := c.nread, c.written
 	resp, reuse, err := c.exchange(req, body, pl, pr)
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols && !pl.offered(resp.Header["Upgrade"]) {
+		pr.fatal = true
+		err = fmt.Errorf("%w: Upgrade %q, asked %q", ErrUnaskedUpgrade, resp.Header["Upgrade"], pl.upgrade)
+	}
 	if err != nil {
-		pr.gotByte = c.nread > start
+		// Bytes read before any of the request went out (a wrapper's look
+		// for unasked ones) are no answer to it.
+		pr.unsent = c.written == sent
+		pr.gotByte = c.nread > start && !pr.unsent
+		switch {
+		case errors.Is(err, ErrUnsolicited):
+			c.p.t.unsolicited.Add(1)
+		case errors.Is(err, errClosedIdle):
+			c.p.t.stale.Add(1)
+		}
 		err = c.failure(ctx, err, pr)
 		c.release(false)
 		return nil, err
@@ -51,6 +69,15 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, body io.Reader,
 // never sent).
 func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progress) (resp *http.Response, reuse bool, err error) {
 	sent := c.written
+	c.check = true      // the first write makes sure nothing unasked is waiting
+	if c.inner != nil { // a wrapper's first write can't peek: look now
+		switch c.idleState() {
+		case sockData:
+			return nil, false, ErrUnsolicited
+		case sockClosed:
+			return nil, false, errClosedIdle
+		}
+	}
 	if err := c.writeHead(req, pl, pr); err != nil {
 		return nil, false, err
 	}
@@ -73,7 +100,13 @@ func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progres
 		if d > 0 {
 			c.setReadTimeout(d) // flushAwait may wait for the head
 		}
+		// An answer that comes before the last write of a request sent in
+		// several is served (RFC 9112, section 9.5), but the backend may
+		// not have read the rest: the connection closes after it.
+		c.early = c.written != sent && c.br.Buffered() > 0
+		c.note = c.written != sent
 		err = c.flushAwait(sent)
+		c.note = false
 	}
 	if err != nil {
 		if !pr.fatal && pr.bodyStarted {
@@ -90,7 +123,7 @@ func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progres
 	if d > 0 {
 		c.setReadTimeout(0)
 	}
-	return resp, true, nil
+	return resp, !c.early, nil
 }
 
 // awaitContinue waits, after a head with "Expect: 100-continue", for the
@@ -134,7 +167,9 @@ func (c *conn) earlyResponse(req *http.Request, pr *progress) *http.Response {
 // readHead reads response heads until a final one (or a 100 when
 // stopAt100). 1xx heads other than 101 go to the request's
 // httptrace.ClientTrace.Got1xxResponse, as http.Transport does, so
-// ReverseProxy forwards them. budget starts a new header budget.
+// ReverseProxy forwards them; a 100 only once per request. At most
+// maxInformational of them are read, and all the heads of one call share
+// one header budget (budget starts it).
 func (c *conn) readHead(req *http.Request, pr *progress, stopAt100, budget bool) (*http.Response, error) {
 	max := c.p.t.opts.MaxResponseHeaderBytes
 	if budget {
@@ -154,6 +189,16 @@ func (c *conn) readHead(req *http.Request, pr *progress, stopAt100, budget bool)
 		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
 			return resp, nil
 		}
+		if pr.informational++; pr.informational > maxInformational {
+			pr.fatal = true
+			return nil, fmt.Errorf("%w: over %d", ErrTooManyInformational, maxInformational)
+		}
+		if code == http.StatusContinue {
+			if pr.continued {
+				continue // said once already
+			}
+			pr.continued = true
+		}
 		trace := httptrace.ContextClientTrace(req.Context())
 		if code == http.StatusContinue && stopAt100 && trace != nil && trace.Got100Continue != nil {
 			trace.Got100Continue()
@@ -163,7 +208,6 @@ func (c *conn) readHead(req *http.Request, pr *progress, stopAt100, budget bool)
 				pr.fatal = true
 				return nil, err
 			}
-			c.limit = max // the receiver of 1xx heads limits their count
 		}
 		if code == http.StatusContinue && stopAt100 {
 			return resp, nil

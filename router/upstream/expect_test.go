@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -203,4 +204,73 @@ func itoa(n int) string {
 		return digits[n : n+1]
 	}
 	return itoa(n/10) + digits[n%10:n%10+1]
+}
+
+// TestContinueOnce: a backend that repeats 100 Continue, before and after
+// the body, has the caller's hooks see one 100 per request, with or
+// without Expect.
+func TestContinueOnce(t *testing.T) {
+	srv := newRawServer(t, func(_ int, c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n")
+			body, _ := io.ReadAll(req.Body)
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: "+itoa(len(body))+"\r\n\r\n"+string(body))
+		}
+	})
+	tr := newTransport(t, Options{})
+	for _, expect := range []bool{true, false} {
+		var codes []int
+		continued := 0
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+				codes = append(codes, code)
+				return nil
+			},
+			Got100Continue: func() { continued++ },
+		})
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL(), strings.NewReader("abc"))
+		if expect {
+			req.Header.Set("Expect", "100-continue")
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, resp); got != "abc" {
+			t.Errorf("body %q", got)
+		}
+		wantContinued := 0
+		if expect {
+			wantContinued = 1
+		}
+		if !equalInts(codes, []int{100}) || continued != wantContinued {
+			t.Errorf("Expect %v: 1xx %v, Got100Continue %d times; want one 100, %d", expect, codes, continued, wantContinued)
+		}
+	}
+}
+
+// TestInformationalBudget: 1xx heads passed to Got1xxResponse still share
+// the request's header budget with the final head.
+func TestInformationalBudget(t *testing.T) {
+	hint := "HTTP/1.1 103 Early Hints\r\nLink: " + strings.Repeat("l", 1500) + "\r\n\r\n"
+	closed := make(chan struct{}, 1)
+	srv := answerOnce(t, strings.Repeat(hint, 3)+"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", closed)
+	tr := newTransport(t, Options{MaxResponseHeaderBytes: 4 << 10})
+	seen := 0
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		Got1xxResponse: func(int, textproto.MIMEHeader) error { seen++; return nil },
+	})
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL(), nil)
+	if _, err := tr.RoundTrip(req); !errors.Is(err, ErrHeaderTooLarge) {
+		t.Fatalf("err = %v, want ErrHeaderTooLarge", err)
+	}
+	<-closed
+	if seen != 2 {
+		t.Errorf("Got1xxResponse saw %d heads, want the 2 within the budget", seen)
+	}
 }

@@ -16,7 +16,9 @@ import (
 // the buffer already. parseHead reads those itself, into one string for
 // the head and one slice for the values, and lr becomes the body. Anything
 // else, and anything parseHead is not sure http.ReadResponse reads the same
-// way, is left to http.ReadResponse, which reads it from the start.
+// way, is left to http.ReadResponse, which reads it from the start; a head
+// with both Content-Length and Transfer-Encoding then closes the
+// connection after it.
 func readResponse(br *bufio.Reader, req *http.Request, lr *lengthReader) (*http.Response, error) {
 	if req.Method != http.MethodHead {
 		if br.Buffered() == 0 {
@@ -40,7 +42,12 @@ func readResponse(br *bufio.Reader, req *http.Request, lr *lengthReader) (*http.
 			return resp, nil
 		}
 	}
-	return http.ReadResponse(br, req)
+	both, seen := lengthFields(br)
+	resp, err := http.ReadResponse(br, req)
+	if err == nil && (both || !seen && resp.TransferEncoding != nil) {
+		resp.Close = true // see lengthFields
+	}
+	return resp, err
 }
 
 // maxHeadFields is how many fields parseHead takes; a head with more goes

@@ -40,7 +40,9 @@ func TestMalformedHead(t *testing.T) {
 		{"unknown transfer-encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", nil},
 		{"two transfer-encodings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", nil},
 		{"header too large", "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", 8<<10) + "\r\n\r\n", ErrHeaderTooLarge},
-		{"endless 1xx", strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 1000), ErrHeaderTooLarge},
+		{"endless 1xx", strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 1000), ErrTooManyInformational},
+		{"six 1xx", strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", 6) + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", ErrTooManyInformational},
+		{"large 1xx heads", strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: "+strings.Repeat("l", 1500)+"\r\n\r\n", 3) + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", ErrHeaderTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

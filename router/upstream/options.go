@@ -76,7 +76,10 @@ type Options struct {
 	ReadBufferSize, WriteBufferSize int
 	// Dialer opens connections. Nil means a net.Dialer with TCP keep-alive;
 	// ConnectTimeout applies to either. Dial errors are returned as
-	// *net.OpError with Op "dial".
+	// *net.OpError with Op "dial". Before a request, a connection is checked
+	// for bytes the backend sent unasked: a socket by a peek, a conn that
+	// wraps one and says so with NetConn (a *tls.Conn) through the wrapper,
+	// and any other only for bytes already buffered.
 	Dialer Dialer
 }
 

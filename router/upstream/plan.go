@@ -131,11 +131,16 @@ func idempotent(req *http.Request) bool {
 	return len(h["Idempotency-Key"]) > 0 || len(h["X-Idempotency-Key"]) > 0
 }
 
-// progress records how far one attempt got, to decide on a retry.
+// progress records how far one attempt got, to decide on a retry, and
+// the informational heads seen.
 type progress struct {
 	bodyStarted bool // the request body was read from
 	gotByte     bool // a byte of the response arrived
+	unsent      bool // not a byte of the request was written
 	fatal       bool // the failure was not the connection's: don't retry
+
+	informational int  // 1xx heads read
+	continued     bool // a 100 Continue was passed on
 }
 
 // retryable reports whether the attempt may be sent again on a new
@@ -146,6 +151,32 @@ func (pr *progress) retryable(req *http.Request) bool {
 		return false
 	case !pr.bodyStarted:
 		return true
+	case pr.unsent: // the backend saw nothing: only the body must be replayed
+		return req.GetBody != nil
 	}
 	return idempotent(req) && req.GetBody != nil
+}
+
+// offered reports whether the protocols a 101 answer switches to (its
+// Upgrade field) are all among those the request offered: a switch
+// nobody asked for is not passed on.
+func (pl *plan) offered(switched []string) bool {
+	if pl.upgrade == "" {
+		return false
+	}
+	n := 0
+	for _, v := range switched {
+		for v != "" {
+			var item string
+			item, v, _ = strings.Cut(v, ",")
+			if item = strings.Trim(item, " \t"); item == "" {
+				continue
+			}
+			if !hasToken([]string{pl.upgrade}, item) {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }

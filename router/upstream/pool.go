@@ -30,9 +30,11 @@ type waiter struct{ ch chan *conn }
 // get returns a conn for one request: the most recently used idle one, else
 // a new one, else (at the cap) the first one another request gives up. fresh
 // skips idle conns: a retry wants a new connection. check peeks at an idle
-// conn first and retires it if the backend closed it: worth a syscall for a
-// request whose body could not be sent again; any other request that meets
-// a dead conn is retried on a new one.
+// conn first and retires it if the backend closed it or sent something:
+// worth a syscall for a request with a body, which is then not read from
+// before a usable conn is found. Every request peeks again right before its
+// first write (conn.writeFD); a request without a body meets a bad conn
+// there, and is retried on a new one.
 func (p *pool) get(ctx context.Context, fresh, check bool) (*conn, error) {
 	max := p.t.opts.MaxConnsPerTarget
 	for {
@@ -51,10 +53,17 @@ func (p *pool) get(ctx context.Context, fresh, check bool) (*conn, error) {
 				p.retire(c)
 				return p.dial(ctx)
 			}
-			if p.expired(c, time.Now()) || (check && !c.alive()) {
+			if p.expired(c, time.Now()) {
 				p.t.stale.Add(1)
 				p.discard(c, false)
 				continue
+			}
+			if check {
+				if st := c.idleState(); st != sockIdle {
+					p.count(st)
+					p.discard(c, false)
+					continue
+				}
 			}
 			p.t.reused.Add(1)
 			return c, nil
@@ -116,6 +125,7 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 // bytes buffered) it is closed.
 func (p *pool) put(c *conn) {
 	if c.br.Buffered() > 0 { // the backend sent more than it announced
+		p.t.unsolicited.Add(1)
 		p.discard(c, false)
 		return
 	}
@@ -135,6 +145,15 @@ func (p *pool) put(c *conn) {
 	p.idle = append(p.idle, c)
 	p.armLocked()
 	p.mu.Unlock()
+}
+
+// count counts a conn found unusable by a peek.
+func (p *pool) count(st sockState) {
+	if st == sockData {
+		p.t.unsolicited.Add(1)
+	} else {
+		p.t.stale.Add(1)
+	}
 }
 
 // discard closes c and frees its slot. canceled says the request's context

@@ -31,6 +31,7 @@ type Transport struct {
 
 	dials, dialErrors, reused, retries         atomic.Uint64
 	closed, canceled, stale, expired, upgrades atomic.Uint64
+	unsolicited                                atomic.Uint64
 }
 
 // New returns a Transport with opts (zero fields take their defaults).
@@ -47,10 +48,13 @@ func New(opts Options) *Transport {
 // RoundTrip sends req to req.URL.Host and returns the response head; the
 // body streams from the connection. It closes req.Body, also on error.
 //
-// A request that fails on a reused connection before any byte of the
-// response arrived is sent again once on a new connection: always when its
-// body was not touched yet, else only when its method is idempotent and its
-// body can be replayed (GetBody).
+// Before a request's first byte goes out the connection is peeked at: one
+// that holds bytes nobody asked for, or that the backend closed, is closed
+// unused. A request that fails on a reused connection before any byte of
+// the response arrived is sent again once on a new connection: always when
+// its body was not touched yet, else when nothing of it was sent and its
+// body can be replayed (GetBody), else only when its method is idempotent
+// and its body can be replayed.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body := req.Body
 	if body == http.NoBody {
@@ -201,6 +205,9 @@ type Stats struct {
 	Closed, Canceled, Stale, Expired uint64
 	// Upgrades counts connections handed over after 101 Switching Protocols.
 	Upgrades uint64
+	// Unsolicited counts connections closed because the backend sent bytes
+	// nobody asked for: after a response's end, or while idle.
+	Unsolicited uint64
 }
 
 // TargetStats counts one target's connections.
@@ -213,16 +220,17 @@ type TargetStats struct {
 // Stats returns the current counts. It locks each pool briefly.
 func (t *Transport) Stats() Stats {
 	s := Stats{
-		Targets:    map[string]TargetStats{},
-		Dials:      t.dials.Load(),
-		DialErrors: t.dialErrors.Load(),
-		Reused:     t.reused.Load(),
-		Retries:    t.retries.Load(),
-		Closed:     t.closed.Load(),
-		Canceled:   t.canceled.Load(),
-		Stale:      t.stale.Load(),
-		Expired:    t.expired.Load(),
-		Upgrades:   t.upgrades.Load(),
+		Targets:     map[string]TargetStats{},
+		Dials:       t.dials.Load(),
+		DialErrors:  t.dialErrors.Load(),
+		Reused:      t.reused.Load(),
+		Retries:     t.retries.Load(),
+		Closed:      t.closed.Load(),
+		Canceled:    t.canceled.Load(),
+		Stale:       t.stale.Load(),
+		Expired:     t.expired.Load(),
+		Upgrades:    t.upgrades.Load(),
+		Unsolicited: t.unsolicited.Load(),
 	}
 	if m := t.pools.Load(); m != nil {
 		for host, p := range *m {
