@@ -43,16 +43,15 @@ const (
 // checkIn runs the checks before admission, the one copy ServeHTTP and the
 // connection front share: the client's identity, the router's own
 // endpoints, a path that cannot be normalised, the route, then admission's
-// decision, for a request from the
-// socket peer peer (zero when not an IP address). It fills st's client,
-// key, trust and route as it goes.
+// decision, for a request from the socket peer peer (zero when not an IP
+// address). It fills st's client, key and route as it goes; whether the
+// peer is trusted (for request ids and forwarding) is the caller's.
 //
 // With look false (ServeHTTP) admission decides and admits. With look true
 // (the front, which answers only refusals) it refuses what it can tell
 // from a look under its lock and admits nothing.
 func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestState, start time.Time, look bool) (ratelimit.Decision, checkResult) {
 	st.client = t.clientIP.Client(peer, a.fwd)
-	st.trusted = t.clientIP.Trusted(peer)
 
 	switch a.path {
 	case "/__lbheartbeat__", "/__version__", "/__heartbeat__":

@@ -63,7 +63,7 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bo
 
 	st.w.status = dec.Status
 	st.w.bytes = int64(body)
-	if id := h.RequestID(); id != nil && st.trusted && clientip.ValidRequestID(bstr(id)) {
+	if id := h.RequestID(); id != nil && t.clientIP.Trusted(peer) && clientip.ValidRequestID(bstr(id)) {
 		st.rawID = id
 	}
 	end := rt.finish(t, st, method, path, start)

@@ -102,6 +102,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// would canonicalise it again on every request.
 	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
+	st.trusted = t.clientIP.Trusted(peer)
 	if st.trusted {
 		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
 			st.requestID = id
