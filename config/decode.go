@@ -39,6 +39,10 @@ func (es Errors) Error() string {
 // start from defaults rather than zero values.
 type defaulter interface{ setDefaults() }
 
+// shorthand is implemented by mapping types that may also be written as a
+// single scalar (a backend target as its URL alone).
+type shorthand interface{ setScalar(string) }
+
 var (
 	durationType = reflect.TypeFor[Duration]()
 	sizeType     = reflect.TypeFor[Size]()
@@ -83,6 +87,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		// An explicit null leaves the default in place.
 		return
+	}
+	if n.Kind == yaml.ScalarNode && v.CanAddr() {
+		if sh, ok := v.Addr().Interface().(shorthand); ok {
+			sh.setScalar(n.Value)
+			return
+		}
 	}
 	switch v.Type() {
 	case durationType:
@@ -251,7 +261,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		k, val := p[0], p[1]
 		i, known := idx[k.Value]
 		if !known {
-			d.fail(join(path, k.Value), k, "unknown key (known: %s)", strings.Join(names, ", "))
+			d.fail(join(path, k.Value), k, "unknown key (%sknown: %s)", didYouMean(k.Value, names, "? "), strings.Join(names, ", "))
 			continue
 		}
 		d.decode(val, v.Field(i), join(path, k.Value))

@@ -88,8 +88,8 @@ server:
 		`routes[0].match.path: must start with / (line 10)`,
 		`routes[0].backend: unknown backend "verfier" (did you mean "verifier"?) (line 11)`,
 		`routes[1].limit: unknown limit policy "strict" (line 13)`,
-		`routes[1].colour: unknown key (known: abuse, backend, limit, match, stats) (line 14)`,
-		`limits.default.rate: invalid rate "20" (want N/s, N/m or N/h) (line 16)`,
+		`routes[1].colour: unknown key (known: abuse, backend, limit, match, stats, timeouts) (line 14)`,
+		`limits.default.rate: invalid rate "20" (want N/s, N/m or N/h, e.g. 20/s) (line 16)`,
 		`server.max_body_bytes: invalid size "-3" (want e.g. 512, 16KiB, 1MiB) (line 18)`,
 	}
 	got := err.Error()
@@ -140,6 +140,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("listen: [1]\nbackends: {a: {targets: [x]}}\n"))
 	f.Add([]byte("routes: [{match: {paths: [/a]}, backend: b, limit: l}]\nlimits: {l: {rate: 1/s, per_network: {rate: 5/m}}}\n"))
 	f.Add([]byte("a: &x {b: 1}\nc: *x\n"))
+	f.Add([]byte("backends:\n  app:\n    targets: [x]\n   balance: p2c\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Load(data)
 		if err == nil && c == nil {
@@ -157,5 +158,35 @@ func TestReputationAndAttackBounds(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("missing %s in %v", w, err)
 		}
+	}
+}
+
+func TestServerUpgrades(t *testing.T) {
+	c, err := Load([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Server.Upgrades, ","); got != "websocket" {
+		t.Errorf("server.upgrades = %q by default, want websocket", got)
+	}
+	c, err = Load([]byte(minimal + "server: {upgrades: []}\n"))
+	if err != nil || len(c.Server.Upgrades) != 0 {
+		t.Fatalf("an empty list: %v, %v; want none allowed", c.Server.Upgrades, err)
+	}
+	_, err = Load([]byte(minimal + "server:\n  upgrades:\n    - websocket\n    - H2C\n    - web socket\n    - websocket/13\n"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range []string{
+		`server.upgrades[1]: h2c is never tunnelled (an upgrade to HTTP/2 is not a tunnel) (line 9)`,
+		`server.upgrades[2]: invalid protocol name "web socket" (want a token such as websocket) (line 10)`,
+		`server.upgrades[3]: invalid protocol name "websocket/13" (want a token such as websocket) (line 11)`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in\n%v", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "upgrades[0]") {
+		t.Errorf("websocket refused:\n%v", err)
 	}
 }

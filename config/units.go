@@ -127,7 +127,7 @@ func ParseRate(s string) (Rate, error) {
 	in := strings.TrimSpace(s)
 	num, unit, ok := strings.Cut(in, "/")
 	if !ok {
-		return Rate{}, fmt.Errorf("invalid rate %q (want N/s, N/m or N/h)", s)
+		return Rate{}, badRate(s)
 	}
 	var per time.Duration
 	switch strings.TrimSpace(unit) {
@@ -138,11 +138,15 @@ func ParseRate(s string) (Rate, error) {
 	case "h":
 		per = time.Hour
 	default:
-		return Rate{}, fmt.Errorf("invalid rate unit in %q (want s, m or h)", s)
+		return Rate{}, badRate(s)
 	}
 	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) || n > 1e9 {
-		return Rate{}, fmt.Errorf("invalid rate count in %q", s)
+		return Rate{}, badRate(s)
 	}
 	return Rate{Count: n, Per: per}, nil
+}
+
+func badRate(s string) error {
+	return fmt.Errorf("invalid rate %q (want N/s, N/m or N/h, e.g. 20/s)", s)
 }

@@ -61,6 +61,7 @@ func (v *validator) positive(path string, d Duration) {
 
 func (v *validator) listeners() {
 	c := v.c
+	v.adminTokens()
 	if c.Listen == "" {
 		v.fail("listen", "required")
 	} else {
@@ -68,7 +69,7 @@ func (v *validator) listeners() {
 	}
 	if c.Admin.Listen != "" {
 		v.hostPort("admin.listen", c.Admin.Listen)
-		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" {
+		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" && len(c.Admin.Tokens) == 0 {
 			v.fail("admin.token", "required when admin.listen (%q) is not a loopback address", c.Admin.Listen)
 		}
 		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
@@ -108,6 +109,31 @@ func (v *validator) server() {
 	default:
 		v.fail("server.path.escaped_slashes", "unknown value %q (want keep, unescape or reject)", s.Path.EscapedSlashes)
 	}
+	for i, p := range s.Upgrades {
+		path := fmt.Sprintf("server.upgrades[%d]", i)
+		switch {
+		case !IsToken(p):
+			v.fail(path, "invalid protocol name %q (want a token such as websocket)", p)
+		case strings.EqualFold(p, "h2c"):
+			v.fail(path, "h2c is never tunnelled (an upgrade to HTTP/2 is not a tunnel)")
+		}
+	}
+}
+
+// IsToken reports whether s is an HTTP token (RFC 9110, section 5.6.2).
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 func (v *validator) cidrs(path string, list []string) {
@@ -171,14 +197,7 @@ func (v *validator) backends() {
 		if !nameRE.MatchString(name) {
 			v.fail(p, "invalid backend name (want [A-Za-z0-9_.-], at most 64)")
 		}
-		if len(b.Targets) == 0 {
-			v.fail(p+".targets", "at least one target is required")
-		}
-		for i, t := range b.Targets {
-			if _, err := ParseTarget(t); err != nil {
-				v.fail(fmt.Sprintf("%s.targets[%d]", p, i), "%v", err)
-			}
-		}
+		v.targets(p+".targets", b.Targets)
 		switch b.Balance {
 		case "round_robin", "least_requests", "p2c":
 		default:
@@ -239,17 +258,20 @@ func (v *validator) backends() {
 	}
 }
 
+// wantTarget is what a target looks like, for error messages.
+const wantTarget = "(want http://HOST:PORT or https://HOST:PORT)"
+
 // ParseTarget parses a backend target URL: http or https, a host, no query.
 func ParseTarget(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL %q", s)
+	if err != nil || !strings.Contains(s, "://") {
+		return nil, fmt.Errorf("invalid URL %q %s", s, wantTarget)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("target %q: scheme must be http or https", s)
+		return nil, fmt.Errorf("target %q: scheme must be http or https %s", s, wantTarget)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("target %q: missing host", s)
+		return nil, fmt.Errorf("target %q: missing host %s", s, wantTarget)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, fmt.Errorf("target %q: no query, fragment or user info allowed", s)
@@ -305,7 +327,7 @@ func (v *validator) routes() {
 		}
 		if r.Limit != "" && r.Limit != "none" {
 			if _, ok := c.Limits[r.Limit]; !ok {
-				v.fail(p+".limit", "unknown limit policy %q", r.Limit)
+				v.fail(p+".limit", "unknown limit policy %q%s", r.Limit, suggest(r.Limit, append(sortedKeys(c.Limits), "none")))
 			}
 		}
 		switch r.Abuse {
@@ -428,6 +450,9 @@ func (v *validator) misc() {
 	c := v.c
 	v.positive("health.cache_ttl", c.Health.CacheTTL)
 	v.positive("health.timeout", c.Health.Timeout)
+	if d := c.Health.Details; d != "public" && d != "summary" {
+		v.fail("health.details", "unknown value %q%s (want public or summary)", d, suggest(d, []string{"public", "summary"}))
+	}
 	if s := c.Stats.Statsd; s.Address != "" {
 		v.hostPort("stats.statsd.address", s.Address)
 		v.positive("stats.statsd.flush_interval", s.FlushInterval)
@@ -457,7 +482,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // suggest returns ` (did you mean "x"?)` for the closest name, if close.
 func suggest(got string, names []string) string {
-	best, bestD := "", 3
+	if s := didYouMean(got, names, "?"); s != "" {
+		return " (" + s + ")"
+	}
+	return ""
+}
+
+// didYouMean returns `did you mean "x"` and end for the name closest to got
+// (at most two edits away, and at most half its letters), or "".
+func didYouMean(got string, names []string, end string) string {
+	best, bestD := "", min(3, len(got)/2+1)
 	for _, n := range names {
 		if d := editDistance(got, n); d < bestD {
 			best, bestD = n, d
@@ -466,7 +500,7 @@ func suggest(got string, names []string) string {
 	if best == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return fmt.Sprintf("did you mean %q%s", best, end)
 }
 
 func editDistance(a, b string) int {

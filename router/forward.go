@@ -5,18 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httputil"
-	"strings"
 	"sync"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
-// bufferPool lends 32 KiB copy buffers to the reverse proxy. A sync.Pool
-// holds pointers, and the proxy hands back slices, so the pointers that
+// bufferPool lends 32 KiB copy buffers to the relay. A sync.Pool
+// holds pointers, and the relay hands back slices, so the pointers that
 // carried lent buffers are kept in a second pool to carry them back:
 // neither Get nor Put allocates once both are warm.
 type bufferPool struct {
@@ -51,42 +47,6 @@ func (bp *bufferPool) Put(b []byte) {
 	bp.bufs.Put(h)
 }
 
-// newProxy builds the reverse proxy shared by every backend of a router. The
-// target is chosen per attempt by the transport, so retries can go elsewhere.
-func (rt *Router) newProxy() *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
-		Rewrite:        rt.rewrite,
-		Transport:      dispatcher{},
-		BufferPool:     newBufferPool(),
-		ErrorHandler:   rt.proxyError,
-		ModifyResponse: modifyResponse,
-		ErrorLog:       zap.NewStdLog(rt.log.Named("proxy")),
-		FlushInterval:  0, // text/event-stream and unknown lengths flush at once anyway
-	}
-}
-
-// rewrite fills the outgoing request. X-Forwarded-* arriving from untrusted
-// peers were already stripped by ReverseProxy; from a trusted peer the chain
-// is kept and the peer appended.
-func (rt *Router) rewrite(pr *httputil.ProxyRequest) {
-	st := stateFrom(pr.In.Context())
-	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = st.backend.name // replaced by the transport per attempt
-	pr.Out.Host = ""
-	if st.trusted {
-		if v := pr.In.Header["X-Forwarded-For"]; len(v) > 0 {
-			pr.Out.Header["X-Forwarded-For"] = v
-		}
-	}
-	pr.SetXForwarded()
-	if st.trusted {
-		if v := pr.In.Header.Get("X-Forwarded-Proto"); v == "https" || v == "http" {
-			pr.Out.Header.Set("X-Forwarded-Proto", v)
-		}
-	}
-	pr.Out.Header.Set("X-Request-Id", st.requestID)
-}
-
 // dispatcher hands each outgoing request to its backend.
 type dispatcher struct{}
 
@@ -119,7 +79,7 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		if st.upstreamStart.IsZero() {
 			st.upstreamStart = start
 		}
-		resp, err := b.transport.RoundTrip(req)
+		resp, err := b.send(req, st)
 		if err == nil {
 			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
 				t.breaker.Done(tok, breaker.Success)
@@ -137,7 +97,7 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 			return resp, nil
 		}
 		t.inFlight.Add(-1)
-		st.err = err
+		st.err, st.failed = err, t
 		if statusFor(req.Context(), err) == StatusClientClosed {
 			t.breaker.Done(tok, breaker.Ignore)
 		} else {
@@ -199,18 +159,6 @@ type upgradedBody struct {
 }
 
 func (b *upgradedBody) Write(p []byte) (int, error) { return b.w.Write(p) }
-
-// modifyResponse lifts the server's write deadline for responses that are
-// meant to stay open: event streams and upgraded connections.
-func modifyResponse(resp *http.Response) error {
-	st := stateFrom(resp.Request.Context())
-	if resp.StatusCode == http.StatusSwitchingProtocols ||
-		strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		liftDeadlines(st)
-	}
-	st.upstreamDur = time.Since(st.upstreamStart)
-	return nil
-}
 
 // proxyError answers a request the backend could not serve.
 func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) {

@@ -35,7 +35,6 @@ func startRouter(t *testing.T, yaml string) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt.noRelay = testNoRelay
 	srv := NewServer(cfg, rt, log)
 	var wrap ListenerWrapper
 	if testPlainConns {
@@ -68,10 +67,6 @@ func stopRouter(t *testing.T, srv *Server) {
 // testTransport, when set, overrides every backend's transport in
 // startRouter, so the forwarding tests run on both upstream paths.
 var testTransport string
-
-// testNoRelay, when set, makes startRouter's router forward every request
-// through ReverseProxy instead of its relay.
-var testNoRelay bool
 
 // testPlainConns, when set, makes startRouter hide the public connections'
 // raw sockets from the front, as the PROXY protocol listener's do, so the

@@ -86,8 +86,7 @@ func TestPathSpellingsShareTheRouteLimit(t *testing.T) {
 }
 
 // The backend receives the normalised path, escaped slashes as
-// server.path.escaped_slashes says, and the query as sent; through the
-// relay and through ReverseProxy alike.
+// server.path.escaped_slashes says, and the query as sent.
 func TestBackendReceivesTheNormalisedPath(t *testing.T) {
 	const query = "?q=%2e//&x=/../%2F"
 	targets := []string{
@@ -118,34 +117,30 @@ func TestBackendReceivesTheNormalisedPath(t *testing.T) {
 			"/caf%C3%A9/%25/%22caf%C3%A9%22"}}, // net/url escapes what a path cannot hold raw
 
 	}
-	defer func() { testNoRelay = false }()
-	for _, noRelay := range []bool{false, true} {
-		for _, m := range modes {
-			t.Run(fmt.Sprintf("noRelay=%v/%s", noRelay, m.path), func(t *testing.T) {
-				be := newPathRecorder(t)
-				testNoRelay = noRelay
-				_, base := startRouter(t, fmt.Sprintf(`
+	for _, m := range modes {
+		t.Run(m.path, func(t *testing.T) {
+			be := newPathRecorder(t)
+			_, base := startRouter(t, fmt.Sprintf(`
 server: {path: %s}
 backends:
   app: {targets: [%s]}
 routes: [{backend: app}]
 log: {access: false}
 `, m.path, be.URL))
-				c := dialRaw(t, base)
-				for i, target := range targets {
-					c.send(get1(target))
-					resp, _ := c.next()
-					got := fmt.Sprint(resp.StatusCode)
-					if resp.StatusCode == 200 {
-						seen := be.paths()
-						got = seen[len(seen)-1]
-					}
-					if got != m.want[i] {
-						t.Errorf("%s: the backend received %q, want %q", target, got, m.want[i])
-					}
+			c := dialRaw(t, base)
+			for i, target := range targets {
+				c.send(get1(target))
+				resp, _ := c.next()
+				got := fmt.Sprint(resp.StatusCode)
+				if resp.StatusCode == 200 {
+					seen := be.paths()
+					got = seen[len(seen)-1]
 				}
-			})
-		}
+				if got != m.want[i] {
+					t.Errorf("%s: the backend received %q, want %q", target, got, m.want[i])
+				}
+			}
+		})
 	}
 }
 

@@ -29,9 +29,13 @@ func (rt *Router) probe(ctx context.Context, backend string) health.ProbeResult 
 	cw := &captureWriter{h: http.Header{}}
 	st.w.reset(cw)
 	start := time.Now()
-	rt.proxy.ServeHTTP(&st.w, req.WithContext(context.WithValue(ctx, ctxKey{}, st)))
-	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start)}
-	if st.err != nil {
+	rt.relay(&st.w, req, st)
+	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start),
+		Targets: make([]health.TargetState, len(b.targets))}
+	for i, tg := range b.targets {
+		res.Targets[i] = health.TargetState{URL: tg.raw, Up: !tg.down.Load(), Breaker: tg.breaker.State().String()}
+	}
+	if st.err != nil && !st.retried() {
 		res.Err = st.err.Error()
 	} else if res.Status == 0 {
 		res.Status = http.StatusOK

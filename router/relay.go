@@ -12,17 +12,24 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
-// relay forwards the requests most clients send, the ones with nothing
-// unusual about them (see plainRequest), and copies the backend's answer
-// back. It does what httputil.ReverseProxy does for them, in the same
-// order and with the same results, without its per-request copies: the
+// relay forwards every request to its backend and copies the answer back:
+// the router's one forwarding path, for real traffic and the heartbeat's
+// probes alike. It does what httputil.ReverseProxy does, with the same
+// results (a test compares the two), without its per-request copies: the
 // incoming header is edited in place instead of cloned (net/http lets a
 // handler change it), the outgoing URL, the X-Forwarded-* values and the
 // 1xx hook live in one allocation, and the response header's values are
-// handed over instead of copied. Everything else (upgrades, Expect,
-// queries ReverseProxy re-encodes) still goes through ReverseProxy.
+// handed over instead of copied. Where it differs, it is stricter: the
+// query goes out as the client sent it (ReverseProxy re-encodes one with
+// ';' or a bad escape, nginx does not), upgrades are tunnelled only to the
+// protocols of server.upgrades and only after a 101 that switches to the
+// one asked for, a backend's 100 Continue is not passed on (net/http's
+// server sends the client its own when the body is first read, so the
+// client gets exactly one), and informational answers are capped.
 type relay struct {
 	ctx   relayCtx
 	url   url.URL
@@ -34,13 +41,30 @@ type relay struct {
 	// rw is the client's writer, for 1xx answers. The standard transport
 	// reports them from its own goroutine, possibly after RoundTrip
 	// returned, so they are taken under mu and refused once done is set.
-	rw   http.ResponseWriter
-	mu   sync.Mutex
-	done bool
+	rw     http.ResponseWriter
+	mu     sync.Mutex
+	bodyMu sync.Mutex // guards bodyCut, held through relayBody's reads
+	done   bool
+	http10 bool  // the client speaks HTTP/1.0: no 1xx for it
+	got100 bool  // a 100 Continue came (the first is not counted)
+	n1xx   uint8 // informational answers counted against maxInformational
+	// bodyCut ends the transport's reads of the client's body (relayBody)
+	// when the relay returns.
+	bodyCut bool
 }
 
+// maxInformational bounds the informational answers (103 Early Hints and
+// the like, and any 100 Continue after the first) a backend may send
+// before its final answer; past it the client gets a 502 and the
+// backend's connection is closed.
+const maxInformational = 5
+
+// errTooManyInformational is a backend that sent more than
+// maxInformational informational answers.
+var errTooManyInformational = errors.New("backend sent too many informational answers")
+
 // relayCtx carries the request state for the transport and the error
-// handler, as the ctxKey value does on ReverseProxy's path.
+// handler.
 type relayCtx struct {
 	context.Context
 	st *requestState
@@ -55,51 +79,22 @@ func (c *relayCtx) Value(key any) any {
 
 // Values shared by every relayed request; nobody appends to or edits them.
 var (
-	protoHTTP  = []string{"http"}
-	protoHTTPS = []string{"https"}
-	emptyValue = []string{""}
-	teTrailers = []string{"trailers"}
+	protoHTTP   = []string{"http"}
+	protoHTTPS  = []string{"https"}
+	emptyValue  = []string{""}
+	teTrailers  = []string{"trailers"}
+	connUpgrade = []string{"Upgrade"}
 )
-
-// plainRequest reports whether r can take the relay: it asks for no
-// protocol upgrade, expects no 100-continue, and its query is one
-// ReverseProxy would pass on unchanged.
-func plainRequest(r *http.Request) bool {
-	h := r.Header
-	return len(h["Upgrade"]) == 0 && len(h["Expect"]) == 0 && cleanQuery(r.URL.RawQuery)
-}
-
-// maxQueryParams is the parameter count past which ReverseProxy re-encodes
-// a query (net/url's default limit).
-const maxQueryParams = 10000
-
-// cleanQuery reports whether ReverseProxy would leave the query as it is:
-// no ';' separators, only well-formed escapes, not too many parameters.
-func cleanQuery(q string) bool {
-	params := 1
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case ';':
-			return false
-		case '%':
-			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
-				return false
-			}
-			i += 2
-		case '&':
-			if params++; params > maxQueryParams {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // relay sends in to st's backend and copies the answer to rw. Like
 // ReverseProxy it aborts the handler (panics with http.ErrAbortHandler)
-// when copying the answer breaks off.
+// when copying the answer to a server's client breaks off.
 func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestState) {
-	rl := &relay{rw: rw}
+	rl := &relay{rw: rw, http10: !in.ProtoAtLeast(1, 1)}
+	upgrade := "" // the protocol the request may switch to
+	if len(in.Header["Upgrade"]) > 0 && in.ProtoMajor == 1 && !rl.http10 {
+		upgrade = upgradeProtocol(in.Header, rt.table.Load().cfg.Server.Upgrades)
+	}
 	rl.ctx = relayCtx{Context: in.Context(), st: st}
 	rl.trace.Got1xxResponse = rl.got1xx
 	out := in.WithContext(httptrace.WithClientTrace(&rl.ctx, &rl.trace))
@@ -108,10 +103,11 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	if in.ContentLength == 0 {
 		out.Body = nil // as ReverseProxy: the standard transport may then retry
 	} else if st.body != nil {
-		out.Body = keepOpen{st.body} // the transport must not close the client's body
+		out.Body = relayBody{rl}
+		defer rl.stopBody()
 	}
 	out.Close = false
-	rl.rewrite(out, in, st)
+	rl.rewrite(out, in, st, upgrade)
 
 	res, err := dispatcher{}.RoundTrip(out)
 	rl.mu.Lock()
@@ -122,9 +118,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		return
 	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
-		// Nobody asked to switch (upgrades take ReverseProxy's path).
-		res.Body.Close()
-		rt.proxyError(rw, out, errors.New("backend switched protocols unasked"))
+		rt.switchProtocols(rw, out, res, st, upgrade)
 		return
 	}
 	stripHopByHop(res.Header)
@@ -155,8 +149,11 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	// Event streams and answers of unknown length are flushed as they
 	// come, as ReverseProxy does.
 	if err := rt.copyAnswer(rw, res.Body, stream || res.ContentLength == -1); err != nil {
-		defer res.Body.Close()
-		panic(http.ErrAbortHandler)
+		res.Body.Close()
+		if in.Context().Value(http.ServerContextKey) != nil {
+			panic(http.ErrAbortHandler)
+		}
+		return
 	}
 	res.Body.Close() // now, to fill res.Trailer
 
@@ -179,10 +176,12 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 }
 
 // rewrite turns the incoming request's header into the outgoing one, as
-// ReverseProxy and Router.rewrite together do: hop-by-hop fields and
+// ReverseProxy with the router's Rewrite did: hop-by-hop fields and
 // client-sent X-Forwarded-* go (a trusted peer's chain and proto stay),
-// the peer is appended to the chain, and the request id is set.
-func (rl *relay) rewrite(out, in *http.Request, st *requestState) {
+// the peer is appended to the chain, and the request id is set. For an
+// allowed upgrade (upgrade, "" for none) the Connection and Upgrade
+// fields name that one protocol.
+func (rl *relay) rewrite(out, in *http.Request, st *requestState, upgrade string) {
 	h := out.Header
 	te := httpHasToken(h["Te"], "trailers")
 	var prior []string
@@ -201,6 +200,10 @@ func (rl *relay) rewrite(out, in *http.Request, st *requestState) {
 	stripHopByHop(h)
 	if te {
 		h["Te"] = teTrailers
+	}
+	if upgrade != "" {
+		h["Connection"] = connUpgrade
+		h["Upgrade"] = []string{upgrade}
 	}
 	delete(h, "Forwarded")
 	delete(h, "X-Forwarded-For")
@@ -227,11 +230,26 @@ func (rl *relay) rewrite(out, in *http.Request, st *requestState) {
 	}
 }
 
-// got1xx passes an informational answer on to the client.
+// got1xx passes an informational answer on to the client, but for 100
+// Continue (the client gets net/http's own when its body is first read)
+// and for an HTTP/1.0 client (RFC 9110, section 15.2). Past
+// maxInformational it fails the exchange.
 func (rl *relay) got1xx(code int, header textproto.MIMEHeader) error {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if rl.done {
+		return nil
+	}
+	if code != http.StatusContinue || rl.got100 {
+		if rl.n1xx++; rl.n1xx > maxInformational {
+			return errTooManyInformational
+		}
+	}
+	if code == http.StatusContinue {
+		rl.got100 = true
+		return nil
+	}
+	if rl.http10 {
 		return nil
 	}
 	h := rl.rw.Header()
@@ -253,12 +271,14 @@ func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool)
 			fl.Flush() // the head goes out before the first event
 		}
 	}
-	buf := rt.proxy.BufferPool.Get()
-	defer rt.proxy.BufferPool.Put(buf)
+	buf := rt.bufs.Get()
+	defer rt.bufs.Put(buf)
 	for {
 		nr, rerr := body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
-			rt.proxy.ErrorLog.Printf("httputil: ReverseProxy read error during body copy: %v", rerr)
+			if ce := rt.log.Check(zap.InfoLevel, "reading the backend's answer failed"); ce != nil {
+				ce.Write(zap.Error(rerr))
+			}
 		}
 		if nr > 0 {
 			nw, werr := rw.Write(buf[:nr])
@@ -281,58 +301,31 @@ func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool)
 	}
 }
 
-// keepOpen hides the client's request body's Close from the transport.
-type keepOpen struct{ *countingBody }
+// relayBody hands the client's body to the transport, hiding its Close
+// (the body is net/http's to close), and cuts it off when the relay ends:
+// the standard transport may go on reading it after RoundTrip returned
+// (the rest of a body the backend answered early), while the handler goes
+// on to count what was read.
+type relayBody struct{ rl *relay }
 
-func (keepOpen) Close() error { return nil }
-
-// hopByHop are the fields that concern one connection only (RFC 9110,
-// section 7.6.1, and the older ones ReverseProxy also drops).
-var hopByHop = [...]string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+func (b relayBody) Read(p []byte) (int, error) {
+	rl := b.rl
+	rl.bodyMu.Lock()
+	defer rl.bodyMu.Unlock()
+	if rl.bodyCut {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return rl.ctx.st.body.Read(p)
 }
 
-// stripHopByHop removes the hop-by-hop fields from h, and the fields its
-// Connection field names.
-func stripHopByHop(h http.Header) {
-	for _, f := range h["Connection"] {
-		for f != "" {
-			var name string
-			name, f, _ = strings.Cut(f, ",")
-			if name = textproto.TrimString(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, f := range hopByHop {
-		delete(h, f)
-	}
-}
+func (relayBody) Close() error { return nil }
 
-// httpHasToken reports whether a comma-separated list among vv holds
-// token, compared without case.
-func httpHasToken(vv []string, token string) bool {
-	for _, v := range vv {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(textproto.TrimString(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// isEventStream reports whether a Content-Type value is text/event-stream,
-// parameters aside.
-func isEventStream(vv []string) bool {
-	if len(vv) == 0 {
-		return false
-	}
-	ct, _, _ := strings.Cut(vv[0], ";")
-	return strings.EqualFold(textproto.TrimString(ct), "text/event-stream")
+// stopBody cuts the transport off the client's body, after a Read in
+// progress (net/http's own Close of the body would wait for it too).
+func (rl *relay) stopBody() {
+	rl.bodyMu.Lock()
+	rl.bodyCut = true
+	rl.bodyMu.Unlock()
 }
 
 // liftDeadlines lifts the server's deadlines for an answer meant to stay

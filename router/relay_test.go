@@ -5,15 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/clientip"
 )
 
 // relayBackend answers by path and reports, in the body, the request as it
@@ -95,15 +100,19 @@ var relayCases = []struct{ name, req, want string }{
 	{"backend 503", "GET /503 HTTP/1.1\r\nHost: app.test\r\n\r\n", ""},
 	{"no content", "DELETE /empty HTTP/1.1\r\nHost: app.test\r\n\r\n", ""},
 	{"head", "HEAD /plain HTTP/1.1\r\nHost: app.test\r\n\r\n", ""},
-	{"query re-encoded", "GET /q?a=1;b=2&c=%zz HTTP/1.1\r\nHost: app.test\r\n\r\n", ""},
+	// ReverseProxy re-encodes such a query (dropping what net/url cannot
+	// parse); the relay passes it on as the client sent it, as nginx does.
+	{"query passed on as sent", "GET /q?a=1;b=2&c=%zz&d=%41+ HTTP/1.1\r\nHost: app.test\r\n\r\n",
+		`"uri":"/q?a=1;b=2\u0026c=%zz\u0026d=%41+"`},
 	{"expect", "PUT /plain HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok", ""},
 	{"http/1.0", "GET /plain HTTP/1.0\r\nHost: app.test\r\n\r\n", ""},
 }
 
-// TestRelayMatchesReverseProxy sends the same requests through the relay
-// and through ReverseProxy, on both transports, from a trusted and an
-// untrusted peer, and wants the same request at the backend and the same
-// answer at the client.
+// TestRelayMatchesReverseProxy sends the same requests through the router
+// and through httputil.ReverseProxy set up as the router once forwarded
+// with it (refProxy), on both transports, from a trusted and an untrusted
+// peer, and wants the same request at the backend and the same answer at
+// the client.
 func TestRelayMatchesReverseProxy(t *testing.T) {
 	backend := relayBackend(t)
 	yaml := fmt.Sprintf(`
@@ -112,13 +121,11 @@ backends:
   app: {targets: [%s]}
 routes: [{backend: app}]
 `, backend.URL)
-	defer func() { testTransport, testNoRelay = "", false }()
+	defer func() { testTransport = "" }()
 	for _, transport := range []string{"fast", "standard"} {
 		testTransport = transport
-		testNoRelay = false
 		relaySrv, _ := startRouter(t, yaml)
-		testNoRelay = true
-		refSrv, _ := startRouter(t, yaml)
+		ref := refProxy(t, backend.URL, transport)
 		for _, peer := range []string{"127.0.0.1", "127.0.0.2"} {
 			for _, c := range relayCases {
 				t.Run(transport+"/"+peer+"/"+c.name, func(t *testing.T) {
@@ -129,7 +136,12 @@ routes: [{backend: app}]
 						}
 						return
 					}
-					want := rawExchange(t, refSrv.Addr().String(), peer, c.req)
+					want := rawExchange(t, ref, peer, c.req)
+					// ReverseProxy passes the backend's 100 Continue on,
+					// and net/http's server sends its own when the body is
+					// first read: the client may get two, in either order
+					// of the race. The relay sends one.
+					want = strings.Replace(want, continueHead+continueHead, continueHead, 1)
 					if got != want {
 						t.Errorf("relay:\n%s\nReverseProxy:\n%s", got, want)
 					}
@@ -137,6 +149,57 @@ routes: [{backend: app}]
 			}
 		}
 	}
+}
+
+// continueHead is how rawExchange describes a 100 Continue.
+const continueHead = "100 Continue\n"
+
+// refProxy serves, on loopback, httputil.ReverseProxy set up as the router
+// once forwarded with it: the relay's reference. 127.0.0.1 is a trusted
+// peer, whose X-Forwarded-For chain, X-Forwarded-Proto and request id are
+// kept. It returns the address.
+func refProxy(t *testing.T, backendURL, transport string) string {
+	t.Helper()
+	u, err := url.Parse(backendURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Backend{Transport: transport, ConnectTimeout: config.Duration(2 * time.Second),
+		ResponseTimeout: config.Duration(10 * time.Second)}
+	tr := newTransport(cfg, []*Target{{url: u}})
+	trusted := netip.MustParsePrefix("127.0.0.1/32")
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			peer, err := netip.ParseAddrPort(pr.In.RemoteAddr)
+			isTrusted := err == nil && trusted.Contains(peer.Addr())
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", u.Host
+			pr.Out.Host = ""
+			if v := pr.In.Header["X-Forwarded-For"]; isTrusted && len(v) > 0 {
+				pr.Out.Header["X-Forwarded-For"] = v
+			}
+			pr.SetXForwarded()
+			if v := pr.In.Header.Get("X-Forwarded-Proto"); isTrusted && (v == "https" || v == "http") {
+				pr.Out.Header.Set("X-Forwarded-Proto", v)
+			}
+			id := pr.In.Header.Get(clientip.RequestIDHeader)
+			if !isTrusted || !clientip.ValidRequestID(id) {
+				id = clientip.NewRequestID()
+			}
+			pr.Out.Header.Set(clientip.RequestIDHeader, id)
+		},
+		Transport: tr,
+		ErrorLog:  log.New(io.Discard, "", 0),
+	}
+	s := httptest.NewServer(rp)
+	t.Cleanup(func() {
+		s.Close()
+		if c, ok := tr.(interface{ Close() error }); ok {
+			c.Close()
+		} else if c, ok := tr.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	})
+	return s.Listener.Addr().String()
 }
 
 // rawExchange sends req from the local address peer and describes what
@@ -204,66 +267,3 @@ func maskReport(body []byte) string {
 	}
 	return s
 }
-
-// TestRelayTakesPlainRequestsOnly checks the requests the relay leaves to
-// ReverseProxy.
-func TestRelayTakesPlainRequestsOnly(t *testing.T) {
-	for _, c := range []struct {
-		header map[string]string
-		query  string
-		want   bool
-	}{
-		{want: true},
-		{query: "a=1&b=%2F&c", want: true},
-		{query: "a=1;b=2"},
-		{query: "a=%zz"},
-		{query: "a=%4"},
-		{query: strings.Repeat("a&", maxQueryParams)},
-		{query: strings.Repeat("a&", maxQueryParams-1) + "a", want: true},
-		{header: map[string]string{"Upgrade": "websocket"}},
-		{header: map[string]string{"Expect": "100-continue"}},
-		{header: map[string]string{"Connection": "upgrade"}, want: true},
-	} {
-		r := httptest.NewRequest("GET", "/x", nil)
-		r.URL.RawQuery = c.query
-		for k, v := range c.header {
-			r.Header.Set(k, v)
-		}
-		if got := plainRequest(r); got != c.want {
-			t.Errorf("plainRequest(%v, %.40q) = %v, want %v", c.header, c.query, got, c.want)
-		}
-	}
-}
-
-// FuzzCleanQuery: a query the relay passes on as it is must be one
-// ReverseProxy passes on unchanged.
-func FuzzCleanQuery(f *testing.F) {
-	for _, q := range []string{"", "a=1", "a=1&b=2", "a=%41", "a=%4", "a;b", "%", "a=%zz&b", "x=%C3%A9"} {
-		f.Add(q)
-	}
-	f.Fuzz(func(t *testing.T, q string) {
-		if !cleanQuery(q) {
-			return
-		}
-		var seen string
-		rp := &httputil.ReverseProxy{
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				seen = pr.Out.URL.RawQuery
-				pr.Out.URL = &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
-			},
-			Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
-				return &http.Response{StatusCode: 204, Body: http.NoBody, Header: http.Header{}}, nil
-			}),
-		}
-		r := httptest.NewRequest("GET", "/", nil)
-		r.URL.RawQuery = q
-		rp.ServeHTTP(httptest.NewRecorder(), r)
-		if seen != q {
-			t.Fatalf("cleanQuery(%q) is true, but ReverseProxy sends %q", q, seen)
-		}
-	})
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"reflect"
 	"runtime"
 	"sync"
@@ -58,11 +57,8 @@ type Router struct {
 	// may set deadlines.
 	realClock bool
 	clock     clock
-	proxy     *httputil.ReverseProxy
-	// noRelay sends every request through proxy, the relay's reference
-	// (set by tests that compare the two).
-	noRelay bool
-	access  *stats.LineSampler // nil: no sampling of its own
+	bufs      *bufferPool        // the relay's copy buffers
+	access    *stats.LineSampler // nil: no sampling of its own
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool
@@ -108,7 +104,7 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 	if rt.info.Go == "" {
 		rt.info.Go = runtime.Version()
 	}
-	rt.proxy = rt.newProxy()
+	rt.bufs = newBufferPool()
 	adm, err := ratelimit.New(cfg, rt.rec, rt.log.Named("admission"),
 		append([]ratelimit.Option{
 			ratelimit.WithClock(rt.now),
@@ -170,6 +166,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("backends.%s: %w", name, err)
 		}
+		b.nextCheck = func(target string) time.Time { return rt.checker.NextCheck(name, target) }
 		t.backends[name] = b
 	}
 	for _, b := range t.backends {
@@ -193,6 +190,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 			tg.down.Store(!rt.checker.Up(name, tg.raw))
 		}
 	}
+	rt.declareSeries(t, old)
 	rt.table.Store(t)
 	rt.checker.Update(cfg.Backends)
 	rt.heartbeat.Update(cfg)
@@ -207,27 +205,8 @@ func (rt *Router) Update(cfg *config.Config) error {
 	return nil
 }
 
-// forgetRemovedTargets drops the per-target series of targets that left a
-// backend, when the recorder keeps such series.
-func (rt *Router) forgetRemovedTargets(old, cur *Backend) {
-	f, ok := rt.rec.(interface{ Forget(backend, target string) })
-	if !ok {
-		return
-	}
-	for _, tg := range old.targets {
-		kept := false
-		if cur != nil {
-			for _, nt := range cur.targets {
-				kept = kept || nt.raw == tg.raw
-			}
-		}
-		if !kept {
-			f.Forget(old.name, tg.raw)
-		}
-	}
-}
-
-// setTargetUp is the active checks' verdict on a target.
+// setTargetUp is the active checks' verdict on a target. The checker logs
+// the change, with its cause.
 func (rt *Router) setTargetUp(backend, target string, up bool) {
 	t := rt.table.Load()
 	if t == nil {
@@ -239,11 +218,6 @@ func (rt *Router) setTargetUp(backend, target string, up bool) {
 				tg.down.Store(!up)
 			}
 		}
-	}
-	if up {
-		rt.log.Info("target up", zap.String("backend", backend), zap.String("target", target))
-	} else {
-		rt.log.Warn("target down", zap.String("backend", backend), zap.String("target", target))
 	}
 }
 

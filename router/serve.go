@@ -24,6 +24,7 @@ type requestState struct {
 	route     *route
 	target    *Target
 	attempts  int
+	failed    *Target // the target of the last failed attempt, nil if none failed
 	trusted   bool
 	client    netip.Addr
 	key       netip.Addr // the admission key (IPv6 grouped by prefix)
@@ -183,11 +184,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			rt.finish(t, st, r.Method, r.URL.Path, start)
 		}
 	}()
-	if !rt.noRelay && plainRequest(r) {
-		rt.relay(w, r, st)
-	} else {
-		rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
-	}
+	rt.relay(w, r, st)
 	aborted = false
 	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r.Method, r.URL.Path, start)
@@ -250,10 +247,13 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 			s.API = st.route.apiName(path)
 		}
 	}
-	if st.backend != nil && st.reason == "" {
+	if st.backend != nil {
+		// A refusal counts under its route's backend, as its access line says.
 		s.Backend = st.backend.name
+	}
+	if st.backend != nil && st.reason == "" {
 		s.BackendLatency = st.upstreamDur
-		s.BackendError = st.err != nil && code != StatusClientClosed
+		s.BackendError = st.err != nil && code != StatusClientClosed && !st.retried()
 		if st.target != nil && st.upstreamDur > 0 {
 			st.target.lat.observe(st.upstreamDur)
 		}
@@ -262,11 +262,7 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 	rt.rec.Request(s)
 
 	if st.err != nil && code != StatusClientClosed {
-		if ce := rt.log.Check(zap.ErrorLevel, "forward failed"); ce != nil {
-			ce.Write(zap.String("backend", st.backend.name), rt.targetField(st),
-				zap.Int("status", code), zap.Int("attempts", st.attempts),
-				zap.String("request_id", st.id()), zap.Error(st.err))
-		}
+		rt.logForwardError(st, code)
 	}
 	if !t.accessLog || !rt.access.Allow(end) {
 		return
@@ -301,6 +297,31 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		accessFieldsPool.Put(af)
 	}
 	return end
+}
+
+// retried reports whether a failed attempt was retried on another target
+// that answered: the client was served.
+func (st *requestState) retried() bool {
+	return st.failed != nil && st.target != st.failed
+}
+
+// logForwardError logs a request whose forwarding went wrong: at error level
+// when the client got the failure, as a warning naming both targets when a
+// retry on another target served it.
+func (rt *Router) logForwardError(st *requestState, code int) {
+	if st.retried() {
+		if ce := rt.log.Check(zap.WarnLevel, "forward retried"); ce != nil {
+			ce.Write(zap.String("backend", st.backend.name), zap.String("failed_target", st.failed.raw),
+				rt.targetField(st), zap.Int("status", code), zap.Int("attempts", st.attempts),
+				zap.String("request_id", st.id()), zap.Error(st.err))
+		}
+		return
+	}
+	if ce := rt.log.Check(zap.ErrorLevel, "forward failed"); ce != nil {
+		ce.Write(zap.String("backend", st.backend.name), rt.targetField(st),
+			zap.Int("status", code), zap.Int("attempts", st.attempts),
+			zap.String("request_id", st.id()), zap.Error(st.err))
+	}
 }
 
 func (rt *Router) targetField(st *requestState) zapcore.Field {

@@ -42,8 +42,13 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 		log = zap.NewNop()
 	}
 	s := &Server{log: log, router: rt, cfg: cfg, loadedAt: time.Now(), serveErr: make(chan error, 2)}
-	s.admin = NewAdminMux(cfg.Admin.Token)
+	named := make([]NamedToken, 0, len(cfg.Admin.Tokens))
+	for _, t := range cfg.Admin.Tokens {
+		named = append(named, NamedToken{Name: t.Name, Token: t.Token})
+	}
+	s.admin = NewAdminMux(cfg.Admin.Token, named...)
 	s.admin.Handle("/admin/api/reload", http.HandlerFunc(s.serveReload))
+	s.admin.Handle("/admin/api/bans", rt.Admission().BansHandler(AdminActor))
 	sc := cfg.Server
 	s.pub = &http.Server{
 		Handler:           rt,
@@ -110,7 +115,10 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if err := s.ReloadFile(); err != nil {
+	err := s.ReloadFile()
+	s.log.Info("admin audit", zap.String("action", "reload"), zap.String("file", s.ConfigFile()),
+		zap.Bool("ok", err == nil), zap.String("by", AdminActor(r)))
+	if err != nil {
 		s.log.Error("reload failed; keeping the current config", zap.String("file", s.ConfigFile()), zap.Error(err))
 		problems := []string{err.Error()}
 		var errs config.Errors
@@ -221,15 +229,17 @@ func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// The listeners keep what they were started with; shutdown_grace and
-	// drain_delay are read at drain time and do follow the file.
+	// drain_delay are read at drain time and upgrades per request, and do
+	// follow the file.
 	next := *cfg
 	next.Listen, next.Admin, next.ListenProxyProtocol = s.cfg.Listen, s.cfg.Admin, s.cfg.ListenProxyProtocol
 	next.Server = s.cfg.Server
 	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
 	next.Server.Path = cfg.Server.Path // read per request from the routing table
-	if next.Listen != cfg.Listen || next.Admin != cfg.Admin || next.Server != cfg.Server ||
-		next.ListenProxyProtocol != cfg.ListenProxyProtocol {
-		s.log.Warn("listen, admin, listen_proxy_protocol and server timeouts and sizes change only on restart; kept the running values")
+	next.Server.Upgrades = cfg.Server.Upgrades
+	if keys := config.RestartOnlyChanges(s.cfg, cfg); len(keys) > 0 {
+		s.log.Warn("reload changed keys that change only on restart; kept the running values",
+			zap.Strings("keys", keys))
 	}
 	cfg = &next
 	for _, f := range s.reloads {
