@@ -39,10 +39,15 @@ func (es Errors) Error() string {
 // start from defaults rather than zero values.
 type defaulter interface{ setDefaults() }
 
+// shorthand is implemented by mapping types that may also be written as a
+// single scalar (a backend target as its URL alone).
+type shorthand interface{ setScalar(string) }
+
 var (
 	durationType = reflect.TypeFor[Duration]()
 	sizeType     = reflect.TypeFor[Size]()
 	rateType     = reflect.TypeFor[Rate]()
+	byteRateType = reflect.TypeFor[ByteRate]()
 )
 
 // decoder walks a yaml.Node tree into Go values, strictly: unknown keys,
@@ -84,6 +89,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		// An explicit null leaves the default in place.
 		return
 	}
+	if n.Kind == yaml.ScalarNode && v.CanAddr() {
+		if sh, ok := v.Addr().Interface().(shorthand); ok {
+			sh.setScalar(n.Value)
+			return
+		}
+	}
 	switch v.Type() {
 	case durationType:
 		if s, ok := d.scalar(n, path, "a duration"); ok {
@@ -108,6 +119,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case rateType:
 		if s, ok := d.scalar(n, path, "a rate"); ok {
 			x, err := ParseRate(s)
+			if err != nil {
+				d.fail(path, n, "%v", err)
+				return
+			}
+			v.Set(reflect.ValueOf(x))
+		}
+		return
+	case byteRateType:
+		if s, ok := d.scalar(n, path, "a byte rate"); ok {
+			x, err := ParseByteRate(s)
 			if err != nil {
 				d.fail(path, n, "%v", err)
 				return
@@ -251,7 +272,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		k, val := p[0], p[1]
 		i, known := idx[k.Value]
 		if !known {
-			d.fail(join(path, k.Value), k, "unknown key (known: %s)", strings.Join(names, ", "))
+			d.fail(join(path, k.Value), k, "unknown key (%sknown: %s)", didYouMean(k.Value, names, "? "), strings.Join(names, ", "))
 			continue
 		}
 		d.decode(val, v.Field(i), join(path, k.Value))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -29,6 +30,8 @@ func Default() *Config {
 			MaxBodyBytes:      10 << 20,
 			ShutdownGrace:     Duration(30 * time.Second),
 			EarlyRefusal:      true,
+			BodyBuffer:        64 << 10,
+			MinBodyRate:       ByteRate{Bytes: 1 << 10, Per: time.Second},
 			Path:              PathNorm{Normalize: true, MergeSlashes: true, EscapedSlashes: "keep"},
 			Upgrades:          []string{"websocket"},
 		},
@@ -49,7 +52,7 @@ func Default() *Config {
 			Reputation:     Reputation{KnownAfterGood: 20, KnownAfterAge: Duration(time.Minute)},
 			Attack:         Attack{MinNewPerSecond: 50, Factor: 4, Calm: Duration(10 * time.Second)},
 		},
-		Health: Health{CacheTTL: Duration(time.Second), Timeout: Duration(3 * time.Second)},
+		Health: Health{CacheTTL: Duration(time.Second), Timeout: Duration(3 * time.Second), Details: "public"},
 		Stats: Stats{
 			Statsd:     Statsd{Prefix: "bulwark", FlushInterval: Duration(100 * time.Millisecond)},
 			Prometheus: Prometheus{Enabled: true},
@@ -103,19 +106,23 @@ func LoadFile(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileSize)
 	}
-	return Load(data)
+	return load(data, filepath.Dir(path))
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Load parses, fills defaults and validates a config file's bytes. A returned
 // error is an Errors value listing every problem, or a syntax error.
-func Load(data []byte) (*Config, error) {
+func Load(data []byte) (*Config, error) { return load(data, "") }
+
+// load is Load for a file in dir ("" for none): relative paths in the
+// file (admin.tokens[].token_file) are read from dir.
+func load(data []byte, dir string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, Errors{{Path: "(syntax)", Line: line, Msg: m[2]}}
+			return nil, Errors{{Path: "(syntax)", Line: problemLine(data, line, m[2]), Msg: syntaxHint(m[2])}}
 		}
 		return nil, Errors{{Path: "(syntax)", Msg: err.Error()}}
 	}
@@ -127,12 +134,29 @@ func Load(data []byte) (*Config, error) {
 	// A field that failed to decode keeps its default, so validating the
 	// rest still finds every other problem in one pass.
 	c.normalize()
-	errs := append(d.errs, c.Validate()...)
+	errs := append(d.errs, c.readTokenFiles(dir)...)
+	errs = append(errs, withoutPaths(c.Validate(), d.errs)...)
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errs
 	}
 	return c, nil
+}
+
+// withoutPaths drops the errors about paths that already have one in
+// reported: a value that failed to decode is not also "required".
+func withoutPaths(errs, reported Errors) Errors {
+	bad := make(map[string]bool, len(reported))
+	for _, e := range reported {
+		bad[e.Path] = true
+	}
+	out := errs[:0]
+	for _, e := range errs {
+		if !bad[e.Path] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // normalize fills defaults that depend on other fields.

@@ -33,7 +33,7 @@ func TestServerPathErrorsNameTheField(t *testing.T) {
 		{"server:\n  path:\n    escaped_slashes: \"\"\n",
 			`server.path.escaped_slashes: unknown value "" (want keep, unescape or reject) (line 8)`},
 		{"server:\n  path:\n    normalise: true\n",
-			`server.path.normalise: unknown key (known: escaped_slashes, merge_slashes, normalize) (line 8)`},
+			`server.path.normalise: unknown key (did you mean "normalize"? known: escaped_slashes, merge_slashes, normalize) (line 8)`},
 		{"server:\n  path:\n    merge_slashes: often\n",
 			`server.path.merge_slashes:`},
 	}

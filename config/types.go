@@ -40,8 +40,23 @@ type Admin struct {
 	// `listen: ""` turns the admin listener off.
 	Listen string `yaml:"listen"`
 	// Token is required (as a bearer token) when Listen is not a loopback
-	// address; the router refuses to start without it.
+	// address, unless Tokens are given; the router refuses to start
+	// without one. Changes made with it are audited as by "token".
 	Token string `yaml:"token"`
+	// Tokens are named bearer tokens, each accepted like Token; changes
+	// made with one are audited under its name. Empty: none.
+	Tokens []AdminToken `yaml:"tokens"`
+}
+
+// AdminToken is a named admin bearer token kept in a file.
+type AdminToken struct {
+	Name string `yaml:"name"`
+	// TokenFile holds the token (surrounding white space is trimmed). It is
+	// read when the config is loaded, so a reload (of a restart-only
+	// setting) or a restart picks up a new one.
+	TokenFile string `yaml:"token_file"`
+	// Token is TokenFile's content, filled by Load.
+	Token string `yaml:"-"`
 }
 
 // Server holds the public listener's limits. Every zero value is replaced by
@@ -64,6 +79,18 @@ type Server struct {
 	// head, before net/http builds it: the cheapest refusal. Default true;
 	// false sends every request through the full path.
 	EarlyRefusal bool `yaml:"early_refusal"`
+	// BodyBuffer is the largest request body read whole before the request
+	// takes a backend slot or a place in a backend's queue: a body with a
+	// Content-Length up to it, or a chunked one that ends within it, is
+	// forwarded only once it is all in, with a Content-Length. A larger
+	// body has its first BodyBuffer bytes read before, and the rest
+	// streams. Default 64KiB; 0 streams every body from its first byte.
+	BodyBuffer Size `yaml:"body_buffer"`
+	// MinBodyRate is the slowest a client may send a request body: after
+	// t seconds it must have sent MinBodyRate × (t − 1s) bytes, or it gets
+	// 408 and its connection closes. Buffered and streamed bodies alike.
+	// Default 1KiB/s; 0 turns the check off (read_timeout still applies).
+	MinBodyRate ByteRate `yaml:"min_body_rate"`
 	// Path says how request paths are normalised before routing.
 	Path PathNorm `yaml:"path"`
 	// Upgrades are the protocols a client may switch to with an Upgrade
@@ -107,7 +134,9 @@ type ClientIP struct {
 
 // Backend is a pool of targets serving the same application.
 type Backend struct {
-	Targets []string `yaml:"targets"`
+	// Targets are the backend's addresses, at least one of them not a
+	// backup.
+	Targets []Target `yaml:"targets"`
 	// Balance is round_robin (default), least_requests or p2c.
 	Balance         string   `yaml:"balance"`
 	ConnectTimeout  Duration `yaml:"connect_timeout"`  // default 2s
@@ -165,6 +194,16 @@ type Route struct {
 	// Abuse "auth" makes responses count toward abuse.auth_failures.
 	Abuse string     `yaml:"abuse"`
 	Stats RouteStats `yaml:"stats"`
+	// Timeouts override the backend's for this route.
+	Timeouts RouteTimeouts `yaml:"timeouts"`
+}
+
+// RouteTimeouts override a backend's timeouts on one route. Zero keeps the
+// backend's.
+type RouteTimeouts struct {
+	// Response replaces the backend's response_timeout: the wait for the
+	// response head once the request is written (504 past it).
+	Response Duration `yaml:"response"`
 }
 
 // Match selects requests. Every non-empty field must match; an empty Match
@@ -272,6 +311,11 @@ type Overload struct {
 type Health struct {
 	CacheTTL Duration `yaml:"cache_ttl"` // default 1s
 	Timeout  Duration `yaml:"timeout"`   // default 3s
+	// Details is how much /__heartbeat__ tells the public listener: public
+	// (default: each backend's status, latency, body excerpt, error and
+	// targets) or summary (statuses only: no bodies, latencies, errors or
+	// target addresses).
+	Details string `yaml:"details"`
 }
 
 // Stats configures statsd and Prometheus.

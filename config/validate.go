@@ -61,6 +61,7 @@ func (v *validator) positive(path string, d Duration) {
 
 func (v *validator) listeners() {
 	c := v.c
+	v.adminTokens()
 	if c.Listen == "" {
 		v.fail("listen", "required")
 	} else {
@@ -68,7 +69,7 @@ func (v *validator) listeners() {
 	}
 	if c.Admin.Listen != "" {
 		v.hostPort("admin.listen", c.Admin.Listen)
-		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" {
+		if !IsLoopbackAddr(c.Admin.Listen) && c.Admin.Token == "" && len(c.Admin.Tokens) == 0 {
 			v.fail("admin.token", "required when admin.listen (%q) is not a loopback address", c.Admin.Listen)
 		}
 		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
@@ -103,6 +104,12 @@ func (v *validator) server() {
 	if s.MaxBodyBytes <= 0 {
 		v.fail("server.max_body_bytes", "must be greater than 0")
 	}
+	if s.BodyBuffer < 0 || s.BodyBuffer > MaxBodyBuffer {
+		v.fail("server.body_buffer", "must be between 0 and %v", Size(MaxBodyBuffer))
+	}
+	if r := s.MinBodyRate; !r.IsZero() && r.PerSecond() < 1 {
+		v.fail("server.min_body_rate", "must be at least 1B/s, or 0 to turn the check off")
+	}
 	switch s.Path.EscapedSlashes {
 	case "keep", "unescape", "reject":
 	default:
@@ -134,6 +141,10 @@ func IsToken(s string) bool {
 	}
 	return true
 }
+
+// MaxBodyBuffer bounds server.body_buffer: a request's buffered body is
+// held in memory until it is forwarded.
+const MaxBodyBuffer = 16 << 20
 
 func (v *validator) cidrs(path string, list []string) {
 	for i, s := range list {
@@ -196,14 +207,7 @@ func (v *validator) backends() {
 		if !nameRE.MatchString(name) {
 			v.fail(p, "invalid backend name (want [A-Za-z0-9_.-], at most 64)")
 		}
-		if len(b.Targets) == 0 {
-			v.fail(p+".targets", "at least one target is required")
-		}
-		for i, t := range b.Targets {
-			if _, err := ParseTarget(t); err != nil {
-				v.fail(fmt.Sprintf("%s.targets[%d]", p, i), "%v", err)
-			}
-		}
+		v.targets(p+".targets", b.Targets)
 		switch b.Balance {
 		case "round_robin", "least_requests", "p2c":
 		default:
@@ -264,17 +268,20 @@ func (v *validator) backends() {
 	}
 }
 
+// wantTarget is what a target looks like, for error messages.
+const wantTarget = "(want http://HOST:PORT or https://HOST:PORT)"
+
 // ParseTarget parses a backend target URL: http or https, a host, no query.
 func ParseTarget(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL %q", s)
+	if err != nil || !strings.Contains(s, "://") {
+		return nil, fmt.Errorf("invalid URL %q %s", s, wantTarget)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("target %q: scheme must be http or https", s)
+		return nil, fmt.Errorf("target %q: scheme must be http or https %s", s, wantTarget)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("target %q: missing host", s)
+		return nil, fmt.Errorf("target %q: missing host %s", s, wantTarget)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, fmt.Errorf("target %q: no query, fragment or user info allowed", s)
@@ -330,7 +337,7 @@ func (v *validator) routes() {
 		}
 		if r.Limit != "" && r.Limit != "none" {
 			if _, ok := c.Limits[r.Limit]; !ok {
-				v.fail(p+".limit", "unknown limit policy %q", r.Limit)
+				v.fail(p+".limit", "unknown limit policy %q%s", r.Limit, suggest(r.Limit, append(sortedKeys(c.Limits), "none")))
 			}
 		}
 		switch r.Abuse {
@@ -453,6 +460,9 @@ func (v *validator) misc() {
 	c := v.c
 	v.positive("health.cache_ttl", c.Health.CacheTTL)
 	v.positive("health.timeout", c.Health.Timeout)
+	if d := c.Health.Details; d != "public" && d != "summary" {
+		v.fail("health.details", "unknown value %q%s (want public or summary)", d, suggest(d, []string{"public", "summary"}))
+	}
 	if s := c.Stats.Statsd; s.Address != "" {
 		v.hostPort("stats.statsd.address", s.Address)
 		v.positive("stats.statsd.flush_interval", s.FlushInterval)
@@ -482,7 +492,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // suggest returns ` (did you mean "x"?)` for the closest name, if close.
 func suggest(got string, names []string) string {
-	best, bestD := "", 3
+	if s := didYouMean(got, names, "?"); s != "" {
+		return " (" + s + ")"
+	}
+	return ""
+}
+
+// didYouMean returns `did you mean "x"` and end for the name closest to got
+// (at most two edits away, and at most half its letters), or "".
+func didYouMean(got string, names []string, end string) string {
+	best, bestD := "", min(3, len(got)/2+1)
 	for _, n := range names {
 		if d := editDistance(got, n); d < bestD {
 			best, bestD = n, d
@@ -491,7 +510,7 @@ func suggest(got string, names []string) string {
 	if best == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return fmt.Sprintf("did you mean %q%s", best, end)
 }
 
 func editDistance(a, b string) int {

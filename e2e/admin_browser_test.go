@@ -261,8 +261,9 @@ const textIs = (page, pairs) => page.waitForFunction(ps => ps.every(([sel, want]
     console.log("UP");
 
     if (await nextLine() !== "killed") throw new Error("expected killed");
-    await textIs(page, [[status("web"), "down"]]);
-    await textIs(page, [[breaker("api"), "open"], [status("api"), "down"]]);
+    // web's breaker stays closed: its target failed its health checks.
+    await textIs(page, [[status("web"), "targets down"], [breaker("web"), "closed"]]);
+    await textIs(page, [[breaker("api"), "open"], [status("api"), "breaker open"]]);
     await page.screenshot({ path: shots + "/2-down.png", fullPage: true });
     console.log("DOWN");
 

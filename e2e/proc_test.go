@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -21,15 +22,28 @@ type proc struct {
 	name  string
 	cmd   *exec.Cmd
 	out   *lockedBuffer
+	logs  *lockedBuffer // stderr alone, for a process that logs JSON lines; else nil
 	done  chan struct{} // closed once the process has exited
 	state *os.ProcessState
 }
 
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
+	return start(t, name, false, bin, args...)
+}
+
+// start runs bin. With jsonLogs, the process promises one JSON object per
+// line on stderr: when it has stopped, every line is checked (no duplicate
+// keys at any depth), so every test that runs it checks what it logged.
+func start(t *testing.T, name string, jsonLogs bool, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, out: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if jsonLogs {
+		p.logs = &lockedBuffer{}
+		p.cmd.Stderr = io.MultiWriter(p.out, p.logs)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -44,6 +58,11 @@ func startProc(t *testing.T, name, bin string, args ...string) *proc {
 		default:
 			_ = p.cmd.Process.Kill()
 			<-p.done
+		}
+		if p.logs != nil {
+			if err := checkLogLines(p.logs.bytes()); err != nil {
+				t.Errorf("%s stderr: %v", name, err)
+			}
 		}
 		if t.Failed() {
 			t.Logf("--- %s output (last 4 KiB):\n%s", name, p.out.tail(4<<10))
@@ -88,6 +107,12 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
 }
 
 func (l *lockedBuffer) tail(n int) string {
@@ -171,7 +196,7 @@ func startBulwark(t *testing.T, name, addr, yaml string) *proc {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startProc(t, "bulwark "+name, bin, "-config", cfg)
+	p := start(t, "bulwark "+name, true, bin, "-config", cfg)
 	p.waitHTTP(t, "http://"+addr+"/__lbheartbeat__", http.StatusOK)
 	return p
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -75,7 +76,8 @@ type target struct {
 	key
 	cfg           config.Check
 	up            bool
-	passes, fails int // consecutive
+	passes, fails int          // consecutive
+	next          atomic.Int64 // unix ns of the next probe; written by the probing goroutine
 	cancel        context.CancelFunc
 	done          chan struct{}
 }
@@ -144,7 +146,7 @@ func (c *Checker) Update(backends map[string]*config.Backend) {
 			continue
 		}
 		for _, t := range b.Targets {
-			want[key{name, t}] = normalize(b.Health)
+			want[key{name, t.URL}] = normalize(b.Health)
 		}
 	}
 
@@ -210,6 +212,7 @@ func (c *Checker) run(ctx context.Context, t *target, cfg config.Check, done cha
 	defer close(done)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	t.next.Store(time.Now().UnixNano())
 	for {
 		select {
 		case <-ctx.Done():
@@ -220,7 +223,9 @@ func (c *Checker) run(ctx context.Context, t *target, cfg config.Check, done cha
 		err := c.check(pctx, t.target, cfg)
 		cancel()
 		c.record(ctx, t, cfg, err)
-		timer.Reset(c.wait(cfg.Interval.D()))
+		w := c.wait(cfg.Interval.D())
+		t.next.Store(time.Now().Add(w).UnixNano())
+		timer.Reset(w)
 	}
 }
 
@@ -286,6 +291,18 @@ func (c *Checker) Up(backend, target string) bool {
 		return t.up
 	}
 	return true
+}
+
+// NextCheck is when target of backend is probed next; zero when it is not
+// checked.
+func (c *Checker) NextCheck(backend, target string) time.Time {
+	c.mu.Lock()
+	t, ok := c.targets[key{backend, target}]
+	c.mu.Unlock()
+	if !ok {
+		return time.Time{}
+	}
+	return time.Unix(0, t.next.Load())
 }
 
 // Close stops every probe and waits for the goroutines to end. It is

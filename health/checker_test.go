@@ -98,7 +98,7 @@ func TestCheckerFallAndRise(t *testing.T) {
 		for i, tt := range tests {
 			ft.setSick("http://t1", tt.sick)
 			if i == 0 {
-				c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1"}, Health: check(time.Second, 2, 3)}})
+				c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1"), Health: check(time.Second, 2, 3)}})
 			} else {
 				time.Sleep(time.Second)
 			}
@@ -137,7 +137,7 @@ func TestCheckerTimeoutIsAFailure(t *testing.T) {
 		}
 		c := NewChecker(nil, nil, nil, nil, WithCheckFunc(block), WithJitter(0))
 		defer c.Close()
-		c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1"}, Health: check(5*time.Second, 1, 1)}})
+		c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1"), Health: check(5*time.Second, 1, 1)}})
 		time.Sleep(2*time.Second - 1)
 		synctest.Wait()
 		if !c.Up("app", "http://t1") {
@@ -167,7 +167,7 @@ func TestCheckerJitter(t *testing.T) {
 			return nil
 		}
 		c := NewChecker(nil, nil, nil, nil, WithCheckFunc(record)) // default jitter ±10%
-		c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1"}, Health: check(10*time.Second, 1, 1)}})
+		c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1"), Health: check(10*time.Second, 1, 1)}})
 		time.Sleep(300 * time.Second)
 		c.Close()
 		distinct := map[time.Duration]bool{}
@@ -191,7 +191,7 @@ func TestCheckerUpdateKeepsUnchangedTargets(t *testing.T) {
 		c := NewChecker(nil, nil, nil, nil, WithCheckFunc(ft.check), WithJitter(0))
 		defer c.Close()
 		hc := check(time.Second, 2, 1)
-		c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1", "http://t2"}, Health: hc}})
+		c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1", "http://t2"), Health: hc}})
 		synctest.Wait()
 		if c.Up("app", "http://t1") || !c.Up("app", "http://t2") {
 			t.Fatal("want t1 down, t2 up after the first probe")
@@ -199,7 +199,7 @@ func TestCheckerUpdateKeepsUnchangedTargets(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 
 		// Same settings for t1, t2 gone, t3 new.
-		c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1", "http://t3"}, Health: hc}})
+		c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1", "http://t3"), Health: hc}})
 		synctest.Wait()
 		if c.Up("app", "http://t1") {
 			t.Error("t1 lost its down state")
@@ -227,7 +227,7 @@ func TestCheckerUpdateKeepsUnchangedTargets(t *testing.T) {
 		// A changed check restarts probing at once but keeps up/down.
 		n := ft.count("http://t1")
 		hc.Interval = config.Duration(3 * time.Second)
-		c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1", "http://t3"}, Health: hc}})
+		c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1", "http://t3"), Health: hc}})
 		synctest.Wait()
 		if got := ft.count("http://t1"); got != n+1 {
 			t.Errorf("t1 probes after a changed check = %d, want %d", got, n+1)
@@ -237,14 +237,14 @@ func TestCheckerUpdateKeepsUnchangedTargets(t *testing.T) {
 		}
 		// Flipping critical is not a check change.
 		hc.Critical = true
-		c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1", "http://t3"}, Health: hc}})
+		c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1", "http://t3"), Health: hc}})
 		synctest.Wait()
 		if got := ft.count("http://t1"); got != n+1 {
 			t.Errorf("critical flip restarted t1: %d probes", got)
 		}
 
 		// No health path: checks stop.
-		c.Update(map[string]*config.Backend{"app": {Targets: []string{"http://t1"}}})
+		c.Update(map[string]*config.Backend{"app": {Targets: config.URLs("http://t1")}})
 		n1, n3 := ft.count("http://t1"), ft.count("http://t3")
 		time.Sleep(10 * time.Second)
 		if ft.count("http://t1") != n1 || ft.count("http://t3") != n3 || !c.Up("app", "http://t1") {
@@ -258,8 +258,8 @@ func TestCheckerClose(t *testing.T) {
 		ft := newFakeTargets()
 		c := NewChecker(nil, nil, nil, nil, WithCheckFunc(ft.check), WithJitter(0))
 		c.Update(map[string]*config.Backend{
-			"a": {Targets: []string{"http://t1", "http://t2"}, Health: check(time.Second, 1, 1)},
-			"b": {Targets: []string{"http://t3"}, Health: check(time.Second, 1, 1)},
+			"a": {Targets: config.URLs("http://t1", "http://t2"), Health: check(time.Second, 1, 1)},
+			"b": {Targets: config.URLs("http://t3"), Health: check(time.Second, 1, 1)},
 		})
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
@@ -268,7 +268,7 @@ func TestCheckerClose(t *testing.T) {
 		}
 		n := ft.count("http://t1")
 		time.Sleep(10 * time.Second)
-		c.Update(map[string]*config.Backend{"a": {Targets: []string{"http://t9"}, Health: check(time.Second, 1, 1)}})
+		c.Update(map[string]*config.Backend{"a": {Targets: config.URLs("http://t9"), Health: check(time.Second, 1, 1)}})
 		synctest.Wait()
 		if ft.count("http://t1") != n || ft.count("http://t9") != 0 {
 			t.Fatal("probes after Close")
@@ -297,7 +297,7 @@ func TestCheckerHTTP(t *testing.T) {
 	c := NewChecker(srv.Client(), rec, zaptest.NewLogger(t), func(_, _ string, up bool) { changes <- up }, WithJitter(0))
 	defer c.Close()
 	hc := check(10*time.Millisecond, 2, 2)
-	c.Update(map[string]*config.Backend{"app": {Targets: []string{srv.URL + "/"}, Health: hc}})
+	c.Update(map[string]*config.Backend{"app": {Targets: config.URLs(srv.URL + "/"), Health: hc}})
 
 	waitFor := func(want bool) {
 		t.Helper()

@@ -37,7 +37,7 @@ func ExampleHeartbeat() {
 	})
 	hb.Update(&config.Config{
 		Backends: map[string]*config.Backend{
-			"browserid": {Targets: []string{app.URL}, Health: config.Check{Path: "/__health__", Critical: true}},
+			"browserid": {Targets: config.URLs(app.URL), Health: config.Check{Path: "/__health__", Critical: true}},
 		},
 		Health: config.Health{CacheTTL: config.Duration(time.Second), Timeout: config.Duration(time.Second)},
 	})

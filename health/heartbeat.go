@@ -20,6 +20,15 @@ type ProbeResult struct {
 	Body    string        // a short excerpt of the answer's body (the Heartbeat keeps 256 bytes)
 	Err     string        // why no answer came, "" otherwise
 	Latency time.Duration // from sending to the answer (or the error)
+	// Targets are the backend's targets as the router saw them at the probe.
+	Targets []TargetState
+}
+
+// TargetState is one target of a probed backend.
+type TargetState struct {
+	URL     string
+	Up      bool   // by the active health checks (true when they are off)
+	Breaker string // closed, half-open or open
 }
 
 // OK says whether the probe passed: a 2xx answer and no error.
@@ -76,6 +85,7 @@ type hbConfig struct {
 	backends []hbBackend // by name
 	ttl      time.Duration
 	timeout  time.Duration
+	summary  bool // health.details: summary
 }
 
 type hbBackend struct {
@@ -105,7 +115,8 @@ func NewHeartbeat(probe Probe, state func() RouterState, opts ...HeartbeatOption
 // Update switches to cfg's backends, cache_ttl and timeout. Cached results of
 // the previous config are dropped.
 func (h *Heartbeat) Update(cfg *config.Config) {
-	next := &hbConfig{gen: h.cfg.Load().gen + 1, ttl: cfg.Health.CacheTTL.D(), timeout: cfg.Health.Timeout.D()}
+	next := &hbConfig{gen: h.cfg.Load().gen + 1, ttl: cfg.Health.CacheTTL.D(), timeout: cfg.Health.Timeout.D(),
+		summary: cfg.Health.Details == "summary"}
 	if next.timeout <= 0 {
 		next.timeout = 3 * time.Second
 	}

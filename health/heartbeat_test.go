@@ -72,7 +72,7 @@ func hbConfigOf(ttl, timeout time.Duration, backs map[string]hbBack) *config.Con
 		Health:   config.Health{CacheTTL: config.Duration(ttl), Timeout: config.Duration(timeout)},
 	}
 	for name, b := range backs {
-		be := &config.Backend{Targets: []string{b.url}}
+		be := &config.Backend{Targets: config.URLs(b.url)}
 		if !b.noPath {
 			be.Health = config.Check{Path: healthPath, Critical: b.critical}
 		}

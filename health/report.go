@@ -42,11 +42,44 @@ type report struct {
 }
 
 type backendDetail struct {
-	Critical  bool    `json:"critical"`
-	Status    int     `json:"status"`
-	LatencyMS float64 `json:"latency_ms"`
-	Body      string  `json:"body,omitempty"`
-	Error     string  `json:"error,omitempty"`
+	Critical  bool           `json:"critical"`
+	Status    int            `json:"status"`
+	LatencyMS float64        `json:"latency_ms"`
+	Body      string         `json:"body,omitempty"`
+	Error     string         `json:"error,omitempty"`
+	Targets   []targetDetail `json:"targets,omitempty"`
+}
+
+// summaryDetail is a backend's detail under health.details: summary:
+// statuses only.
+type summaryDetail struct {
+	Critical bool           `json:"critical"`
+	Status   int            `json:"status"`
+	Targets  []targetDetail `json:"targets,omitempty"`
+}
+
+// targetDetail is one target's state; URL is left out in summary.
+type targetDetail struct {
+	URL     string `json:"url,omitempty"`
+	Health  string `json:"health"` // up or down, by the active checks
+	Breaker string `json:"breaker"`
+}
+
+func targetDetails(ts []TargetState, withURL bool) []targetDetail {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]targetDetail, len(ts))
+	for i, t := range ts {
+		out[i] = targetDetail{Health: "down", Breaker: t.Breaker}
+		if t.Up {
+			out[i].Health = "up"
+		}
+		if withURL {
+			out[i].URL = t.URL
+		}
+	}
+	return out
 }
 
 type routerDetail struct {
@@ -72,12 +105,18 @@ func buildReport(cfg *hbConfig, ps *probeSet, st RouterState) *report {
 			}
 		}
 		rep.Checks[b.name] = level
-		rep.Details[b.name] = backendDetail{
-			Critical:  b.critical,
-			Status:    res.Status,
-			LatencyMS: float64(res.Latency.Microseconds()) / 1000,
-			Body:      res.Body,
-			Error:     res.Err,
+		if cfg.summary {
+			rep.Details[b.name] = summaryDetail{Critical: b.critical, Status: res.Status,
+				Targets: targetDetails(res.Targets, false)}
+		} else {
+			rep.Details[b.name] = backendDetail{
+				Critical:  b.critical,
+				Status:    res.Status,
+				LatencyMS: float64(res.Latency.Microseconds()) / 1000,
+				Body:      res.Body,
+				Error:     res.Err,
+				Targets:   targetDetails(res.Targets, true),
+			}
 		}
 		rep.Status = worse(rep.Status, level)
 	}

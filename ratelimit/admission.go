@@ -49,7 +49,8 @@ type Admission struct {
 	untracked atomic.Uint64
 	dry       [16]atomic.Uint64 // dry-run refusals by stats.Reason
 
-	fleet *fleet // nil without limit_store
+	fleet  *fleet // nil without limit_store
+	manual manualBans
 
 	mu       sync.Mutex // serialises Update
 	policies map[string]*Policy

@@ -134,7 +134,7 @@ func (a *Admission) checkAttack(t int64, ab *abuseSettings) {
 			zap.Float64("new_clients_per_s", ch.rate), zap.Float64("baseline_per_s", ch.baseline))
 		return
 	}
-	a.log.Warn("attack mode off",
-		zap.Duration("lasted", time.Duration(ch.duration)), zap.Float64("peak_new_clients_per_s", ch.peak),
+	a.log.Info("attack mode off",
+		zap.Float64("lasted_s", time.Duration(ch.duration).Seconds()), zap.Float64("peak_new_clients_per_s", ch.peak),
 		zap.Float64("baseline_per_s", ch.baseline))
 }

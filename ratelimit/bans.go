@@ -75,13 +75,13 @@ func (a *Admission) logBan(k key, ev banEvent, t int64) {
 	if ev.auth {
 		why = "auth_failures"
 	}
-	msg := "client banned"
+	msg, lvl := "client banned", zap.WarnLevel
 	if ev.dry {
-		msg = "client would be banned (dry run)"
+		msg, lvl = "client would be banned (dry run)", zap.InfoLevel
 	}
-	if ce := a.log.Check(zap.WarnLevel, msg); ce != nil {
+	if ce := a.log.Check(lvl, msg); ce != nil {
 		ce.Write(zap.Stringer("client", k.addr()), zap.String("why", why),
-			zap.Duration("for", time.Duration(ev.until-t)), zap.Int("level", int(ev.level)))
+			zap.Float64("ban_for_s", time.Duration(ev.until-t).Seconds()), zap.Int("ban_level", int(ev.level)))
 	}
 }
 
@@ -94,8 +94,11 @@ type BanInfo struct {
 	// Level is the number of bans in a row: the ban lasts
 	// abuse.ban.duration doubled Level-1 times, at most max_duration.
 	Level int `json:"level"`
-	// Why is "rejections" or "auth_failures".
+	// Why is "rejections", "auth_failures" or "admin" (Ban).
 	Why string `json:"why"`
+	// Reason and By are an admin ban's reason and who made it.
+	Reason string `json:"reason,omitempty"`
+	By     string `json:"by,omitempty"`
 	// DryRun bans are recorded but not enforced.
 	DryRun bool `json:"dry_run"`
 }
@@ -130,6 +133,9 @@ func (a *Admission) banInfo(e *entry) BanInfo {
 	if e.flags&banAuth != 0 {
 		b.Why = "auth_failures"
 	}
+	if n, ok := a.manual.lookup(e.k, e.banUntil); ok {
+		b.Why, b.Reason, b.By = "admin", n.reason, n.by
+	}
 	return b
 }
 
@@ -138,6 +144,7 @@ func (a *Admission) banInfo(e *entry) BanInfo {
 // starts again at abuse.ban.duration. It reports whether a ban was active.
 func (a *Admission) Lift(client netip.Addr) bool {
 	k := a.clientKey(client)
+	a.manual.forget(k)
 	if a.fleet != nil {
 		a.fleet.s.ShareLift(k.addr().String()) // every router's ban ends
 	}

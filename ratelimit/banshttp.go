@@ -6,22 +6,37 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
+
+	"go.uber.org/zap"
 )
 
 // BansHandler serves the admin bans API (mount it at /admin/api/bans):
 //
 //	GET                  200 {"bans": [BanInfo...]}
+//	POST {client, duration, reason}
+//	                     201 {"banned": BanInfo}; 400 with {"error"} when
+//	                     the body, client, duration or reason is wrong;
+//	                     409 for a client in abuse.allow; 503 when the
+//	                     client table has no room
 //	DELETE ?client=IP    200 {"lifted": IP}, 404 when IP is not banned,
 //	                     400 when IP does not parse
 //
 // IP is an address (an IPv6 one is grouped by client_ip.ipv6_prefix, so
 // any address of a banned /64 lifts it) or a CIDR of exactly the tracked
-// size (/32, or /ipv6_prefix). Authentication is the admin listener's job.
-func (a *Admission) BansHandler() http.Handler {
-	return http.HandlerFunc(a.serveBans)
+// size (/32, or /ipv6_prefix). duration is a Go duration, at most
+// abuse.ban.max_duration; reason is free text of at most 200 characters.
+// Each change is logged at info level as an "admin audit" line naming
+// actor(r), who made the request (nil: "admin"). Authentication is the
+// admin listener's job.
+func (a *Admission) BansHandler(actor func(*http.Request) string) http.Handler {
+	if actor == nil {
+		actor = func(*http.Request) string { return "admin" }
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.serveBans(w, r, actor(r)) })
 }
 
-func (a *Admission) serveBans(w http.ResponseWriter, r *http.Request) {
+func (a *Admission) serveBans(w http.ResponseWriter, r *http.Request, by string) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		bans := a.Bans()
@@ -29,6 +44,8 @@ func (a *Admission) serveBans(w http.ResponseWriter, r *http.Request) {
 			bans = []BanInfo{}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"bans": bans})
+	case http.MethodPost:
+		a.servePostBan(w, r, by)
 	case http.MethodDelete:
 		client, err := parseClient(r.URL.Query().Get("client"), a.state.Load().abuse.v6bits)
 		if err != nil {
@@ -39,11 +56,37 @@ func (a *Admission) serveBans(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not banned", "client": client.String()})
 			return
 		}
+		a.audit("lift", client, 0, "", by)
 		writeJSON(w, http.StatusOK, map[string]string{"lifted": client.String()})
 	default:
-		w.Header().Set("Allow", "GET, HEAD, DELETE")
+		w.Header().Set("Allow", "GET, HEAD, POST, DELETE")
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 	}
+}
+
+func (a *Admission) servePostBan(w http.ResponseWriter, r *http.Request, by string) {
+	req, err := parseBanRequest(r, a.state.Load().abuse.v6bits, a.MaxBan())
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	info, err := a.Ban(req.client, req.duration, req.reason, by)
+	switch {
+	case errors.Is(err, ErrBanAllowlisted):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error(), "client": req.client.String()})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	a.audit("ban", info.Client, req.duration, req.reason, by)
+	writeJSON(w, http.StatusCreated, map[string]any{"banned": info})
+}
+
+// audit logs one change made through the admin API.
+func (a *Admission) audit(action string, client netip.Addr, d time.Duration, reason, by string) {
+	a.log.Info("admin audit", zap.String("action", action), zap.Stringer("client", client),
+		zap.Float64("duration_s", d.Seconds()), zap.String("reason", reason), zap.String("by", by))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -18,7 +18,7 @@ func TestBansHandler(t *testing.T) {
 		}
 	}
 	h.clk.At(10 * time.Second)
-	srv := httptest.NewServer(h.BansHandler())
+	srv := httptest.NewServer(h.BansHandler(nil))
 	defer srv.Close()
 
 	do := func(method, client string) (*http.Response, map[string]any) {
@@ -64,7 +64,7 @@ func TestBansHandler(t *testing.T) {
 		{"DELETE", "198.51.100.7", 200, 1},
 		{"DELETE", "198.51.100.7", 404, 1},
 		{"DELETE", "2001:db8:aa:bb:1234::1", 200, 0}, // any address of the /64
-		{"POST", "", 405, 0},
+		{"PUT", "", 405, 0},
 	}
 	for i, tt := range tests {
 		res, body := do(tt.method, tt.client)
@@ -75,7 +75,7 @@ func TestBansHandler(t *testing.T) {
 			t.Fatalf("step %d: %d bans, want %d", i, n, tt.wantBans)
 		}
 	}
-	if res, _ := do("POST", ""); res.Header.Get("Allow") == "" {
+	if res, _ := do("PUT", ""); res.Header.Get("Allow") == "" {
 		t.Fatal("405 without Allow")
 	}
 	_, body = do("GET", "")

@@ -53,6 +53,15 @@ func (a *Admission) StoreErrors() uint64 {
 	return a.fleet.s.Errors()
 }
 
+// StoreUp reports whether the limit store answered the last command; ok is
+// false without a store.
+func (a *Admission) StoreUp() (up, ok bool) {
+	if a.fleet == nil {
+		return false, false
+	}
+	return a.fleet.s.Up(), true
+}
+
 // shared is the store's answer for one request's bucket, taken before the
 // shard lock (it costs a round trip).
 type shared struct {
@@ -187,7 +196,7 @@ func (a *Admission) applyShared(b redisstore.Ban) {
 	switch {
 	case applied && b.For > 0:
 		a.log.Info("ban shared by another router", zap.Stringer("client", k.addr()),
-			zap.Duration("for", b.For), zap.Int("level", b.Level))
+			zap.Float64("ban_for_s", b.For.Seconds()), zap.Int("ban_level", b.Level))
 	case applied:
 		a.log.Info("ban lifted by another router", zap.Stringer("client", k.addr()))
 	}

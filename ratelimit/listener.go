@@ -91,16 +91,18 @@ func (a *Admission) acquireConn(peer netip.Addr) (k key, counted, over bool) {
 	}
 	s.mu.Unlock()
 	if over {
-		msg := "connection refused"
+		msg, lvl := "connection refused", zap.WarnLevel
 		if ab.dryRun {
 			a.dry[stats.TooManyConns].Add(1)
-			msg = "connection would be refused (dry run)"
+			msg, lvl = "connection would be refused (dry run)", zap.InfoLevel
 		} else {
 			a.rec.Rejected(stats.TooManyConns)
 		}
 		if a.gate.pass(hash64(k, a.seed)|1, uint32(t/1e9)) {
-			a.log.Info(msg, zap.Stringer("client", k.addr()),
-				zap.String("reason", stats.TooManyConns.String()), zap.Int("max_conns_per_client", ab.maxConns))
+			if ce := a.log.Check(lvl, msg); ce != nil {
+				ce.Write(zap.Stringer("client", k.addr()),
+					zap.String("reason", stats.TooManyConns.String()), zap.Int("max_conns_per_client", ab.maxConns))
+			}
 		}
 	}
 	return k, counted, over && !ab.dryRun

@@ -32,17 +32,18 @@ func (a *Admission) report(d *Decision, k key, t int64) {
 	if !a.gate.pass(hash64(k, a.seed)|1, uint32(t/1e9)) {
 		return
 	}
-	msg := "request refused"
+	// A refusal is a warning; one a dry run only counts is information.
+	msg, lvl := "request refused", zap.WarnLevel
 	if d.DryRun {
-		msg = "request would be refused (dry run)"
+		msg, lvl = "request would be refused (dry run)", zap.InfoLevel
 	}
-	if ce := a.log.Check(zap.InfoLevel, msg); ce != nil {
+	if ce := a.log.Check(lvl, msg); ce != nil {
 		policy := ""
 		if d.lp != nil {
 			policy = d.lp.owner.name
 		}
 		ce.Write(zap.Stringer("client", k.addr()), zap.String("reason", d.Reason.String()),
 			zap.Int("status", d.Status), zap.String("policy", policy),
-			zap.Duration("retry_after", d.RetryAfter.Round(time.Millisecond)))
+			zap.Float64("retry_after_s", d.RetryAfter.Round(time.Millisecond).Seconds()))
 	}
 }

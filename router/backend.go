@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,10 @@ type Target struct {
 	lat      latencyHist // upstream latency, for the status page (status.go)
 
 	breaker *breaker.Breaker
+
+	weight int64 // config weight, 1..1000
+	backup bool  // serves only while no primary is ready
+	cw     int64 // smooth weighted round robin's current weight; guarded by Backend.wmu
 }
 
 // URL returns the target as written in the config.
@@ -51,6 +56,11 @@ type Backend struct {
 	targets []*Target
 	policy  balancePolicy
 	rr      atomic.Uint64
+	// weighted is set when a target has a weight other than 1 or is a
+	// backup: pick then goes through pickWeighted (weighted.go).
+	weighted           bool
+	primaries, backups []*Target
+	wmu                sync.Mutex // guards the targets' cw
 
 	transport http.RoundTripper
 	inFlight  atomic.Int64
@@ -59,6 +69,11 @@ type Backend struct {
 	// breaker watches the backend as a whole (every target failing, or the
 	// app answering 5xx everywhere).
 	breaker *breaker.Breaker
+
+	// nextCheck is when the active checks probe a target next, by the
+	// system clock (zero when they do not); nil means unknown. Set before
+	// the backend is served.
+	nextCheck func(target string) time.Time
 }
 
 // Name returns the backend's config name.
@@ -73,15 +88,18 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 		return nil, fmt.Errorf("at most %d targets per backend", maxTargets)
 	}
 	b := &Backend{name: name, cfg: cfg}
-	for i, raw := range cfg.Targets {
+	for i, tc := range cfg.Targets {
+		raw := tc.URL
 		u, err := config.ParseTarget(raw)
 		if err != nil {
 			return nil, err
 		}
 		b.targets = append(b.targets, &Target{index: i, raw: raw, url: u,
+			weight: int64(max(tc.Weight, 1)), backup: tc.Backup,
 			breaker: breaker.New(cfg.Breaker, breaker.WithClock(now),
 				breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, raw, from, to) }))})
 	}
+	b.setTiers()
 	// A run of failures on one target (its requests in flight when it
 	// dies) is that target's breaker's business; with more than one target
 	// the backend as a whole trips only on the failure ratio over its window.
@@ -108,7 +126,11 @@ func newTransport(cfg *config.Backend, targets []*Target) http.RoundTripper {
 		}
 	}
 	if !fast {
-		return newStandardTransport(cfg, targets)
+		// The head's timeout is applied per request (a route may have its
+		// own): see headTimeoutTransport.
+		tr := newStandardTransport(cfg, targets)
+		tr.ResponseHeaderTimeout = 0
+		return &headTimeoutTransport{tr: tr, d: cfg.ResponseTimeout.D()}
 	}
 	return upstream.New(upstream.Options{
 		ConnectTimeout:        cfg.ConnectTimeout.D(),
@@ -170,23 +192,34 @@ func (b *Backend) sameAs(cfg *config.Backend) bool {
 }
 
 // unavailable explains why no target could be picked: every ready target
-// already failed (lastErr), breakers are open (503 circuit_open, Retry-After
-// until the first half-open), or active checks marked them all down.
+// already failed (lastErr), breakers are open (503 circuit_open), or active
+// checks marked them all down (503 no_target). Retry-After is the time
+// until the first target may serve again, as far as it is known: its
+// breaker half-opens or its next health check; at least a second.
 func (b *Backend) unavailable(lastErr error) error {
 	if lastErr != nil {
 		return lastErr
 	}
+	reason := stats.NoTarget
 	var wait time.Duration
+	soonest := func(d time.Duration) {
+		if d > 0 && (wait == 0 || d < wait) {
+			wait = d
+		}
+	}
 	for _, t := range b.targets {
-		if t.down.Load() {
+		if !t.down.Load() {
+			if ra := t.breaker.RetryAfter(); ra > 0 {
+				reason = stats.CircuitOpen
+				soonest(ra)
+			}
 			continue
 		}
-		if ra := t.breaker.RetryAfter(); ra > 0 && (wait == 0 || ra < wait) {
-			wait = ra
+		if b.nextCheck != nil {
+			if at := b.nextCheck(t.raw); !at.IsZero() {
+				soonest(time.Until(at))
+			}
 		}
 	}
-	if wait > 0 {
-		return &unavailableError{reason: stats.CircuitOpen, retryAfter: wait}
-	}
-	return &unavailableError{reason: stats.NoTarget, retryAfter: time.Second}
+	return &unavailableError{reason: reason, retryAfter: max(wait, time.Second)}
 }

@@ -23,6 +23,9 @@ func balancePolicyFor(name string) balancePolicy {
 // pick returns a ready target not in tried (a bit set of target indexes), or
 // nil when none is left. It allocates nothing.
 func (b *Backend) pick(tried uint64) *Target {
+	if b.weighted {
+		return b.pickWeighted(tried)
+	}
 	n := len(b.targets)
 	if n == 1 {
 		t := b.targets[0]

@@ -84,7 +84,7 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		if st.upstreamStart.IsZero() {
 			st.upstreamStart = start
 		}
-		resp, err := b.transport.RoundTrip(req)
+		resp, err := b.send(req, st)
 		if err == nil && (resp.StatusCode < 100 || resp.StatusCode > 599) {
 			resp.Body.Close() // unread: the connection is not reused
 			resp, err = nil, fmt.Errorf("%w: %d", errBadStatus, resp.StatusCode)
@@ -106,8 +106,8 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 			return resp, nil
 		}
 		t.inFlight.Add(-1)
-		st.err = err
-		if statusFor(req.Context(), err) == StatusClientClosed {
+		st.err, st.failed = err, t
+		if st.bodyFault(err) != bodyOK || statusFor(req.Context(), err) == StatusClientClosed {
 			t.breaker.Done(tok, breaker.Ignore)
 		} else {
 			t.breaker.Done(tok, breaker.Failure)
@@ -175,6 +175,10 @@ func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	st.err = err
 	if !st.upstreamStart.IsZero() {
 		st.upstreamDur = time.Since(st.upstreamStart)
+	}
+	if f := st.bodyFault(err); f != bodyOK {
+		rt.refuseBody(st, f) // the client's fault, not the backend's
+		return
 	}
 	code := statusFor(r.Context(), err)
 	if code == StatusClientClosed {

@@ -313,11 +313,11 @@ func TestFastTransportIsTheDefault(t *testing.T) {
 		t.Fatal("http targets do not get the fast transport")
 	}
 	tls := []*Target{{url: &url.URL{Scheme: "https", Host: "127.0.0.1:1"}}}
-	if _, ok := newTransport(cfg, tls).(*http.Transport); !ok {
+	if _, ok := newTransport(cfg, tls).(*headTimeoutTransport); !ok {
 		t.Fatal("https targets must stay on net/http's Transport")
 	}
 	cfg.Transport = "standard"
-	if _, ok := newTransport(cfg, plain).(*http.Transport); !ok {
+	if _, ok := newTransport(cfg, plain).(*headTimeoutTransport); !ok {
 		t.Fatal("transport: standard ignored")
 	}
 }

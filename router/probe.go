@@ -30,8 +30,12 @@ func (rt *Router) probe(ctx context.Context, backend string) health.ProbeResult 
 	st.w.reset(cw)
 	start := time.Now()
 	rt.relay(&st.w, req, st)
-	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start)}
-	if st.err != nil {
+	res := health.ProbeResult{Status: st.w.status, Body: cw.body.String(), Latency: time.Since(start),
+		Targets: make([]health.TargetState, len(b.targets))}
+	for i, tg := range b.targets {
+		res.Targets[i] = health.TargetState{URL: tg.raw, Up: !tg.down.Load(), Breaker: tg.breaker.State().String()}
+	}
+	if st.err != nil && !st.retried() {
 		res.Err = st.err.Error()
 	} else if res.Status == 0 {
 		res.Status = http.StatusOK

@@ -108,7 +108,8 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		out.Body = nil // as ReverseProxy: the standard transport may then retry
 	} else if st.body != nil {
 		out.Body = relayBody{rl}
-		if _, std := st.backend.transport.(*http.Transport); std {
+		switch st.backend.transport.(type) {
+		case *headTimeoutTransport, *http.Transport: // net/http's
 			out.GetBody = rl.resendBody
 		}
 		defer rl.stopBody()

@@ -2,6 +2,7 @@ package router
 
 import (
 	"strings"
+	"time"
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/ratelimit"
@@ -16,7 +17,9 @@ type route struct {
 	policy  string            // limit policy name; "" for none
 	limit   *ratelimit.Policy // nil: no rate limit
 	auth    bool              // responses count toward abuse.auth_failures
-	perAPI  bool
+	// responseTimeout replaces the backend's response_timeout; 0: none.
+	responseTimeout time.Duration
+	perAPI          bool
 	// apiPrefix is the prefix stripped before taking the per-API segment.
 	apiPrefix string
 
@@ -31,15 +34,16 @@ type route struct {
 func compileRoute(i int, rc *config.Route, b *Backend) *route {
 	m := rc.Match
 	r := &route{
-		index:   i,
-		name:    rc.Stats.Name,
-		backend: b,
-		auth:    rc.Abuse == "auth",
-		perAPI:  rc.Stats.PerAPI,
-		path:    m.Path,
-		prefix:  m.PathPrefix,
-		methods: m.Methods,
-		host:    strings.ToLower(m.Host),
+		index:           i,
+		name:            rc.Stats.Name,
+		backend:         b,
+		auth:            rc.Abuse == "auth",
+		perAPI:          rc.Stats.PerAPI,
+		responseTimeout: rc.Timeouts.Response.D(),
+		path:            m.Path,
+		prefix:          m.PathPrefix,
+		methods:         m.Methods,
+		host:            strings.ToLower(m.Host),
 	}
 	if rc.Limit != "none" {
 		r.policy = rc.Limit

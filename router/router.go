@@ -76,16 +76,21 @@ type Router struct {
 // table is one generation of the configuration, compiled. It is never mutated
 // after it is published.
 type table struct {
-	cfg       *config.Config
-	version   uint64
-	loadedAt  time.Time
-	routes    []*route
-	backends  map[string]*Backend
-	clientIP  *clientip.Extractor
-	maxBody   int64
-	accessLog bool
-	early     bool // server.early_refusal
-	path      pathRules
+	cfg      *config.Config
+	version  uint64
+	loadedAt time.Time
+	routes   []*route
+	backends map[string]*Backend
+	clientIP *clientip.Extractor
+	maxBody  int64
+	// server.body_buffer, min_body_rate (bytes/s, 0: none) and
+	// read_timeout, for request bodies (body.go).
+	bodyBuffer  int64
+	minBodyRate float64
+	readTimeout time.Duration
+	accessLog   bool
+	early       bool // server.early_refusal
+	path        pathRules
 }
 
 // New builds a Router from a validated config.
@@ -144,15 +149,18 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 	}
 	t := &table{
-		cfg:       cfg,
-		version:   rt.version.Add(1),
-		loadedAt:  rt.now(),
-		backends:  make(map[string]*Backend, len(cfg.Backends)),
-		maxBody:   int64(cfg.Server.MaxBodyBytes),
-		clientIP:  ext,
-		accessLog: cfg.Log.Access,
-		early:     cfg.Server.EarlyRefusal,
-		path:      compilePathRules(cfg.Server.Path),
+		cfg:         cfg,
+		version:     rt.version.Add(1),
+		loadedAt:    rt.now(),
+		backends:    make(map[string]*Backend, len(cfg.Backends)),
+		maxBody:     int64(cfg.Server.MaxBodyBytes),
+		bodyBuffer:  int64(cfg.Server.BodyBuffer),
+		minBodyRate: cfg.Server.MinBodyRate.PerSecond(),
+		readTimeout: cfg.Server.ReadTimeout.D(),
+		clientIP:    ext,
+		accessLog:   cfg.Log.Access,
+		early:       cfg.Server.EarlyRefusal,
+		path:        compilePathRules(cfg.Server.Path),
 	}
 	for _, name := range cfg.BackendNames() {
 		bc := cfg.Backends[name]
@@ -166,6 +174,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("backends.%s: %w", name, err)
 		}
+		b.nextCheck = func(target string) time.Time { return rt.checker.NextCheck(name, target) }
 		t.backends[name] = b
 	}
 	for _, b := range t.backends {
@@ -189,6 +198,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 			tg.down.Store(!rt.checker.Up(name, tg.raw))
 		}
 	}
+	rt.declareSeries(t, old)
 	rt.table.Store(t)
 	rt.checker.Update(cfg.Backends)
 	rt.heartbeat.Update(cfg)
@@ -203,27 +213,8 @@ func (rt *Router) Update(cfg *config.Config) error {
 	return nil
 }
 
-// forgetRemovedTargets drops the per-target series of targets that left a
-// backend, when the recorder keeps such series.
-func (rt *Router) forgetRemovedTargets(old, cur *Backend) {
-	f, ok := rt.rec.(interface{ Forget(backend, target string) })
-	if !ok {
-		return
-	}
-	for _, tg := range old.targets {
-		kept := false
-		if cur != nil {
-			for _, nt := range cur.targets {
-				kept = kept || nt.raw == tg.raw
-			}
-		}
-		if !kept {
-			f.Forget(old.name, tg.raw)
-		}
-	}
-}
-
-// setTargetUp is the active checks' verdict on a target.
+// setTargetUp is the active checks' verdict on a target. The checker logs
+// the change, with its cause.
 func (rt *Router) setTargetUp(backend, target string, up bool) {
 	t := rt.table.Load()
 	if t == nil {
@@ -235,11 +226,6 @@ func (rt *Router) setTargetUp(backend, target string, up bool) {
 				tg.down.Store(!up)
 			}
 		}
-	}
-	if up {
-		rt.log.Info("target up", zap.String("backend", backend), zap.String("target", target))
-	} else {
-		rt.log.Warn("target down", zap.String("backend", backend), zap.String("target", target))
 	}
 }
 

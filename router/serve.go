@@ -24,6 +24,7 @@ type requestState struct {
 	route     *route
 	target    *Target
 	attempts  int
+	failed    *Target // the target of the last failed attempt, nil if none failed
 	trusted   bool
 	client    netip.Addr
 	key       netip.Addr // the admission key (IPv6 grouped by prefix)
@@ -33,6 +34,8 @@ type requestState struct {
 	reason    string // refusal reason, "" when forwarded
 	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
+	bs        *bodyState // the body as the router takes it (body.go); nil when none
+	abort     bool       // the client left mid-body: close without an answer
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -79,8 +82,9 @@ func stateFrom(ctx context.Context) *requestState {
 	return s
 }
 
-// ServeHTTP serves one request: the router's own endpoints, then routing,
-// admission and forwarding.
+// ServeHTTP serves one request: the checks before admission (checkIn, the
+// same as the connection front's), then the router's own endpoints or
+// forwarding.
 func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := rt.now()
 	rt.inFlight.Add(1)
@@ -90,38 +94,28 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.rec.InFlight(-1)
 	}()
 
-	path, pathOK := rt.normalizePath(r)
-	connect := r.Method == http.MethodConnect
-	if connect {
-		path = "" // not even the router's own endpoints: refused below
-	}
-	switch path {
-	case "/__lbheartbeat__":
-		rt.serveLBHeartbeat(rw)
-		return
-	case "/__version__":
-		rt.serveVersion(rw)
-		return
-	case "/__heartbeat__":
-		rt.heartbeat.ServeHTTP(rw, r)
-		return
-	}
-
 	st := statePool.Get().(*requestState)
 	defer st.release()
 	st.w.reset(rw)
 	w := &st.w
 	t := rt.table.Load()
-	client, peer := t.clientIP.FromRequest(r)
+	path, pathOK := rt.normalizePath(r)
+	peer, _ := clientip.ParsePeer(r.RemoteAddr)
+	// The map is indexed with the canonical name directly: Header.Values
+	// would canonicalise it again on every request.
+	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
+	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
-	st.client = client
 	if st.trusted {
 		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
 			st.requestID = id
 		}
 	}
-
-	if connect {
+	switch found {
+	case checkOwn:
+		rt.serveOwn(rw, r, path)
+		return
+	case checkConnect:
 		// The router is no forward proxy. What follows the head may be a
 		// tunnel's bytes, not a request: the connection closes (nginx
 		// answers CONNECT so too).
@@ -129,29 +123,19 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.refuse(st, stats.BadRequest, http.StatusMethodNotAllowed)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
-	}
-	if !pathOK {
+	case checkBadPath:
 		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
-	}
-	rte := t.route(r.Method, r.Host, path)
-	if rte == nil {
+	case checkNoRoute:
 		writeSmall(w, http.StatusNotFound, "no route")
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
-	}
-	st.route, st.backend = rte, rte.backend
-
-	st.key = t.clientIP.Key(client)
-	d := rt.adm.Admit(start, st.key, rte.limit)
-	if !d.Allow {
-		st.reason = d.Reason.String()
+	case checkRefused:
 		d.WriteRefusal(w)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
-	st.admitted = true
 
 	if r.ContentLength > t.maxBody {
 		rt.refuse(st, stats.BodyTooLarge, http.StatusRequestEntityTooLarge)
@@ -159,11 +143,18 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		st.body = &countingBody{rc: http.MaxBytesReader(w, r.Body, t.maxBody)}
-		r.Body = st.body
+		// Before the queue: a slow body must not hold a backend slot.
+		f := rt.takeBody(t, rw, r, st, start)
+		defer st.bs.end()
+		if f != bodyOK {
+			rt.refuseBody(st, f)
+			rt.finish(t, st, r.Method, r.URL.Path, start)
+			abortIf(st)
+			return
+		}
 	}
 
-	b := rte.backend
+	b := st.backend
 	if q := b.queue; q != nil {
 		ok, waited, err := q.acquire(r.Context(), d.Class, rt.now)
 		if waited > 0 || !ok {
@@ -214,6 +205,27 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	aborted = false
 	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r.Method, r.URL.Path, start)
+	abortIf(st)
+}
+
+// abortIf closes the connection without an answer when the client left
+// mid-body (net/http would otherwise answer 200 to whoever still listens).
+func abortIf(st *requestState) {
+	if st.abort {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// serveOwn serves the router's own endpoint at path (normalised).
+func (rt *Router) serveOwn(rw http.ResponseWriter, r *http.Request, path string) {
+	switch path {
+	case "/__lbheartbeat__":
+		rt.serveLBHeartbeat(rw)
+	case "/__version__":
+		rt.serveVersion(rw)
+	case "/__heartbeat__":
+		rt.heartbeat.ServeHTTP(rw, r)
+	}
 }
 
 // outcome judges a forwarded request for the backend-level breaker: the
@@ -222,6 +234,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func outcome(st *requestState) breaker.Result {
 	code := st.w.code()
 	switch {
+	case st.bodyFault(nil) != bodyOK:
+		return breaker.Ignore // the client's body failed, not the backend
 	case st.bodyBroke:
 		return breaker.Failure
 	case code == StatusClientClosed || st.reason != "":
@@ -261,10 +275,13 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 			s.API = st.route.apiName(path)
 		}
 	}
-	if st.backend != nil && st.reason == "" {
+	if st.backend != nil {
+		// A refusal counts under its route's backend, as its access line says.
 		s.Backend = st.backend.name
+	}
+	if st.backend != nil && st.reason == "" {
 		s.BackendLatency = st.upstreamDur
-		s.BackendError = st.err != nil && code != StatusClientClosed
+		s.BackendError = st.err != nil && code != StatusClientClosed && !st.retried()
 		if st.target != nil && st.upstreamDur > 0 {
 			st.target.lat.observe(st.upstreamDur)
 		}
@@ -273,11 +290,7 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 	rt.rec.Request(s)
 
 	if st.err != nil && code != StatusClientClosed {
-		if ce := rt.log.Check(zap.ErrorLevel, "forward failed"); ce != nil {
-			ce.Write(zap.String("backend", st.backend.name), rt.targetField(st),
-				zap.Int("status", code), zap.Int("attempts", st.attempts),
-				zap.String("request_id", st.id()), zap.Error(st.err))
-		}
+		rt.logForwardError(st, code)
 	}
 	if !t.accessLog || !rt.access.Allow(end) {
 		return
@@ -312,6 +325,31 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		accessFieldsPool.Put(af)
 	}
 	return end
+}
+
+// retried reports whether a failed attempt was retried on another target
+// that answered: the client was served.
+func (st *requestState) retried() bool {
+	return st.failed != nil && st.target != st.failed
+}
+
+// logForwardError logs a request whose forwarding went wrong: at error level
+// when the client got the failure, as a warning naming both targets when a
+// retry on another target served it.
+func (rt *Router) logForwardError(st *requestState, code int) {
+	if st.retried() {
+		if ce := rt.log.Check(zap.WarnLevel, "forward retried"); ce != nil {
+			ce.Write(zap.String("backend", st.backend.name), zap.String("failed_target", st.failed.raw),
+				rt.targetField(st), zap.Int("status", code), zap.Int("attempts", st.attempts),
+				zap.String("request_id", st.id()), zap.Error(st.err))
+		}
+		return
+	}
+	if ce := rt.log.Check(zap.ErrorLevel, "forward failed"); ce != nil {
+		ce.Write(zap.String("backend", st.backend.name), rt.targetField(st),
+			zap.Int("status", code), zap.Int("attempts", st.attempts),
+			zap.String("request_id", st.id()), zap.Error(st.err))
+	}
 }
 
 func (rt *Router) targetField(st *requestState) zapcore.Field {

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"reflect"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/front"
 )
 
 // Server owns the public and admin listeners around a Router, and its
@@ -42,8 +42,13 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 		log = zap.NewNop()
 	}
 	s := &Server{log: log, router: rt, cfg: cfg, loadedAt: time.Now(), serveErr: make(chan error, 2)}
-	s.admin = NewAdminMux(cfg.Admin.Token)
+	named := make([]NamedToken, 0, len(cfg.Admin.Tokens))
+	for _, t := range cfg.Admin.Tokens {
+		named = append(named, NamedToken{Name: t.Name, Token: t.Token})
+	}
+	s.admin = NewAdminMux(cfg.Admin.Token, named...)
 	s.admin.Handle("/admin/api/reload", http.HandlerFunc(s.serveReload))
+	s.admin.Handle("/admin/api/bans", rt.Admission().BansHandler(AdminActor))
 	sc := cfg.Server
 	s.pub = &http.Server{
 		Handler:           rt,
@@ -53,7 +58,9 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 		IdleTimeout:       sc.IdleTimeout.D(),
 		MaxHeaderBytes:    int(sc.MaxHeaderBytes),
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
-		ConnState:         frontConnState,
+	}
+	if sc.EarlyRefusal {
+		s.pub.ConnState = front.ConnState
 	}
 	s.adm = &http.Server{
 		Handler:           s.admin,
@@ -108,7 +115,10 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if err := s.ReloadFile(); err != nil {
+	err := s.ReloadFile()
+	s.log.Info("admin audit", zap.String("action", "reload"), zap.String("file", s.ConfigFile()),
+		zap.Bool("ok", err == nil), zap.String("by", AdminActor(r)))
+	if err != nil {
 		s.log.Error("reload failed; keeping the current config", zap.String("file", s.ConfigFile()), zap.Error(err))
 		problems := []string{err.Error()}
 		var errs config.Errors
@@ -157,14 +167,17 @@ func (s *Server) Start(wrap ListenerWrapper) error {
 	if wrap != nil {
 		ln = wrap(ln)
 	}
-	// The front is outermost: it sees each connection's peer as ServeHTTP
-	// does (after PROXY protocol) and reads what net/http would.
-	ln = &frontListener{Listener: ln, rt: s.router, to: frontTimeouts{
-		header: cmp.Or(s.pub.ReadHeaderTimeout, s.pub.ReadTimeout),
-		idle:   cmp.Or(s.pub.IdleTimeout, s.pub.ReadTimeout),
-		read:   s.pub.ReadTimeout,
-		write:  s.pub.WriteTimeout,
-	}}
+	if s.cfg.Server.EarlyRefusal {
+		// The front is outermost: it sees each connection's peer as
+		// ServeHTTP does (after PROXY protocol) and reads what net/http
+		// would. Without it net/http reads the connections itself.
+		ln = front.NewListener(ln, (*frontDecider)(s.router), front.Timeouts{
+			Header: cmp.Or(s.pub.ReadHeaderTimeout, s.pub.ReadTimeout),
+			Idle:   cmp.Or(s.pub.IdleTimeout, s.pub.ReadTimeout),
+			Read:   s.pub.ReadTimeout,
+			Write:  s.pub.WriteTimeout,
+		})
+	}
 	s.pubLn = ln
 	if s.cfg.Admin.Listen != "" {
 		aln, err := net.Listen("tcp", s.cfg.Admin.Listen)
@@ -224,9 +237,9 @@ func (s *Server) Reload(cfg *config.Config) error {
 	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
 	next.Server.Path = cfg.Server.Path // read per request from the routing table
 	next.Server.Upgrades = cfg.Server.Upgrades
-	if next.Listen != cfg.Listen || next.Admin != cfg.Admin || !reflect.DeepEqual(next.Server, cfg.Server) ||
-		next.ListenProxyProtocol != cfg.ListenProxyProtocol {
-		s.log.Warn("listen, admin, listen_proxy_protocol and server timeouts and sizes change only on restart; kept the running values")
+	if keys := config.RestartOnlyChanges(s.cfg, cfg); len(keys) > 0 {
+		s.log.Warn("reload changed keys that change only on restart; kept the running values",
+			zap.Strings("keys", keys))
 	}
 	cfg = &next
 	for _, f := range s.reloads {

@@ -59,7 +59,9 @@ func LatencyBucketLow(i int) time.Duration {
 // Counters are cumulative since the target was built (a reload that
 // changes its backend's config starts them again).
 type TargetStatus struct {
-	URL string
+	URL    string
+	Weight int  // config weight, 1..1000
+	Backup bool // serves only while no primary is ready
 	// Up is the active health checks' verdict (true when checks are off).
 	Up         bool
 	Breaker    stats.BreakerState
@@ -97,6 +99,7 @@ func (rt *Router) Status(dst []BackendStatus) []BackendStatus {
 		for i, tg := range b.targets {
 			ts := &bs.Targets[i]
 			ts.URL = tg.raw
+			ts.Weight, ts.Backup = int(tg.weight), tg.backup
 			ts.Up = !tg.down.Load()
 			ts.Breaker = tg.breaker.State()
 			ts.RetryAfter = tg.breaker.RetryAfter()

@@ -79,7 +79,7 @@ func TestCardinalityBounded(t *testing.T) {
 		// numCodes each for (,) and (wsapi, browserid); 200 for every other pair.
 		{"bulwark_requests_total", 2*numCodes + maxPairs},
 		{"bulwark_request_duration_seconds", maxPairs + 1},
-		{"bulwark_rejections_total", int(numReasons) + 1},
+		{"bulwark_rejections_total", int(numReasons) + 1 + len(contractReasons)},
 		{"bulwark_queue_wait_seconds", maxBackends + 1},
 	} {
 		if got := series[tt.name]; got > tt.max || got == 0 {

@@ -96,6 +96,9 @@ func newPromMetrics(reg prometheus.Registerer, info BuildInfo) (*promMetrics, er
 	for _, r := range Reasons() {
 		m.rejected[r] = m.rejections.WithLabelValues(r.String())
 	}
+	for _, name := range contractReasons {
+		m.rejections.WithLabelValues(name) // at 0 until this build gives it
+	}
 	m.buildInfo.WithLabelValues(orUnknown(info.Version), orUnknown(info.Commit)).Set(1)
 
 	for _, c := range []prometheus.Collector{

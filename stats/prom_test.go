@@ -65,13 +65,17 @@ bulwark_queue_wait_seconds_count{backend="browserid"} 1
 bulwark_rejections_total{reason="bad_request"} 0
 bulwark_rejections_total{reason="banned"} 1
 bulwark_rejections_total{reason="body_too_large"} 0
+bulwark_rejections_total{reason="challenge"} 0
 bulwark_rejections_total{reason="circuit_open"} 0
 bulwark_rejections_total{reason="denied"} 0
+bulwark_rejections_total{reason="h2_abuse"} 0
 bulwark_rejections_total{reason="network_limit"} 0
 bulwark_rejections_total{reason="no_target"} 0
 bulwark_rejections_total{reason="overload"} 0
 bulwark_rejections_total{reason="queue_full"} 0
 bulwark_rejections_total{reason="rate_limit"} 2
+bulwark_rejections_total{reason="rule"} 0
+bulwark_rejections_total{reason="slow_body"} 0
 bulwark_rejections_total{reason="too_many_conns"} 0
 bulwark_rejections_total{reason="too_many_in_flight"} 0
 # HELP bulwark_request_duration_seconds Time from request to response as the client saw it.

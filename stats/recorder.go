@@ -30,7 +30,12 @@ const (
 	NoTarget
 	BodyTooLarge
 	TooManyInFlight
+	// BadRequest is a request whose body framing is broken (a malformed
+	// chunk): the client's fault, never the backend's.
 	BadRequest
+	// SlowBody is a client that sent its request body below
+	// server.min_body_rate (408).
+	SlowBody
 	numReasons
 )
 
@@ -47,6 +52,7 @@ var reasonNames = [...]string{
 	BodyTooLarge:    "body_too_large",
 	TooManyInFlight: "too_many_in_flight",
 	BadRequest:      "bad_request",
+	SlowBody:        "slow_body",
 }
 
 func (r Reason) String() string {
@@ -55,6 +61,13 @@ func (r Reason) String() string {
 	}
 	return "unknown"
 }
+
+// contractReasons are the reason labels the product contract lists for
+// bulwark_rejections_total and statsd PREFIX.rejected.REASON; each is
+// exported from the start, at 0 until a refusal gives it.
+var contractReasons = []string{"rate_limit", "network_limit", "banned", "denied", "too_many_conns",
+	"overload", "queue_full", "circuit_open", "no_target", "body_too_large", "bad_request",
+	"slow_body", "challenge", "rule", "h2_abuse"}
 
 // Reasons returns every reason, in order.
 func Reasons() []Reason {
@@ -89,8 +102,10 @@ func (s BreakerState) String() string {
 
 // Request describes one finished request for Recorder.Request.
 type Request struct {
-	Route   string // route stats name; "" when no route matched
-	Backend string // "" when the router answered itself
+	Route string // route stats name; "" when no route matched
+	// Backend is the route's backend, also when the router refused the
+	// request itself; "" when no route matched.
+	Backend string
 	Code    int
 	// Duration is the whole request as the client saw it.
 	Duration time.Duration

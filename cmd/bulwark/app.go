@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/ratelimit/redisstore"
 	"github.com/bulwark-router/bulwark/router"
 	"github.com/bulwark-router/bulwark/router/admin"
 	"github.com/bulwark-router/bulwark/router/clientip"
@@ -41,6 +42,7 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 	if err != nil {
 		return nil, err
 	}
+	redisstore.LogTo(log.Named("redis"))
 	reg := prometheus.NewRegistry()
 	s, err := stats.New(cfg.Stats, reg, stats.BuildInfo{Version: info.Version, Commit: info.Commit}, log.Named("stats"))
 	if err != nil {
@@ -59,8 +61,18 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		Name: "bulwark_early_refusals_total",
 		Help: "Requests refused by the connection front from their raw head (server.early_refusal); also counted in bulwark_rejections_total.",
 	}, func() float64 { return float64(rt.EarlyRefusals()) }))
+	if _, ok := rt.Admission().StoreUp(); ok {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "bulwark_limit_store_up",
+			Help: "1 when the limit store (limit_store) answered the last command, else 0.",
+		}, func() float64 {
+			if up, _ := rt.Admission().StoreUp(); up {
+				return 1
+			}
+			return 0
+		}))
+	}
 	srv.Admin().Handle("/metrics", s.Handler())
-	srv.Admin().Handle("/admin/api/bans", rt.Admission().BansHandler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
 	smp := admin.NewSampler(srv, rec)
 	srv.Admin().Handle("/admin/api/status", smp.StatusHandler())
@@ -96,6 +108,15 @@ func (a *app) reload() {
 		return
 	}
 	a.log.Info("config reloaded", zap.String("file", a.srv.ConfigFile()))
+	cfg, _ := a.srv.Config()
+	logWarnings(a.log, cfg)
+}
+
+// logWarnings logs what in cfg is valid but probably not what was meant.
+func logWarnings(log *zap.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings() {
+		log.Warn("config warning", zap.String("field", w.Path), zap.Int("line", w.Line), zap.String("problem", w.Msg))
+	}
 }
 
 // drain stops the server, giving in-flight requests up to grace.

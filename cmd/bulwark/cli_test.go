@@ -21,6 +21,16 @@ func TestCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
+	strict := filepath.Join(dir, "strict.yaml")
+	writeFile(t, strict, `listen: 127.0.0.1:0
+backends: {app: {targets: ["http://127.0.0.1:1"]}}
+routes:
+  - {match: {path: /login}, backend: app, limit: login, abuse: auth}
+limits:
+  login: {rate: 1/m, burst: 3}
+abuse:
+  auth_failures: {max: 5}
+`)
 	writeFile(t, good, "listen: 127.0.0.1:0\nbackends: {app: {targets: [\"http://127.0.0.1:1\"]}}\nroutes: [{backend: app}]\n")
 	writeFile(t, bad, `listen: 127.0.0.1:0
 bogus: 1
@@ -41,6 +51,10 @@ routes: [{backend: nope}]
 	}{
 		{name: "check good", args: []string{"-config", good, "-check"}, wantStdout: "config ok\n"},
 		{name: "check good from env", args: []string{"-check"}, env: good, wantStdout: "config ok\n"},
+		{name: "check strict auth route", args: []string{"-config", strict, "-check"}, wantStdout: "config ok\n",
+			wantStderr: "warning: routes[0].abuse: limits.login.burst (3) is not above abuse.auth_failures.max (5): " +
+				"a client trying passwords is refused with 429 before its 6th failure can ban it for abuse.ban.duration (1m0s); " +
+				"raise the burst above 5, or lower auth_failures.max below 3 (line 4)\n"},
 		{name: "check bad", args: []string{"-config", bad, "-check"}, wantCode: 1,
 			wantProblems: []string{"bogus", "backends.app.targets[0]", "routes[0].backend"}},
 		{name: "version", args: []string{"-version"},

@@ -55,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errReported
 	}
 	if *check {
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(stderr, "warning: %v\n", w)
+		}
 		fmt.Fprintln(stdout, "config ok")
 		return nil
 	}
@@ -82,6 +85,7 @@ func serve(ctx context.Context, cfg *config.Config, reloadFile string, info rout
 	}
 	log.Info("serving", zap.Stringer("listen", app.srv.Addr()),
 		zap.Any("admin", app.srv.AdminAddr()), zap.String("version", info.Version))
+	logWarnings(log, cfg)
 	app.srv.SetConfigFile(reloadFile)
 	if onStart != nil {
 		onStart(app.srv)

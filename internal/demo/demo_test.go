@@ -208,14 +208,14 @@ func TestConfig(t *testing.T) {
 		t.Errorf("default limit = %+v, want 20/s burst 40", l)
 	}
 	for _, name := range Names {
-		if got := c.Backends[name].Targets; len(got) != 1 || got[0] != targets[name] {
+		if got := c.Backends[name].Targets; len(got) != 1 || got[0].URL != targets[name] {
 			t.Errorf("backend %s targets %v, want [%s]", name, got, targets[name])
 		}
 	}
 	if backend, r := routeFor(c, "/__demo__/db"); backend != "demo_control" || r.Limit != "none" {
 		t.Errorf("/__demo__/db goes to %q (limit %q)", backend, r.Limit)
 	}
-	if got := c.Backends["demo_control"].Targets; got[0] != targets["browserid"] {
+	if got := c.Backends["demo_control"].Targets; got[0].URL != targets["browserid"] {
 		t.Errorf("demo_control targets %v", got)
 	}
 	if _, r := routeFor(c, "/wsapi/authenticate_user"); r.Abuse != "auth" || r.Stats.Name != "wsapi" || c.Abuse.AuthFailures.Max == 0 {

@@ -47,6 +47,9 @@ func (c *circuit) failure(now time.Time) {
 	}
 }
 
+// up reports whether the last command succeeded (or none was sent).
+func (c *circuit) up() bool { return c.fails.Load() == 0 && c.openUntil.Load() == 0 }
+
 // open reports whether requests are being skipped at now.
 func (c *circuit) open(now time.Time) bool {
 	u := c.openUntil.Load()

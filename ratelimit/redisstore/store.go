@@ -154,6 +154,9 @@ func (s *Store) Take(client, net Bucket) (Result, error) {
 // us formats nanoseconds as microseconds, exactly.
 func us(ns int64) string { return strconv.FormatFloat(float64(ns)/1e3, 'f', -1, 64) }
 
+// Up reports whether the last command succeeded (true before the first).
+func (s *Store) Up() bool { return s.circ.up() }
+
 // Errors is the number of failed commands so far.
 func (s *Store) Errors() uint64 { return s.errs.Load() }
 

@@ -18,7 +18,6 @@ func mount(t *testing.T, srv *router.Server, rec *Recorder) {
 	s := newSampler(srv, rec)
 	srv.Admin().Handle("/admin/api/status", s.StatusHandler())
 	srv.Admin().Handle("/admin/{$}", PageHandler())
-	srv.Admin().Handle("/admin/api/bans", srv.Router().Admission().BansHandler())
 }
 
 func fetch(t *testing.T, url, token string) (int, http.Header, string) {

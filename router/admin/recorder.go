@@ -70,6 +70,32 @@ func (r *Recorder) UnderAttack(on bool) {
 	r.Recorder.UnderAttack(on)
 }
 
+var _ stats.Series = (*Recorder)(nil)
+
+// DeclareRoute forwards to the wrapped recorder when it keeps such series.
+func (r *Recorder) DeclareRoute(route, backend string) {
+	if s, ok := r.Recorder.(stats.Series); ok {
+		s.DeclareRoute(route, backend)
+	}
+}
+
+// DeclareBackend forwards to the wrapped recorder when it keeps such series.
+func (r *Recorder) DeclareBackend(backend string) {
+	if s, ok := r.Recorder.(stats.Series); ok {
+		s.DeclareBackend(backend)
+	}
+}
+
+// Forget drops what is kept of the target's breaker and forwards.
+func (r *Recorder) Forget(backend, target string) {
+	r.mu.Lock()
+	delete(r.changes, breakerKey{backend, target})
+	r.mu.Unlock()
+	if s, ok := r.Recorder.(stats.Series); ok {
+		s.Forget(backend, target)
+	}
+}
+
 // Rejections is the number of refusals counted for reason so far.
 func (r *Recorder) Rejections(reason stats.Reason) uint64 {
 	if int(reason) >= maxReasons {

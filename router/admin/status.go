@@ -72,7 +72,12 @@ type Backend struct {
 	Name string `json:"name"`
 	// Up is true while at least one target is up by the health checks and
 	// its breaker is not open, and the backend's breaker is not open.
-	Up          bool    `json:"up"`
+	Up bool `json:"up"`
+	// Down says why a backend is not up, "" while it is: "breaker open"
+	// (the backend's own breaker), "targets down" (every target failed its
+	// health checks; the backend's breaker may well be closed), "targets'
+	// breakers open", or "targets down or open" (some of each).
+	Down        string  `json:"down,omitempty"`
 	Breaker     Breaker `json:"breaker"`
 	InFlight    int64   `json:"in_flight"`
 	MaxInFlight int     `json:"max_in_flight"` // 0: unbounded
@@ -91,7 +96,9 @@ type BackendSeries struct {
 // Target is one target of a backend.
 type Target struct {
 	URL      string  `json:"url"`
-	Up       bool    `json:"up"` // by the active health checks
+	Weight   int     `json:"weight"` // backends.NAME.targets[].weight
+	Backup   bool    `json:"backup"` // serves only while no primary is ready
+	Up       bool    `json:"up"`     // by the active health checks
 	Breaker  Breaker `json:"breaker"`
 	InFlight int64   `json:"in_flight"`
 	Traffic
@@ -166,14 +173,14 @@ func (bh *backendHist) status(now time.Time) Backend {
 	b := Backend{Name: bh.cur.Name, MaxInFlight: bh.cur.MaxInFlight,
 		Breaker: breakerOf(&bh.brk, bh.cur.RetryAfter, now), Targets: []Target{}}
 	var lat router.LatencyCounts
-	anyUp := false
+	anyUp, down, open := false, 0, 0
 	for i := range bh.cur.Targets {
 		ts := &bh.cur.Targets[i]
 		th := bh.targets[ts.URL]
 		if th == nil {
 			continue
 		}
-		t := Target{URL: ts.URL, Up: ts.Up, InFlight: ts.InFlight,
+		t := Target{URL: ts.URL, Weight: ts.Weight, Backup: ts.Backup, Up: ts.Up, InFlight: ts.InFlight,
 			Breaker: breakerOf(&th.brk, ts.RetryAfter, now)}
 		var tl router.LatencyCounts
 		th.lat.window(&tl)
@@ -184,12 +191,28 @@ func (bh *backendHist) status(now time.Time) Backend {
 		b.Requests += ts.Requests
 		b.Failures += ts.Failures
 		b.InFlight += ts.InFlight
-		if ts.Up && ts.Breaker != stats.StateOpen {
+		switch {
+		case !ts.Up:
+			down++
+		case ts.Breaker == stats.StateOpen:
+			open++
+		default:
 			anyUp = true
 		}
 		b.Targets = append(b.Targets, t)
 	}
 	b.Up = anyUp && bh.cur.Breaker != stats.StateOpen
+	switch {
+	case b.Up:
+	case bh.cur.Breaker == stats.StateOpen:
+		b.Down = "breaker open"
+	case open == 0:
+		b.Down = "targets down"
+	case down == 0:
+		b.Down = "targets' breakers open"
+	default:
+		b.Down = "targets down or open"
+	}
 	b.Traffic = traffic(b.Requests, b.Failures, &bh.req, &bh.errs, &lat)
 	b.Series = BackendSeries{ReqPerSec: bh.req.values(), ErrorsPerSec: bh.errs.values()}
 	return b

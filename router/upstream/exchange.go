@@ -95,7 +95,7 @@ func (c *conn) exchange(req *http.Request, body io.Reader, pl *plan, pr *progres
 	if pl.length != 0 {
 		err = c.writeBody(req, body, pl, pr)
 	}
-	d := c.p.t.opts.ResponseHeaderTimeout
+	d := c.headerTimeout(req)
 	if err == nil {
 		if d > 0 {
 			c.setReadTimeout(d) // flushAwait may wait for the head
@@ -140,7 +140,7 @@ func (c *conn) awaitContinue(req *http.Request, pr *progress) (*http.Response, e
 		}
 		return nil, err
 	}
-	c.setReadTimeout(c.p.t.opts.ResponseHeaderTimeout)
+	c.setReadTimeout(c.headerTimeout(req))
 	resp, err := c.readHead(req, pr, true, false)
 	if err != nil {
 		return nil, err
