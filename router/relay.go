@@ -116,6 +116,12 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	out.Close = false
 	rl.rewrite(out, in, st, upgrade)
+	if out.Trailer != nil {
+		// Known now when the body was read ahead, else announced; the
+		// rest comes at the body's end (relayBody.Read).
+		dropForbiddenTrailers(out.Trailer)
+		st.trailer = out.Trailer
+	}
 
 	res, err := dispatcher{}.RoundTrip(out)
 	rl.mu.Lock()
@@ -367,7 +373,11 @@ func (b relayBody) Read(p []byte) (int, error) {
 		return 0, http.ErrBodyReadAfterClose
 	}
 	rl.bodyRead = true
-	return rl.ctx.st.body.Read(p)
+	n, err := rl.ctx.st.body.Read(p)
+	if err == io.EOF && rl.ctx.st.trailer != nil {
+		dropForbiddenTrailers(rl.ctx.st.trailer) // before the transport sends them
+	}
+	return n, err
 }
 
 // errBodySent refuses to send a client's body again once part of it went.

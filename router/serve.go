@@ -34,8 +34,9 @@ type requestState struct {
 	reason    string // refusal reason, "" when forwarded
 	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
-	bs        *bodyState // the body as the router takes it (body.go); nil when none
-	abort     bool       // the client left mid-body: close without an answer
+	trailer   http.Header // the forwarded request's trailer (relay)
+	bs        *bodyState  // the body as the router takes it (body.go); nil when none
+	abort     bool        // the client left mid-body: close without an answer
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration

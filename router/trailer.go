@@ -5,7 +5,8 @@ import "net/http"
 // notTrailers are the fields a trailer may not carry (RFC 9110, section
 // 6.5.1): framing, routing, request modifiers, authentication and cookies,
 // response control data, how to process the content, and the hop-by-hop
-// ones. A backend's trailer with one of them is dropped, not passed on.
+// ones. Such a field is dropped from a backend's trailer and from a
+// client's, not passed on.
 var notTrailers = map[string]bool{
 	"Content-Length": true, "Transfer-Encoding": true, "Trailer": true, "Host": true,
 	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Te": true, "Upgrade": true,
