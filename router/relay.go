@@ -136,6 +136,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 			h[k] = vv
 		}
 	}
+	st.setAnswerID(h)
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)

@@ -30,9 +30,10 @@ type requestState struct {
 	key       netip.Addr // the admission key (IPv6 grouped by prefix)
 	admitted  bool       // Admit let it in: Done is owed
 	requestID string
-	rawID     []byte // a trusted incoming request id not yet made a string
-	reason    string // refusal reason, "" when forwarded
-	forwarded bool   // handed to the proxy: not recycled
+	rawID     []byte    // a trusted incoming request id not yet made a string
+	ridValue  [1]string // the answer's X-Request-Id value (setAnswerID)
+	reason    string    // refusal reason, "" when forwarded
+	forwarded bool      // handed to the proxy: not recycled
 	body      *countingBody
 
 	upstreamStart time.Time
@@ -117,6 +118,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			st.requestID = id
 		}
 	}
+	st.setAnswerID(w.Header())
 
 	if !pathOK {
 		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)
