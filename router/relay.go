@@ -136,7 +136,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 			h[k] = vv
 		}
 	}
-	st.setAnswerID(h)
+	st.editAnswer(h)
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -226,6 +226,7 @@ func (rl *relay) rewrite(out, in *http.Request, st *requestState, upgrade string
 	h["X-Forwarded-Proto"] = proto
 	rl.rid[0] = st.requestID
 	h["X-Request-Id"] = rl.rid[:]
+	editRequest(h, st)
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = emptyValue // no Go default
 	}

@@ -19,7 +19,10 @@ type route struct {
 	auth    bool              // responses count toward abuse.auth_failures
 	// responseTimeout replaces the backend's response_timeout; 0: none.
 	responseTimeout time.Duration
-	perAPI          bool
+	// reqEdits and resEdits are headers.request and headers.response; nil
+	// when they edit nothing.
+	reqEdits, resEdits *headerEdits
+	perAPI             bool
 	// apiPrefix is the prefix stripped before taking the per-API segment.
 	apiPrefix string
 
@@ -45,6 +48,8 @@ func compileRoute(i int, rc *config.Route, b *Backend) *route {
 		methods:         m.Methods,
 		host:            strings.ToLower(m.Host),
 	}
+	r.reqEdits = compileEdits(rc.Headers.Request, r.name)
+	r.resEdits = compileEdits(rc.Headers.Response, r.name)
 	if rc.Limit != "none" {
 		r.policy = rc.Limit
 	}
