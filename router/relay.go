@@ -114,6 +114,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	rl.done = true
 	rl.mu.Unlock()
 	if err != nil {
+		st.setAnswerID(rw.Header()) // cleared by an informational answer
 		rt.proxyError(rw, out, err)
 		return
 	}
