@@ -186,6 +186,12 @@ type Route struct {
 	Timeouts RouteTimeouts `yaml:"timeouts"`
 	// Headers edit the request the backend gets and the backend's answer.
 	Headers RouteHeaders `yaml:"headers"`
+	// StripPrefix is removed from the path the backend gets when the path
+	// starts with it at a segment boundary. Empty: nothing is stripped.
+	StripPrefix string `yaml:"strip_prefix"`
+	// RewritePrefix replaces the stripped prefix (strip_prefix, or
+	// match.path_prefix when strip_prefix is empty). Empty: no rewrite.
+	RewritePrefix string `yaml:"rewrite_prefix"`
 }
 
 // RouteHeaders edit one route's header fields: Request those the backend

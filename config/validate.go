@@ -340,6 +340,7 @@ func (v *validator) routes() {
 		}
 		v.headerEdits(p+".headers.request", r.Headers.Request, true)
 		v.headerEdits(p+".headers.response", r.Headers.Response, false)
+		v.prefixes(p, r)
 	}
 }
 

@@ -114,10 +114,18 @@ func (he *headerEdits) apply(h http.Header, st *requestState) {
 }
 
 // editRequest applies the route's headers.request to the header the
-// backend gets, after the router's own fields are set.
-func editRequest(h http.Header, st *requestState) {
-	if st.route != nil && st.route.reqEdits != nil {
-		st.route.reqEdits.apply(h, st)
+// backend gets, after the router's own fields are set, and its
+// strip_prefix and rewrite_prefix to the path (out's own copy of the URL).
+func editRequest(out *http.Request, st *requestState) {
+	r := st.route
+	if r == nil {
+		return
+	}
+	if r.reqEdits != nil {
+		r.reqEdits.apply(out.Header, st)
+	}
+	if r.rewrite != nil {
+		r.rewrite.apply(out.URL)
 	}
 }
 

@@ -227,7 +227,7 @@ func (rl *relay) rewrite(out, in *http.Request, st *requestState, upgrade string
 	h["X-Forwarded-Proto"] = proto
 	rl.rid[0] = st.requestID
 	h["X-Request-Id"] = rl.rid[:]
-	editRequest(h, st)
+	editRequest(out, st)
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = emptyValue // no Go default
 	}

@@ -22,7 +22,9 @@ type route struct {
 	// reqEdits and resEdits are headers.request and headers.response; nil
 	// when they edit nothing.
 	reqEdits, resEdits *headerEdits
-	perAPI             bool
+	// rewrite changes the path the backend gets; nil: none.
+	rewrite *prefixRewrite
+	perAPI  bool
 	// apiPrefix is the prefix stripped before taking the per-API segment.
 	apiPrefix string
 
@@ -50,6 +52,7 @@ func compileRoute(i int, rc *config.Route, b *Backend) *route {
 	}
 	r.reqEdits = compileEdits(rc.Headers.Request, r.name)
 	r.resEdits = compileEdits(rc.Headers.Response, r.name)
+	r.rewrite = compilePrefix(rc.StripPrefix, rc.RewritePrefix, m.PathPrefix)
 	if rc.Limit != "none" {
 		r.policy = rc.Limit
 	}
