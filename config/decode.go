@@ -47,6 +47,7 @@ var (
 	durationType = reflect.TypeFor[Duration]()
 	sizeType     = reflect.TypeFor[Size]()
 	rateType     = reflect.TypeFor[Rate]()
+	byteRateType = reflect.TypeFor[ByteRate]()
 )
 
 // decoder walks a yaml.Node tree into Go values, strictly: unknown keys,
@@ -118,6 +119,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case rateType:
 		if s, ok := d.scalar(n, path, "a rate"); ok {
 			x, err := ParseRate(s)
+			if err != nil {
+				d.fail(path, n, "%v", err)
+				return
+			}
+			v.Set(reflect.ValueOf(x))
+		}
+		return
+	case byteRateType:
+		if s, ok := d.scalar(n, path, "a byte rate"); ok {
+			x, err := ParseByteRate(s)
 			if err != nil {
 				d.fail(path, n, "%v", err)
 				return

@@ -30,6 +30,8 @@ func Default() *Config {
 			MaxBodyBytes:      10 << 20,
 			ShutdownGrace:     Duration(30 * time.Second),
 			EarlyRefusal:      true,
+			BodyBuffer:        64 << 10,
+			MinBodyRate:       ByteRate{Bytes: 1 << 10, Per: time.Second},
 			Path:              PathNorm{Normalize: true, MergeSlashes: true, EscapedSlashes: "keep"},
 			Upgrades:          []string{"websocket"},
 		},

@@ -29,6 +29,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"admin.listen", c.Admin.Listen, "127.0.0.1:9901"},
 		{"server.read_header_timeout", c.Server.ReadHeaderTimeout.D(), 10 * time.Second},
 		{"server.max_body_bytes", c.Server.MaxBodyBytes, Size(10 << 20)},
+		{"server.body_buffer", c.Server.BodyBuffer, Size(64 << 10)},
+		{"server.min_body_rate", c.Server.MinBodyRate.PerSecond(), 1024.0},
 		{"client_ip.header", c.ClientIP.Header, "X-Forwarded-For"},
 		{"client_ip.ipv6_prefix", c.ClientIP.IPv6Prefix, 64},
 		{"backends.app.balance", b.Balance, "round_robin"},
@@ -48,12 +50,15 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestLoadExplicitZeroIsKept(t *testing.T) {
-	c, err := Load([]byte(minimal + "abuse: {new_client_share: 0}\n"))
+	c, err := Load([]byte(minimal + "abuse: {new_client_share: 0}\nserver: {body_buffer: 0, min_body_rate: 0}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Abuse.NewClientShare != 0 {
 		t.Fatalf("explicit 0 replaced by %v", c.Abuse.NewClientShare)
+	}
+	if c.Server.BodyBuffer != 0 || !c.Server.MinBodyRate.IsZero() {
+		t.Fatalf("explicit 0 replaced: body_buffer %v, min_body_rate %v", c.Server.BodyBuffer, c.Server.MinBodyRate)
 	}
 }
 
@@ -76,6 +81,8 @@ limits:
   default: {rate: 20}
 server:
   max_body_bytes: -3
+  body_buffer: 1GiB
+  min_body_rate: 1KiB
 `
 	_, err := Load([]byte(src))
 	if err == nil {
@@ -91,6 +98,8 @@ server:
 		`routes[1].colour: unknown key (known: abuse, backend, headers, limit, match, rewrite_prefix, stats, strip_prefix, timeouts) (line 14)`,
 		`limits.default.rate: invalid rate "20" (want N/s, N/m or N/h, e.g. 20/s) (line 16)`,
 		`server.max_body_bytes: invalid size "-3" (want e.g. 512, 16KiB, 1MiB) (line 18)`,
+		`server.body_buffer: must be between 0 and 16MiB (line 19)`,
+		`server.min_body_rate: invalid byte rate "1KiB" (want e.g. 1KiB/s, or 0 for none) (line 20)`,
 	}
 	got := err.Error()
 	for _, w := range want {

@@ -79,6 +79,18 @@ type Server struct {
 	// head, before net/http builds it: the cheapest refusal. Default true;
 	// false sends every request through the full path.
 	EarlyRefusal bool `yaml:"early_refusal"`
+	// BodyBuffer is the largest request body read whole before the request
+	// takes a backend slot or a place in a backend's queue: a body with a
+	// Content-Length up to it, or a chunked one that ends within it, is
+	// forwarded only once it is all in, with a Content-Length. A larger
+	// body has its first BodyBuffer bytes read before, and the rest
+	// streams. Default 64KiB; 0 streams every body from its first byte.
+	BodyBuffer Size `yaml:"body_buffer"`
+	// MinBodyRate is the slowest a client may send a request body: after
+	// t seconds it must have sent MinBodyRate × (t − 1s) bytes, or it gets
+	// 408 and its connection closes. Buffered and streamed bodies alike.
+	// Default 1KiB/s; 0 turns the check off (read_timeout still applies).
+	MinBodyRate ByteRate `yaml:"min_body_rate"`
 	// Path says how request paths are normalised before routing.
 	Path PathNorm `yaml:"path"`
 	// Upgrades are the protocols a client may switch to with an Upgrade

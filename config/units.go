@@ -147,6 +147,75 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{Count: n, Per: per}, nil
 }
 
+// ByteRate is a transfer rate written as a size per second, minute or hour
+// ("1KiB/s", "512/s", "60KiB/m"), or "0" for none. The zero ByteRate means
+// none.
+type ByteRate struct {
+	// Bytes are transferred per Per.
+	Bytes Size
+	Per   time.Duration
+}
+
+// PerSecond returns the rate in bytes per second, 0 for none.
+func (r ByteRate) PerSecond() float64 {
+	if r.Per <= 0 {
+		return 0
+	}
+	return float64(r.Bytes) / r.Per.Seconds()
+}
+
+// IsZero reports whether the rate is none.
+func (r ByteRate) IsZero() bool { return r.Bytes == 0 }
+
+func (r ByteRate) String() string {
+	if r.Bytes == 0 || r.Per == 0 {
+		return "0"
+	}
+	unit := "s"
+	switch r.Per {
+	case time.Minute:
+		unit = "m"
+	case time.Hour:
+		unit = "h"
+	}
+	return r.Bytes.String() + "/" + unit
+}
+
+// MarshalYAML writes r back as "SIZE/unit".
+func (r ByteRate) MarshalYAML() (any, error) { return r.String(), nil }
+
+// ParseByteRate parses "1KiB/s", "512B/s", "10MiB/m", "1GB/h", and "0"
+// (none). The size takes ParseSize's units.
+func ParseByteRate(s string) (ByteRate, error) {
+	in := strings.TrimSpace(s)
+	if in == "0" {
+		return ByteRate{}, nil
+	}
+	num, unit, ok := strings.Cut(in, "/")
+	if !ok {
+		return ByteRate{}, fmt.Errorf("invalid byte rate %q (want e.g. 1KiB/s, or 0 for none)", s)
+	}
+	var per time.Duration
+	switch strings.TrimSpace(unit) {
+	case "s":
+		per = time.Second
+	case "m":
+		per = time.Minute
+	case "h":
+		per = time.Hour
+	default:
+		return ByteRate{}, fmt.Errorf("invalid byte rate unit in %q (want s, m or h)", s)
+	}
+	n, err := ParseSize(num)
+	if err != nil {
+		return ByteRate{}, fmt.Errorf("invalid byte rate %q (want e.g. 1KiB/s, or 0 for none)", s)
+	}
+	if n == 0 {
+		return ByteRate{}, nil
+	}
+	return ByteRate{Bytes: n, Per: per}, nil
+}
+
 func badRate(s string) error {
 	return fmt.Errorf("invalid rate %q (want N/s, N/m or N/h, e.g. 20/s)", s)
 }

@@ -56,6 +56,34 @@ func TestParseRate(t *testing.T) {
 	}
 }
 
+func TestParseByteRate(t *testing.T) {
+	tests := []struct {
+		give    string
+		perSec  float64
+		str     string
+		wantErr bool
+	}{
+		{give: "1KiB/s", perSec: 1024, str: "1KiB/s"},
+		{give: "512/s", perSec: 512, str: "512B/s"},
+		{give: " 60KiB / m ", perSec: 1024, str: "60KiB/m"},
+		{give: "36MB/h", perSec: 10_000, str: "36000000B/h"},
+		{give: "0", perSec: 0, str: "0"},
+		{give: "0/s", perSec: 0, str: "0"},
+		{give: "1KiB", wantErr: true},
+		{give: "1KiB/d", wantErr: true},
+		{give: "-1/s", wantErr: true},
+		{give: "1.5KiB/s", wantErr: true},
+		{give: "", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := ParseByteRate(tt.give)
+		if (err != nil) != tt.wantErr || got.PerSecond() != tt.perSec || err == nil && got.String() != tt.str {
+			t.Errorf("ParseByteRate(%q) = %v (%v/s), %v; want %v/s %q, err=%v",
+				tt.give, got, got.PerSecond(), err, tt.perSec, tt.str, tt.wantErr)
+		}
+	}
+}
+
 func TestParseDuration(t *testing.T) {
 	if d, err := ParseDuration("250ms"); err != nil || d.D() != 250*time.Millisecond {
 		t.Fatalf("250ms: %v %v", d, err)
@@ -92,6 +120,24 @@ func FuzzParseRate(f *testing.F) {
 		r, err := ParseRate(s)
 		if err == nil && (r.PerSecond() < 0 || r.Per <= 0) {
 			t.Fatalf("bad rate %+v from %q", r, s)
+		}
+	})
+}
+
+func FuzzParseByteRate(f *testing.F) {
+	for _, s := range []string{"1KiB/s", "0", "512/m", "9223372036854775807/h", "1GB/s", "/s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseByteRate(s)
+		if err != nil {
+			return
+		}
+		if r.Bytes < 0 || r.PerSecond() < 0 || !r.IsZero() && r.Per <= 0 {
+			t.Fatalf("bad byte rate %+v from %q", r, s)
+		}
+		if back, err := ParseByteRate(r.String()); err != nil || back != r {
+			t.Fatalf("round trip %q -> %v -> %+v %v", s, r, back, err)
 		}
 	})
 }

@@ -104,6 +104,12 @@ func (v *validator) server() {
 	if s.MaxBodyBytes <= 0 {
 		v.fail("server.max_body_bytes", "must be greater than 0")
 	}
+	if s.BodyBuffer < 0 || s.BodyBuffer > MaxBodyBuffer {
+		v.fail("server.body_buffer", "must be between 0 and %v", Size(MaxBodyBuffer))
+	}
+	if r := s.MinBodyRate; !r.IsZero() && r.PerSecond() < 1 {
+		v.fail("server.min_body_rate", "must be at least 1B/s, or 0 to turn the check off")
+	}
 	switch s.Path.EscapedSlashes {
 	case "keep", "unescape", "reject":
 	default:
@@ -135,6 +141,10 @@ func IsToken(s string) bool {
 	}
 	return true
 }
+
+// MaxBodyBuffer bounds server.body_buffer: a request's buffered body is
+// held in memory until it is forwarded.
+const MaxBodyBuffer = 16 << 20
 
 func (v *validator) cidrs(path string, list []string) {
 	for i, s := range list {

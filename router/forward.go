@@ -98,7 +98,7 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 		}
 		t.inFlight.Add(-1)
 		st.err, st.failed = err, t
-		if statusFor(req.Context(), err) == StatusClientClosed {
+		if st.bodyFault(err) != bodyOK || statusFor(req.Context(), err) == StatusClientClosed {
 			t.breaker.Done(tok, breaker.Ignore)
 		} else {
 			t.breaker.Done(tok, breaker.Failure)
@@ -166,6 +166,10 @@ func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	st.err = err
 	if !st.upstreamStart.IsZero() {
 		st.upstreamDur = time.Since(st.upstreamStart)
+	}
+	if f := st.bodyFault(err); f != bodyOK {
+		rt.refuseBody(st, f) // the client's fault, not the backend's
+		return
 	}
 	code := statusFor(r.Context(), err)
 	if code == StatusClientClosed {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/front"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -91,6 +92,13 @@ func (c *replayConn) RemoteAddr() net.Addr {
 func (c *replayConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
 
+// oneConn is a listener whose Accept returns its connection.
+type oneConn struct{ c net.Conn }
+
+func (l oneConn) Accept() (net.Conn, error) { return l.c, nil }
+func (oneConn) Close() error                { return nil }
+func (oneConn) Addr() net.Addr              { return &net.TCPAddr{} }
+
 // BenchmarkFrontRefusal measures the connection front's refusals, in
 // process: a head read, parsed, decided and answered, per op.
 //
@@ -155,7 +163,10 @@ func replayRefusals(b *testing.B, rt *Router, path, fields string) {
 	req := []byte("GET " + path + " HTTP/1.1\r\n" + fields + "\r\n")
 	rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", path).limit)
 	rc := &replayConn{req: req, n: b.N}
-	fc := &frontConn{Conn: rc, rt: rt, to: &frontTimeouts{}}
+	fc, err := front.NewListener(oneConn{rc}, (*frontDecider)(rt), front.Timeouts{}).Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
 	p := make([]byte, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -174,3 +185,34 @@ const browserFields = "Host: login.persona.org\r\n" +
 	"Accept-Encoding: gzip, deflate, br\r\nX-Requested-With: XMLHttpRequest\r\nConnection: keep-alive\r\n" +
 	"Referer: https://login.persona.org/sign_in\r\nCookie: browserid_state=abcdefghijklmnopqrstuvwxyz0123456789\r\n" +
 	"X-Forwarded-For: 203.0.113.7\r\n"
+
+// A refusal by the front allocates nothing: neither the front nor the
+// router's checks before admission (checkIn), which it shares with
+// ServeHTTP. (The end of a Read in EOF allocates once: isTimeout's
+// errors.As.)
+func TestFrontRefusalAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	rt := newRefusalRouter(t, "")
+	rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", "/limited").limit)
+	rc := &replayConn{req: []byte("GET /limited HTTP/1.1\r\n" + browserFields + "\r\n")}
+	fc, err := front.NewListener(oneConn{rc}, (*frontDecider)(rt), front.Timeouts{}).Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 4096)
+	const perRead = 100
+	allocs := testing.AllocsPerRun(20, func() {
+		rc.n = perRead
+		if _, err := fc.Read(p); err != io.EOF {
+			t.Fatalf("Read: %v", err)
+		}
+	})
+	if rc.written != 21*perRead {
+		t.Fatalf("%d answers to %d requests", rc.written, 21*perRead)
+	}
+	if allocs > 1 {
+		t.Fatalf("%v allocations per %d refusals", allocs, perRead)
+	}
+}

@@ -104,7 +104,11 @@ var relayCases = []struct{ name, req, want string }{
 	// parse); the relay passes it on as the client sent it, as nginx does.
 	{"query passed on as sent", "GET /q?a=1;b=2&c=%zz&d=%41+ HTTP/1.1\r\nHost: app.test\r\n\r\n",
 		`"uri":"/q?a=1;b=2\u0026c=%zz\u0026d=%41+"`},
-	{"expect", "PUT /plain HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok", ""},
+	{"expect", "PUT /plain HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
+		// A body within server.body_buffer is in before it is forwarded
+		// (net/http answered the 100-continue), so the backend is not
+		// asked to expect it, where ReverseProxy passes Expect on.
+		`"body":"ok","header":{"Content-Length":["2"],"X-Forwarded-For"`},
 	{"http/1.0", "GET /plain HTTP/1.0\r\nHost: app.test\r\n\r\n", ""},
 }
 

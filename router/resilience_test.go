@@ -254,9 +254,12 @@ func eventually(t *testing.T, limit, tick time.Duration, what string, cond func(
 	}
 }
 
-// maxRefusal is a loose bound on one refused request over loopback, race
-// detector on; BenchmarkOpenBreakerRefusal measures the real cost.
-const maxRefusal = 50 * time.Millisecond
+// maxRefusal tells a refusal made at once from one that waited: the waits
+// these tests guard against (a held backend, a queue's 10 s max_wait) are
+// longer, and a busy machine can stretch a loopback request well past any
+// tight bound. The backends' hit counts prove the refusals reached nobody;
+// BenchmarkOpenBreakerRefusal measures what one costs.
+const maxRefusal = 5 * time.Second
 
 // TestBreakerOpensAtConsecutiveFailures drives one target through each way
 // a backend fails. The breaker opens on exactly consecutive_failures; while

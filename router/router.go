@@ -76,16 +76,21 @@ type Router struct {
 // table is one generation of the configuration, compiled. It is never mutated
 // after it is published.
 type table struct {
-	cfg       *config.Config
-	version   uint64
-	loadedAt  time.Time
-	routes    []*route
-	backends  map[string]*Backend
-	clientIP  *clientip.Extractor
-	maxBody   int64
-	accessLog bool
-	early     bool // server.early_refusal
-	path      pathRules
+	cfg      *config.Config
+	version  uint64
+	loadedAt time.Time
+	routes   []*route
+	backends map[string]*Backend
+	clientIP *clientip.Extractor
+	maxBody  int64
+	// server.body_buffer, min_body_rate (bytes/s, 0: none) and
+	// read_timeout, for request bodies (body.go).
+	bodyBuffer  int64
+	minBodyRate float64
+	readTimeout time.Duration
+	accessLog   bool
+	early       bool // server.early_refusal
+	path        pathRules
 }
 
 // New builds a Router from a validated config.
@@ -144,15 +149,18 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 	}
 	t := &table{
-		cfg:       cfg,
-		version:   rt.version.Add(1),
-		loadedAt:  rt.now(),
-		backends:  make(map[string]*Backend, len(cfg.Backends)),
-		maxBody:   int64(cfg.Server.MaxBodyBytes),
-		clientIP:  ext,
-		accessLog: cfg.Log.Access,
-		early:     cfg.Server.EarlyRefusal,
-		path:      compilePathRules(cfg.Server.Path),
+		cfg:         cfg,
+		version:     rt.version.Add(1),
+		loadedAt:    rt.now(),
+		backends:    make(map[string]*Backend, len(cfg.Backends)),
+		maxBody:     int64(cfg.Server.MaxBodyBytes),
+		bodyBuffer:  int64(cfg.Server.BodyBuffer),
+		minBodyRate: cfg.Server.MinBodyRate.PerSecond(),
+		readTimeout: cfg.Server.ReadTimeout.D(),
+		clientIP:    ext,
+		accessLog:   cfg.Log.Access,
+		early:       cfg.Server.EarlyRefusal,
+		path:        compilePathRules(cfg.Server.Path),
 	}
 	for _, name := range cfg.BackendNames() {
 		bc := cfg.Backends[name]

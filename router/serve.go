@@ -35,6 +35,8 @@ type requestState struct {
 	reason    string    // refusal reason, "" when forwarded
 	forwarded bool      // handed to the proxy: not recycled
 	body      *countingBody
+	bs        *bodyState // the body as the router takes it (body.go); nil when none
+	abort     bool       // the client left mid-body: close without an answer
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -81,8 +83,9 @@ func stateFrom(ctx context.Context) *requestState {
 	return s
 }
 
-// ServeHTTP serves one request: the router's own endpoints, then routing,
-// admission and forwarding.
+// ServeHTTP serves one request: the checks before admission (checkIn, the
+// same as the connection front's), then the router's own endpoints or
+// forwarding.
 func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := rt.now()
 	rt.inFlight.Add(1)
@@ -92,56 +95,43 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.rec.InFlight(-1)
 	}()
 
-	path, pathOK := rt.normalizePath(r)
-	switch path {
-	case "/__lbheartbeat__":
-		rt.serveLBHeartbeat(rw)
-		return
-	case "/__version__":
-		rt.serveVersion(rw)
-		return
-	case "/__heartbeat__":
-		rt.heartbeat.ServeHTTP(rw, r)
-		return
-	}
-
 	st := statePool.Get().(*requestState)
 	defer st.release()
 	st.w.reset(rw)
 	w := &st.w
 	t := rt.table.Load()
-	client, peer := t.clientIP.FromRequest(r)
+	path, pathOK := rt.normalizePath(r)
+	peer, _ := clientip.ParsePeer(r.RemoteAddr)
+	// The map is indexed with the canonical name directly: Header.Values
+	// would canonicalise it again on every request.
+	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
+	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
-	st.client = client
 	if st.trusted {
 		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
 			st.requestID = id
 		}
 	}
-	st.setAnswerID(w.Header())
-
-	if !pathOK {
+	if found != checkOwn {
+		st.setAnswerID(w.Header())
+	}
+	switch found {
+	case checkOwn:
+		rt.serveOwn(rw, r, path)
+		return
+	case checkBadPath:
 		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
-	}
-	rte := t.route(r.Method, r.Host, path)
-	if rte == nil {
+	case checkNoRoute:
 		writeSmall(w, http.StatusNotFound, "no route")
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
-	}
-	st.route, st.backend = rte, rte.backend
-
-	st.key = t.clientIP.Key(client)
-	d := rt.adm.Admit(start, st.key, rte.limit)
-	if !d.Allow {
-		st.reason = d.Reason.String()
+	case checkRefused:
 		d.WriteRefusal(w)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
-	st.admitted = true
 
 	if r.ContentLength > t.maxBody {
 		rt.refuse(st, stats.BodyTooLarge, http.StatusRequestEntityTooLarge)
@@ -149,11 +139,18 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		st.body = &countingBody{rc: http.MaxBytesReader(w, r.Body, t.maxBody)}
-		r.Body = st.body
+		// Before the queue: a slow body must not hold a backend slot.
+		f := rt.takeBody(t, rw, r, st, start)
+		defer st.bs.end()
+		if f != bodyOK {
+			rt.refuseBody(st, f)
+			rt.finish(t, st, r.Method, r.URL.Path, start)
+			abortIf(st)
+			return
+		}
 	}
 
-	b := rte.backend
+	b := st.backend
 	if q := b.queue; q != nil {
 		ok, waited, err := q.acquire(r.Context(), d.Class, rt.now)
 		if waited > 0 || !ok {
@@ -204,6 +201,27 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	aborted = false
 	b.breaker.Done(tok, outcome(st))
 	rt.finish(t, st, r.Method, r.URL.Path, start)
+	abortIf(st)
+}
+
+// abortIf closes the connection without an answer when the client left
+// mid-body (net/http would otherwise answer 200 to whoever still listens).
+func abortIf(st *requestState) {
+	if st.abort {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// serveOwn serves the router's own endpoint at path (normalised).
+func (rt *Router) serveOwn(rw http.ResponseWriter, r *http.Request, path string) {
+	switch path {
+	case "/__lbheartbeat__":
+		rt.serveLBHeartbeat(rw)
+	case "/__version__":
+		rt.serveVersion(rw)
+	case "/__heartbeat__":
+		rt.heartbeat.ServeHTTP(rw, r)
+	}
 }
 
 // outcome judges a forwarded request for the backend-level breaker: the
@@ -212,6 +230,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func outcome(st *requestState) breaker.Result {
 	code := st.w.code()
 	switch {
+	case st.bodyFault(nil) != bodyOK:
+		return breaker.Ignore // the client's body failed, not the backend
 	case st.bodyBroke:
 		return breaker.Failure
 	case code == StatusClientClosed || st.reason != "":

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/front"
 )
 
 // Server owns the public and admin listeners around a Router, and its
@@ -57,7 +58,9 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 		IdleTimeout:       sc.IdleTimeout.D(),
 		MaxHeaderBytes:    int(sc.MaxHeaderBytes),
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
-		ConnState:         frontConnState,
+	}
+	if sc.EarlyRefusal {
+		s.pub.ConnState = front.ConnState
 	}
 	s.adm = &http.Server{
 		Handler:           s.admin,
@@ -164,14 +167,17 @@ func (s *Server) Start(wrap ListenerWrapper) error {
 	if wrap != nil {
 		ln = wrap(ln)
 	}
-	// The front is outermost: it sees each connection's peer as ServeHTTP
-	// does (after PROXY protocol) and reads what net/http would.
-	ln = &frontListener{Listener: ln, rt: s.router, to: frontTimeouts{
-		header: cmp.Or(s.pub.ReadHeaderTimeout, s.pub.ReadTimeout),
-		idle:   cmp.Or(s.pub.IdleTimeout, s.pub.ReadTimeout),
-		read:   s.pub.ReadTimeout,
-		write:  s.pub.WriteTimeout,
-	}}
+	if s.cfg.Server.EarlyRefusal {
+		// The front is outermost: it sees each connection's peer as
+		// ServeHTTP does (after PROXY protocol) and reads what net/http
+		// would. Without it net/http reads the connections itself.
+		ln = front.NewListener(ln, (*frontDecider)(s.router), front.Timeouts{
+			Header: cmp.Or(s.pub.ReadHeaderTimeout, s.pub.ReadTimeout),
+			Idle:   cmp.Or(s.pub.IdleTimeout, s.pub.ReadTimeout),
+			Read:   s.pub.ReadTimeout,
+			Write:  s.pub.WriteTimeout,
+		})
+	}
 	s.pubLn = ln
 	if s.cfg.Admin.Listen != "" {
 		aln, err := net.Listen("tcp", s.cfg.Admin.Listen)

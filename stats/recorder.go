@@ -30,7 +30,12 @@ const (
 	NoTarget
 	BodyTooLarge
 	TooManyInFlight
+	// BadRequest is a request whose body framing is broken (a malformed
+	// chunk): the client's fault, never the backend's.
 	BadRequest
+	// SlowBody is a client that sent its request body below
+	// server.min_body_rate (408).
+	SlowBody
 	numReasons
 )
 
@@ -47,6 +52,7 @@ var reasonNames = [...]string{
 	BodyTooLarge:    "body_too_large",
 	TooManyInFlight: "too_many_in_flight",
 	BadRequest:      "bad_request",
+	SlowBody:        "slow_body",
 }
 
 func (r Reason) String() string {

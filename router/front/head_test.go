@@ -1,4 +1,4 @@
-package router
+package front
 
 import (
 	"bufio"
@@ -48,9 +48,21 @@ func TestParseHead(t *testing.T) {
 		{in: "GET /a HTTP/1.1\r\nHost: a b\r\n\r\n", want: headRaw},
 		{in: "GET /a HTTP/1.1\r\nHost: a/b\r\n\r\n", want: headRaw},
 		{in: "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n", want: headRaw},
+		// A whole request line is judged at once, before the rest of the head.
+		{in: "GET /h09\r\n", want: headRaw},
+		{in: "GET / HTTP/1.1 extra\r\nHo", want: headRaw},
+		{in: "GET / http/1.1\r\n", want: headRaw},
+		{in: "GET /a\x01 HTTP/1.1\r\n", want: headRaw},
+		{in: "GET /a HTTP/1.0\r\n", want: headRaw},
+		{in: "GET / HTTP/1.2\r\n", want: headRaw}, // net/http reads it as 1.x
+		{in: "GET / HTTP/0.9\r\n", want: headBad},
+		{in: "GET / HTTP/2.0\r\nHost: h\r\n\r\n", want: headBad},
+		{in: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", want: headRaw}, // the h2c preface
+		{in: "PRI * HTTP/2.1\r\n", want: headBad},
+		{in: "GET /a HTTP/1.1\r\nBad Line\r\nHo", want: headShort}, // a field line waits for the head
 	}
 	for _, tc := range cases {
-		var h head
+		var h Head
 		got := parseHead([]byte(tc.in), "X-Forwarded-For", &h)
 		if got != tc.want {
 			t.Errorf("%q: kind %d, want %d", tc.in, got, tc.want)
@@ -76,7 +88,7 @@ func TestParseHead(t *testing.T) {
 func TestParseHeadAllocatesNothing(t *testing.T) {
 	b := []byte("POST /wsapi/stage_user HTTP/1.1\r\nHost: login.example.com\r\nUser-Agent: wrk\r\n" +
 		"X-Forwarded-For: 192.0.2.1\r\nContent-Length: 12\r\nAccept: */*\r\n\r\n")
-	var h head
+	var h Head
 	if n := testing.AllocsPerRun(100, func() { parseHead(b, "X-Forwarded-For", &h) }); n != 0 {
 		t.Fatalf("%v allocations per head", n)
 	}
@@ -85,7 +97,8 @@ func TestParseHeadAllocatesNothing(t *testing.T) {
 // FuzzParseHead holds parseHead to net/http: whatever it lets the front
 // read (headDecide, headPass), net/http's server reads as the same request
 // ending at the same byte, with the same method, path, host, body length
-// and forwarded chain.
+// and forwarded chain; and a request line it refuses (headBad) net/http's
+// server does not serve either.
 func FuzzParseHead(f *testing.F) {
 	for _, s := range []string{
 		"GET /a?b=1 HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -95,12 +108,23 @@ func FuzzParseHead(f *testing.F) {
 		"GET /a HTTP/1.1\nHost: h\n\n",
 		"GET /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET / HTTP/0.9\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var h head
+		var h Head
 		kind := parseHead(b, "X-Forwarded-For", &h)
+		if kind == headBad {
+			// The front refuses it: net/http's server does not serve it.
+			line, _, _ := cutLine(b)
+			req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(line[:len(line):len(line)], "\r\nHost: h\r\n\r\n"...))))
+			if err == nil && (req.ProtoMajor == 1 || req.Method == "PRI" && req.RequestURI == "*" && req.Proto == "HTTP/2.0") {
+				t.Fatalf("the front refuses %q, net/http serves it as %s", line, req.Proto)
+			}
+			return
+		}
 		if kind != headDecide && kind != headPass {
 			return
 		}

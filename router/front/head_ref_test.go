@@ -1,4 +1,4 @@
-package router
+package front
 
 import (
 	"bytes"
@@ -8,11 +8,17 @@ import (
 
 // parseHeadRef is parseHead as it was before it read a head in one pass
 // (a search for the blank line first, then the lines, a field value byte
-// by byte): FuzzParseHeadSameAsBefore holds the one-pass parser to it.
-func parseHeadRef(b []byte, fwdName string, h *head) headKind {
-	*h = head{}
+// by byte): FuzzParseHeadSameAsBefore holds the one-pass parser to it. A
+// whole request line is judged at once in both (requestLine).
+func parseHeadRef(b []byte, fwdName string, h *Head) headKind {
+	*h = Head{}
 	end := headEnd(b)
 	if end < 0 {
+		if line, _, ok := cutLine(b); ok {
+			if kind := requestLine(line, h); kind == headRaw || kind == headBad {
+				return kind
+			}
+		}
 		if len(b) > 0 && !validHeadPrefix(b) {
 			return headRaw
 		}
@@ -23,41 +29,11 @@ func parseHeadRef(b []byte, fwdName string, h *head) headKind {
 	if !ok {
 		return headRaw
 	}
-	// Request line: METHOD SP TARGET SP HTTP/1.1.
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || !isToken(line[:sp]) {
-		return headRaw
-	}
-	h.method = line[:sp]
-	line = line[sp+1:]
-	sp = bytes.IndexByte(line, ' ')
-	if sp <= 0 || string(line[sp+1:]) != "HTTP/1.1" {
-		return headRaw
-	}
-	target := line[:sp]
-	kind := headDecide
-	for _, c := range target {
-		if c <= ' ' || c >= 0x7f {
-			return headRaw
-		}
-	}
-	if target[0] != '/' {
-		// "*", the absolute form and what is neither: net/http's to read.
-		return headRaw
-	}
-	h.path = target
-	if q := bytes.IndexByte(target, '?'); q >= 0 {
-		h.path = target[:q]
-	}
-	if bytes.IndexByte(h.path, '%') >= 0 {
-		if !validEscapes(h.path) {
-			return headRaw // net/http answers 400
-		}
-		// net/http routes on the unescaped path.
-		kind = headPass
-	}
-	if string(h.method) == "CONNECT" {
-		return headRaw
+	// The request line is requestLine's in both: the one pass changed how
+	// fields are read.
+	kind := requestLine(line, h)
+	if kind == headRaw || kind == headBad {
+		return kind
 	}
 
 	hosts, lengths := 0, 0
@@ -107,7 +83,7 @@ func parseHeadRef(b []byte, fwdName string, h *head) headKind {
 		case equalFold(name, "Expect"):
 			kind = headPass
 		case equalFold(name, fwdName):
-			if h.nfwd == maxFwdLines {
+			if h.nfwd == MaxForwarded {
 				kind = headPass
 				break
 			}
@@ -143,7 +119,7 @@ func FuzzParseHeadSameAsBefore(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got, want head
+		var got, want Head
 		kg := parseHead(b, "X-Forwarded-For", &got)
 		kw := parseHeadRef(b, "X-Forwarded-For", &want)
 		if kg != kw {
@@ -163,10 +139,10 @@ func BenchmarkParseHead(b *testing.B) {
 		buf := []byte(tc.req)
 		for _, p := range []struct {
 			name  string
-			parse func([]byte, string, *head) headKind
+			parse func([]byte, string, *Head) headKind
 		}{{"one_pass", parseHead}, {"before", parseHeadRef}} {
 			b.Run(tc.name+"/"+p.name, func(b *testing.B) {
-				var h head
+				var h Head
 				for range b.N {
 					if p.parse(buf, "X-Forwarded-For", &h) != headDecide {
 						b.Fatal("not a head the front decides")
@@ -176,3 +152,11 @@ func BenchmarkParseHead(b *testing.B) {
 		}
 	}
 }
+
+// browserFields are the fields of a browser's request, 11 of them.
+const browserFields = "Host: login.persona.org\r\n" +
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
+	"Accept: application/json, text/javascript, */*; q=0.01\r\nAccept-Language: en-US,en;q=0.5\r\n" +
+	"Accept-Encoding: gzip, deflate, br\r\nX-Requested-With: XMLHttpRequest\r\nConnection: keep-alive\r\n" +
+	"Referer: https://login.persona.org/sign_in\r\nCookie: browserid_state=abcdefghijklmnopqrstuvwxyz0123456789\r\n" +
+	"X-Forwarded-For: 203.0.113.7\r\n"

@@ -1,0 +1,92 @@
+package router
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/bulwark-router/bulwark/ratelimit"
+)
+
+// arrival is a request as the checks before admission read it, whether
+// net/http read it (ServeHTTP) or the connection front did (frontDecider).
+// Its strings are read only during checkIn. (The socket peer goes apart:
+// the client found from it is kept, and escape analysis would then keep
+// all that arrival points to, the front's forwarded chain on its stack
+// included.)
+type arrival struct {
+	method, host string
+	path         string   // the path routes match (normalised, see server.path)
+	badPath      bool     // the path cannot be normalised: 400
+	fwd          []string // the forwarded-chain field's values
+}
+
+// checkResult is what the checks before admission found.
+type checkResult uint8
+
+const (
+	// checkOwn: one of the router's own endpoints, which it serves itself.
+	checkOwn checkResult = iota
+	// checkBadPath: the path cannot be normalised (400).
+	checkBadPath
+	// checkNoRoute: no route matches (404).
+	checkNoRoute
+	// checkRefused: admission turned the request away; the decision says
+	// how, st.reason why.
+	checkRefused
+	// checkAdmitted: admitted (st.admitted: Done is owed).
+	checkAdmitted
+	// checkUndecided: with look, admission did not refuse the request: the
+	// full path decides it (nothing was admitted).
+	checkUndecided
+)
+
+// checkIn runs the checks before admission, the one copy ServeHTTP and the
+// connection front share: the client's identity, the router's own
+// endpoints, a path that cannot be normalised, the route, then admission's
+// decision, for a request from the socket peer peer (zero when not an IP
+// address). It fills st's client, key and route as it goes; whether the
+// peer is trusted (for request ids and forwarding) is the caller's.
+//
+// With look false (ServeHTTP) admission decides and admits. With look true
+// (the front, which answers only refusals) it refuses what it can tell
+// from a look under its lock and admits nothing.
+func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestState, start time.Time, look bool) (ratelimit.Decision, checkResult) {
+	st.client = t.clientIP.Client(peer, a.fwd)
+
+	switch a.path {
+	case "/__lbheartbeat__", "/__version__", "/__heartbeat__":
+		return ratelimit.Decision{}, checkOwn
+	}
+	if a.badPath {
+		return ratelimit.Decision{}, checkBadPath
+	}
+
+	rte := t.route(a.method, a.host, a.path)
+	if rte == nil {
+		return ratelimit.Decision{}, checkNoRoute
+	}
+	st.route, st.backend = rte, rte.backend
+
+	st.key = t.clientIP.Key(st.client)
+	if look {
+		d, ok := rt.adm.Refuse(start, st.key, rte.limit)
+		if !ok {
+			return d, checkUndecided
+		}
+		if d.Allow {
+			// A check the look leaves to the decision admitted it: the
+			// request goes the full way, which admits it again.
+			rt.adm.Done(start, st.key, StatusClientClosed, false)
+			return d, checkUndecided
+		}
+		st.reason = d.Reason.String()
+		return d, checkRefused
+	}
+	d := rt.adm.Admit(start, st.key, rte.limit)
+	if !d.Allow {
+		st.reason = d.Reason.String()
+		return d, checkRefused
+	}
+	st.admitted = true
+	return d, checkAdmitted
+}
