@@ -58,7 +58,8 @@ func Default() *Config {
 			Prometheus: Prometheus{Enabled: true},
 		},
 		Log: Log{Level: "info", Format: "json", Access: true,
-			Sample: LogSample{Initial: 100, Thereafter: 100}},
+			Sample:      LogSample{Initial: 100, Thereafter: 100},
+			RedactQuery: DefaultRedactQuery()},
 		lines: map[string]int{},
 	}
 }

@@ -372,6 +372,17 @@ type Log struct {
 	// Access writes one line per request. Default true.
 	Access bool      `yaml:"access"`
 	Sample LogSample `yaml:"sample"`
+	// RedactQuery names the query parameters whose values an access line
+	// replaces with REDACTED (names compared without case). Default: the
+	// usual names of secrets (DefaultRedactQuery()); [] logs every value.
+	RedactQuery []string `yaml:"redact_query"`
+}
+
+// DefaultRedactQuery returns log.redact_query when the file does not set it.
+func DefaultRedactQuery() []string {
+	return []string{"access_token", "api_key", "apikey", "auth", "client_secret",
+		"code", "id_token", "key", "pass", "passwd", "password", "refresh_token", "secret",
+		"sig", "signature", "token"}
 }
 
 // LogSample bounds log volume: per second and per message, the first Initial

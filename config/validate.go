@@ -479,6 +479,11 @@ func (v *validator) misc() {
 	if c.Log.Format != "json" && c.Log.Format != "console" {
 		v.fail("log.format", "unknown format %q (want json or console)", c.Log.Format)
 	}
+	for i, name := range c.Log.RedactQuery {
+		if name == "" || strings.ContainsAny(name, "&=#") {
+			v.fail(fmt.Sprintf("log.redact_query[%d]", i), "invalid parameter name %q (want a query parameter's name, e.g. token)", name)
+		}
+	}
 	if c.Log.Sample.Initial < 0 || c.Log.Sample.Thereafter < 0 {
 		v.fail("log.sample", "must not be negative")
 	}

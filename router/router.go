@@ -89,7 +89,8 @@ type table struct {
 	minBodyRate float64
 	readTimeout time.Duration
 	accessLog   bool
-	early       bool // server.early_refusal
+	redact      redactSet // log.redact_query
+	early       bool      // server.early_refusal
 	path        pathRules
 }
 
@@ -159,6 +160,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 		readTimeout: cfg.Server.ReadTimeout.D(),
 		clientIP:    ext,
 		accessLog:   cfg.Log.Access,
+		redact:      newRedactSet(cfg.Log.RedactQuery),
 		early:       cfg.Server.EarlyRefusal,
 		path:        compilePathRules(cfg.Server.Path),
 	}

@@ -32,8 +32,11 @@ type requestState struct {
 	requestID string
 	rawID     []byte    // a trusted incoming request id not yet made a string
 	ridValue  [1]string // the answer's X-Request-Id value (setAnswerID)
-	reason    string    // refusal reason, "" when forwarded
-	forwarded bool      // handed to the proxy: not recycled
+	host      string    // for the access line: Host, User-Agent and the raw query
+	userAgent string
+	query     string
+	reason    string // refusal reason, "" when forwarded
+	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
 	bs        *bodyState // the body as the router takes it (body.go); nil when none
 	abort     bool       // the client left mid-body: close without an answer
@@ -48,7 +51,7 @@ type requestState struct {
 // accessFields backs an access line's fields, so logging one allocates no
 // slice. They are pooled apart from requestState: most requests are not
 // logged (sampling), and a forwarded request's state is not recycled.
-type accessFields [11]zapcore.Field
+type accessFields [15]zapcore.Field
 
 var accessFieldsPool = sync.Pool{New: func() any { return new(accessFields) }}
 
@@ -107,6 +110,10 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
+	st.host, st.query = r.Host, r.URL.RawQuery
+	if ua := r.Header["User-Agent"]; len(ua) > 0 {
+		st.userAgent = ua[0]
+	}
 	if st.trusted {
 		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
 			st.requestID = id
@@ -301,16 +308,24 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 			backend = st.backend.name
 		}
 		af := accessFieldsPool.Get().(*accessFields)
+		route := ""
+		if st.route != nil {
+			route = st.route.name
+		}
 		fields := append(af[:0],
 			zap.String("method", method),
 			zap.String("path", truncate(path, 256)),
+			zap.String("query", truncate(t.redact.redactQuery(st.query), 512)),
+			zap.String("host", truncate(st.host, 256)),
 			zap.Int("status", code),
+			zap.String("route", route),
 			zap.String("backend", backend),
 			rt.targetField(st),
 			zap.Float64("duration_ms", float64(dur.Microseconds())/1000),
 			zap.Int64("bytes_in", bytesIn),
 			zap.Int64("bytes_out", st.w.bytes),
 			zap.Stringer("client", st.client),
+			zap.String("user_agent", truncate(st.userAgent, 256)),
 			zap.String("request_id", st.id()),
 		)
 		if st.reason != "" {

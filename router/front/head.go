@@ -47,7 +47,9 @@ type Head struct {
 	length  int64 // Content-Length; 0 when absent
 	method  []byte
 	path    []byte // the target up to '?'
+	query   []byte // the target after '?'
 	host    []byte
+	ua      []byte // User-Agent, for the access line
 	reqID   []byte
 	fwd     [MaxForwarded][]byte
 	nfwd    int
@@ -60,6 +62,12 @@ func (h *Head) Method() string { return bstr(h.method) }
 // Path is the request target up to '?', as sent: the front decides only
 // heads whose path has no escapes, so it is also the unescaped path.
 func (h *Head) Path() string { return bstr(h.path) }
+
+// Query is the request target after '?', as sent ("" when none).
+func (h *Head) Query() string { return bstr(h.query) }
+
+// UserAgent is the User-Agent field's value ("" when none).
+func (h *Head) UserAgent() string { return bstr(h.ua) }
 
 // Host is the Host field's value.
 func (h *Head) Host() string { return bstr(h.host) }
@@ -156,6 +164,8 @@ func parseHead(b []byte, fwdName string, h *Head) headKind {
 			if h.reqID == nil {
 				h.reqID = value
 			}
+		case equalFold(name, "User-Agent"):
+			h.ua = value
 		}
 	}
 	h.n = len(b) - len(rest)
@@ -201,7 +211,7 @@ func requestLine(line []byte, h *Head) headKind {
 	}
 	h.method, h.path = method, target
 	if q := bytes.IndexByte(target, '?'); q >= 0 {
-		h.path = target[:q]
+		h.path, h.query = target[:q], target[q+1:]
 	}
 	if string(method) == "CONNECT" {
 		return headRaw
