@@ -128,7 +128,7 @@ func newTransport(cfg *config.Backend, targets []*Target) http.RoundTripper {
 	if !fast {
 		// The head's timeout is applied per request (a route may have its
 		// own): see headTimeoutTransport.
-		tr := newStandardTransport(cfg)
+		tr := newStandardTransport(cfg, targets)
 		tr.ResponseHeaderTimeout = 0
 		return &headTimeoutTransport{tr: tr, d: cfg.ResponseTimeout.D()}
 	}
@@ -142,12 +142,23 @@ func newTransport(cfg *config.Backend, targets []*Target) http.RoundTripper {
 // newStandardTransport builds the tuned net/http transport used for a
 // backend: a keep-alive pool sized for a proxy, connect and response-header
 // timeouts from the config, no proxy from the environment, no compression
-// (bodies pass through untouched).
-func newStandardTransport(cfg *config.Backend) *http.Transport {
+// (bodies pass through untouched), connections guarded against bytes sent
+// after an answer (guardConn).
+func newStandardTransport(cfg *config.Backend, targets []*Target) *http.Transport {
 	d := &net.Dialer{Timeout: cfg.ConnectTimeout.D(), KeepAlive: 30 * time.Second}
+	plain := map[string]bool{} // the addresses net/http dials for http targets
+	for _, t := range targets {
+		if t.url.Scheme == "http" {
+			port := t.url.Port()
+			if port == "" {
+				port = "80"
+			}
+			plain[net.JoinHostPort(t.url.Hostname(), port)] = true
+		}
+	}
 	return &http.Transport{
 		Proxy:                 nil,
-		DialContext:           d.DialContext,
+		DialContext:           guardDialer(d, plain),
 		ForceAttemptHTTP2:     false,
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   256,
@@ -158,6 +169,8 @@ func newStandardTransport(cfg *config.Backend) *http.Transport {
 		DisableCompression:    true,
 		WriteBufferSize:       16 << 10,
 		ReadBufferSize:        16 << 10,
+		// The pooled transport's bound on answer heads, not net/http's 10 MB.
+		MaxResponseHeaderBytes: upstream.DefaultMaxResponseHeaderBytes,
 	}
 }
 

@@ -26,6 +26,8 @@ type checkResult uint8
 const (
 	// checkOwn: one of the router's own endpoints, which it serves itself.
 	checkOwn checkResult = iota
+	// checkConnect: a CONNECT, which the router does not forward (405).
+	checkConnect
 	// checkBadPath: the path cannot be normalised (400).
 	checkBadPath
 	// checkNoRoute: no route matches (404).
@@ -53,6 +55,9 @@ const (
 func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestState, start time.Time, look bool) (ratelimit.Decision, checkResult) {
 	st.client = t.clientIP.Client(peer, a.fwd)
 
+	if a.method == "CONNECT" { // not even the router's own endpoints
+		return ratelimit.Decision{}, checkConnect
+	}
 	switch a.path {
 	case "/__lbheartbeat__", "/__version__", "/__heartbeat__":
 		return ratelimit.Decision{}, checkOwn

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -47,6 +48,10 @@ func (bp *bufferPool) Put(b []byte) {
 	bp.bufs.Put(h)
 }
 
+// errBadStatus is a backend's answer with a status code outside
+// 100..599 (RFC 9110, section 15): no client gets it.
+var errBadStatus = errors.New("backend answered with a status code outside 100..599")
+
 // dispatcher hands each outgoing request to its backend.
 type dispatcher struct{}
 
@@ -80,6 +85,10 @@ func (b *Backend) roundTrip(req *http.Request, st *requestState) (*http.Response
 			st.upstreamStart = start
 		}
 		resp, err := b.send(req, st)
+		if err == nil && (resp.StatusCode < 100 || resp.StatusCode > 599) {
+			resp.Body.Close() // unread: the connection is not reused
+			resp, err = nil, fmt.Errorf("%w: %d", errBadStatus, resp.StatusCode)
+		}
 		if err == nil {
 			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
 				t.breaker.Done(tok, breaker.Success)
@@ -204,4 +213,5 @@ func writeSmall(w http.ResponseWriter, code int, msg string) {
 var (
 	plainText = []string{"text/plain; charset=utf-8"}
 	nosniff   = []string{"nosniff"}
+	connClose = []string{"close"}
 )

@@ -51,6 +51,9 @@ type relay struct {
 	// bodyCut ends the transport's reads of the client's body (relayBody)
 	// when the relay returns.
 	bodyCut bool
+	// bodyRead: the transport began reading the body; it can't be sent
+	// again (resendBody).
+	bodyRead bool
 }
 
 // maxInformational bounds the informational answers (103 Early Hints and
@@ -97,6 +100,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	rl.ctx = relayCtx{Context: in.Context(), st: st}
 	rl.trace.Got1xxResponse = rl.got1xx
+	rl.trace.GotConn = guardGotConn
 	out := in.WithContext(httptrace.WithClientTrace(&rl.ctx, &rl.trace))
 	rl.url = *in.URL
 	out.URL = &rl.url
@@ -104,10 +108,20 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		out.Body = nil // as ReverseProxy: the standard transport may then retry
 	} else if st.body != nil {
 		out.Body = relayBody{rl}
+		switch st.backend.transport.(type) {
+		case *headTimeoutTransport, *http.Transport: // net/http's
+			out.GetBody = rl.resendBody
+		}
 		defer rl.stopBody()
 	}
 	out.Close = false
 	rl.rewrite(out, in, st, upgrade)
+	if out.Trailer != nil {
+		// Known now when the body was read ahead, else announced; the
+		// rest comes at the body's end (relayBody.Read).
+		dropForbiddenTrailers(out.Trailer)
+		st.trailer = out.Trailer
+	}
 
 	res, err := dispatcher{}.RoundTrip(out)
 	rl.mu.Lock()
@@ -124,6 +138,23 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	stripHopByHop(res.Header)
 	stream := isEventStream(res.Header["Content-Type"])
+	// Event streams and answers of unknown length are flushed as they
+	// come, as ReverseProxy does.
+	flush := stream || res.ContentLength == -1
+	buf := rt.bufs.Get()
+	defer rt.bufs.Put(buf)
+	var ahead int
+	var aheadErr error
+	if !flush && res.ContentLength <= int64(len(buf)) {
+		// Until a byte of the answer goes out, a backend that fails can
+		// still get the client a 502 (net/http's writer keeps the head
+		// while the body is short, and a handler's panic drops it).
+		if ahead, aheadErr = readAhead(res.Body, buf, res.ContentLength); aheadErr != nil && aheadErr != io.EOF {
+			res.Body.Close()
+			rt.proxyError(rw, out, aheadErr)
+			return
+		}
+	}
 	if stream {
 		liftDeadlines(st)
 	}
@@ -138,6 +169,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		}
 	}
 	st.editAnswer(h)
+	dropForbiddenTrailers(res.Trailer)
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -148,9 +180,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	rw.WriteHeader(res.StatusCode)
 
-	// Event streams and answers of unknown length are flushed as they
-	// come, as ReverseProxy does.
-	if err := rt.copyAnswer(rw, res.Body, stream || res.ContentLength == -1); err != nil {
+	if err := rt.copyAnswer(rw, res.Body, buf, ahead, aheadErr == io.EOF, flush); err != nil {
 		res.Body.Close()
 		if in.Context().Value(http.ServerContextKey) != nil {
 			panic(http.ErrAbortHandler)
@@ -158,6 +188,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		return
 	}
 	res.Body.Close() // now, to fill res.Trailer
+	dropForbiddenTrailers(res.Trailer)
 
 	if len(res.Trailer) > 0 {
 		// Chunked, so net/http does not count a short body and send a length.
@@ -264,9 +295,28 @@ func (rl *relay) got1xx(code int, header textproto.MIMEHeader) error {
 	return nil
 }
 
-// copyAnswer copies the answer's body to rw, flushing after each write
-// when flush is set. It returns write errors and read errors but EOF.
-func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool) error {
+// readAhead reads an answer's body of the given length, no longer than
+// buf, into buf before its head is written. A backend that fails in it
+// gets the client a 502 rather than a closed connection. It returns the
+// bytes read, and io.EOF when the body ended.
+func readAhead(body io.Reader, buf []byte, length int64) (int, error) {
+	want := int(length)
+	n := 0
+	for n < want {
+		nr, err := body.Read(buf[n:want])
+		n += nr
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// copyAnswer copies the answer's body to rw with buf, whose first ahead
+// bytes were read already (eof: they were the whole body), flushing after
+// each write when flush is set. It returns write errors and read errors
+// but EOF.
+func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, buf []byte, ahead int, eof, flush bool) error {
 	var fl http.Flusher
 	if flush {
 		fl, _ = rw.(http.Flusher)
@@ -274,10 +324,17 @@ func (rt *Router) copyAnswer(rw http.ResponseWriter, body io.Reader, flush bool)
 			fl.Flush() // the head goes out before the first event
 		}
 	}
-	buf := rt.bufs.Get()
-	defer rt.bufs.Put(buf)
-	for {
-		nr, rerr := body.Read(buf)
+	for first := true; ; first = false {
+		var nr int
+		var rerr error
+		switch {
+		case first && eof:
+			nr, rerr = ahead, io.EOF
+		case first && ahead > 0:
+			nr = ahead
+		default:
+			nr, rerr = body.Read(buf)
+		}
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
 			if ce := rt.log.Check(zap.InfoLevel, "reading the backend's answer failed"); ce != nil {
 				ce.Write(zap.Error(rerr))
@@ -318,7 +375,28 @@ func (b relayBody) Read(p []byte) (int, error) {
 	if rl.bodyCut {
 		return 0, http.ErrBodyReadAfterClose
 	}
-	return rl.ctx.st.body.Read(p)
+	rl.bodyRead = true
+	n, err := rl.ctx.st.body.Read(p)
+	if err == io.EOF && rl.ctx.st.trailer != nil {
+		dropForbiddenTrailers(rl.ctx.st.trailer) // before the transport sends them
+	}
+	return n, err
+}
+
+// errBodySent refuses to send a client's body again once part of it went.
+var errBodySent = errors.New("the request's body was sent already")
+
+// resendBody is the request's GetBody for the standard transport: it
+// sends a request again on another connection when the one it got closed
+// before any of the request was written (guardConn.settle), which it does
+// only for a body that can still be sent whole.
+func (rl *relay) resendBody() (io.ReadCloser, error) {
+	rl.bodyMu.Lock()
+	defer rl.bodyMu.Unlock()
+	if rl.bodyRead || rl.bodyCut {
+		return nil, errBodySent
+	}
+	return relayBody{rl}, nil
 }
 
 func (relayBody) Close() error { return nil }

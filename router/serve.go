@@ -38,8 +38,9 @@ type requestState struct {
 	reason    string // refusal reason, "" when forwarded
 	forwarded bool   // handed to the proxy: not recycled
 	body      *countingBody
-	bs        *bodyState // the body as the router takes it (body.go); nil when none
-	abort     bool       // the client left mid-body: close without an answer
+	trailer   http.Header // the forwarded request's trailer (relay)
+	bs        *bodyState  // the body as the router takes it (body.go); nil when none
+	abort     bool        // the client left mid-body: close without an answer
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -125,6 +126,14 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	switch found {
 	case checkOwn:
 		rt.serveOwn(rw, r, path)
+		return
+	case checkConnect:
+		// The router is no forward proxy. What follows the head may be a
+		// tunnel's bytes, not a request: the connection closes (nginx
+		// answers CONNECT so too).
+		w.Header()["Connection"] = connClose
+		rt.refuse(st, stats.BadRequest, http.StatusMethodNotAllowed)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	case checkBadPath:
 		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)

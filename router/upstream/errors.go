@@ -29,6 +29,9 @@ var (
 	// ErrTooManyInformational means more than maxInformational 1xx heads
 	// came before the final response; the connection was closed.
 	ErrTooManyInformational = errors.New("upstream: too many 1xx responses")
+	// ErrBadStatus means a response's status code was outside 100..599
+	// (RFC 9110, section 15); the connection was closed.
+	ErrBadStatus = errors.New("upstream: status code outside 100..599")
 	// ErrUnaskedUpgrade means a 101 Switching Protocols answered a request
 	// that did not ask for an upgrade, or switched to a protocol the request
 	// did not offer; the connection was closed.

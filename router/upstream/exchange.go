@@ -186,7 +186,11 @@ func (c *conn) readHead(req *http.Request, pr *progress, stopAt100, budget bool)
 			return nil, err
 		}
 		code := resp.StatusCode
-		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+		if code < 100 || code > 599 {
+			pr.fatal = true
+			return nil, fmt.Errorf("%w: %d", ErrBadStatus, code)
+		}
+		if code > 199 || code == http.StatusSwitchingProtocols {
 			return resp, nil
 		}
 		if pr.informational++; pr.informational > maxInformational {

@@ -33,6 +33,9 @@ func TestMalformedHead(t *testing.T) {
 	}{
 		{"garbage", "NOT HTTP AT ALL\r\n\r\n", nil},
 		{"bad status", "HTTP/1.1 abc OK\r\n\r\n", nil},
+		{"status 099", "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n", ErrBadStatus},
+		{"status 600", "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n", ErrBadStatus},
+		{"status 999", "HTTP/1.1 999 Odd\r\nContent-Length: 5\r\n\r\nhello", ErrBadStatus},
 		{"bad header line", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", nil},
 		{"bad content-length", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", nil},
 		{"negative content-length", "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n", nil},
