@@ -196,6 +196,35 @@ type Route struct {
 	Stats RouteStats `yaml:"stats"`
 	// Timeouts override the backend's for this route.
 	Timeouts RouteTimeouts `yaml:"timeouts"`
+	// Headers edit the request the backend gets and the backend's answer.
+	Headers RouteHeaders `yaml:"headers"`
+	// StripPrefix is removed from the path the backend gets when the path
+	// starts with it at a segment boundary. Empty: nothing is stripped.
+	StripPrefix string `yaml:"strip_prefix"`
+	// RewritePrefix replaces the stripped prefix (strip_prefix, or
+	// match.path_prefix when strip_prefix is empty). Empty: no rewrite.
+	RewritePrefix string `yaml:"rewrite_prefix"`
+}
+
+// RouteHeaders edit one route's header fields: Request those the backend
+// gets (after the router's own X-Forwarded-* and X-Request-Id, which they
+// may not touch), Response those of the backend's answer (not of the
+// answers the router makes itself, such as a 502).
+type RouteHeaders struct {
+	Request  HeaderEdits `yaml:"request"`
+	Response HeaderEdits `yaml:"response"`
+}
+
+// HeaderEdits are applied in this order: Remove, Set, Add. Values may hold
+// the placeholders {client_ip}, {request_id} and {route} (the route's
+// stats name); "{{" is a literal "{".
+type HeaderEdits struct {
+	// Set replaces every value of a field with one.
+	Set map[string]string `yaml:"set"`
+	// Add appends a value to a field.
+	Add map[string]string `yaml:"add"`
+	// Remove deletes fields.
+	Remove []string `yaml:"remove"`
 }
 
 // RouteTimeouts override a backend's timeouts on one route. Zero keeps the

@@ -348,6 +348,9 @@ func (v *validator) routes() {
 		if !statNameRE.MatchString(r.Stats.Name) {
 			v.fail(p+".stats.name", "invalid name %q (want [A-Za-z0-9_]{1,64})", r.Stats.Name)
 		}
+		v.headerEdits(p+".headers.request", r.Headers.Request, true)
+		v.headerEdits(p+".headers.response", r.Headers.Response, false)
+		v.prefixes(p, r)
 	}
 }
 

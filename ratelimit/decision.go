@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -196,8 +197,9 @@ type Answers struct {
 const answerSlots = 16
 
 type answer struct {
-	key answerKey
-	b   []byte
+	key  answerKey
+	b    []byte
+	head int // where the head's last CRLF begins: where fields go in
 }
 
 type answerKey struct {
@@ -212,6 +214,28 @@ type answerKey struct {
 // same array for the same Date (a per-second cache), or a fresh one each
 // time. The caller must not change the bytes.
 func (a *Answers) Bytes(d *Decision, date []byte, close, head bool) []byte {
+	if e := a.lookup(d, date, close, head); e != nil {
+		return e.b
+	}
+	return nil
+}
+
+// AppendWithID appends to dst the answer Bytes gives with an X-Request-Id
+// field holding id (which must be a valid field value) at the end of its
+// head, so each refusal can carry its own id while the rest is shared.
+// With room in dst it allocates nothing once the answer is formatted.
+func (a *Answers) AppendWithID(dst []byte, d *Decision, date []byte, close, head bool, id []byte) []byte {
+	e := a.lookup(d, date, close, head)
+	if e == nil {
+		return dst
+	}
+	dst = append(dst, e.b[:e.head]...)
+	dst = append(dst, "\r\nX-Request-Id: "...)
+	dst = append(dst, id...)
+	return append(dst, e.b[e.head:]...)
+}
+
+func (a *Answers) lookup(d *Decision, date []byte, close, head bool) *answer {
 	if d.Status == 0 || d.DryRun {
 		return nil
 	}
@@ -236,10 +260,11 @@ func (a *Answers) Bytes(d *Decision, date []byte, close, head bool) []byte {
 	}
 	slot := &a.slots[(h^h>>29)%answerSlots]
 	if e := slot.Load(); e != nil && e.key == k {
-		return e.b
+		return e
 	}
 	e := &answer{key: k, b: d.AppendResponse(nil, date, close, head)}
+	e.head = bytes.Index(e.b, []byte("\r\n\r\n"))
 	slot.Store(e)
 	a.formats.Add(1)
-	return e.b
+	return e
 }

@@ -128,6 +128,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	rl.done = true
 	rl.mu.Unlock()
 	if err != nil {
+		st.setAnswerID(rw.Header()) // cleared by an informational answer
 		rt.proxyError(rw, out, err)
 		return
 	}
@@ -167,6 +168,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 			h[k] = vv
 		}
 	}
+	st.editAnswer(h)
 	dropForbiddenTrailers(res.Trailer)
 	announced := len(res.Trailer)
 	if announced > 0 {
@@ -256,6 +258,7 @@ func (rl *relay) rewrite(out, in *http.Request, st *requestState, upgrade string
 	h["X-Forwarded-Proto"] = proto
 	rl.rid[0] = st.requestID
 	h["X-Request-Id"] = rl.rid[:]
+	editRequest(out, st)
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = emptyValue // no Go default
 	}

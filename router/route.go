@@ -19,7 +19,12 @@ type route struct {
 	auth    bool              // responses count toward abuse.auth_failures
 	// responseTimeout replaces the backend's response_timeout; 0: none.
 	responseTimeout time.Duration
-	perAPI          bool
+	// reqEdits and resEdits are headers.request and headers.response; nil
+	// when they edit nothing.
+	reqEdits, resEdits *headerEdits
+	// rewrite changes the path the backend gets; nil: none.
+	rewrite *prefixRewrite
+	perAPI  bool
 	// apiPrefix is the prefix stripped before taking the per-API segment.
 	apiPrefix string
 
@@ -45,6 +50,9 @@ func compileRoute(i int, rc *config.Route, b *Backend) *route {
 		methods:         m.Methods,
 		host:            strings.ToLower(m.Host),
 	}
+	r.reqEdits = compileEdits(rc.Headers.Request, r.name)
+	r.resEdits = compileEdits(rc.Headers.Response, r.name)
+	r.rewrite = compilePrefix(rc.StripPrefix, rc.RewritePrefix, m.PathPrefix)
 	if rc.Limit != "none" {
 		r.policy = rc.Limit
 	}

@@ -30,8 +30,9 @@ type requestState struct {
 	key       netip.Addr // the admission key (IPv6 grouped by prefix)
 	admitted  bool       // Admit let it in: Done is owed
 	requestID string
-	rawID     []byte // a trusted incoming request id not yet made a string
-	host      string // for the access line: Host, User-Agent and the raw query
+	rawID     []byte    // a trusted incoming request id not yet made a string
+	ridValue  [1]string // the answer's X-Request-Id value (setAnswerID)
+	host      string    // for the access line: Host, User-Agent and the raw query
 	userAgent string
 	query     string
 	reason    string // refusal reason, "" when forwarded
@@ -118,6 +119,9 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
 			st.requestID = id
 		}
+	}
+	if found != checkOwn {
+		st.setAnswerID(w.Header())
 	}
 	switch found {
 	case checkOwn:

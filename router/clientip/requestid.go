@@ -30,15 +30,23 @@ func RequestID(r *http.Request, trusted bool) string {
 // seeded from the operating system), which takes no lock: ids are unique
 // with overwhelming probability across processes, but they are not secrets.
 func NewRequestID() string {
+	var out [RequestIDLen]byte
+	return string(AppendRequestID(out[:0]))
+}
+
+// RequestIDLen is the length of the ids NewRequestID makes.
+const RequestIDLen = 32
+
+// AppendRequestID appends a new id, as NewRequestID makes, to b: with room
+// in b it allocates nothing.
+func AppendRequestID(b []byte) []byte {
 	var raw [16]byte
-	a, b := rand.Uint64(), rand.Uint64()
+	x, y := rand.Uint64(), rand.Uint64()
 	for i := range 8 {
-		raw[i] = byte(a >> (8 * i))
-		raw[8+i] = byte(b >> (8 * i))
+		raw[i] = byte(x >> (8 * i))
+		raw[8+i] = byte(y >> (8 * i))
 	}
-	var out [32]byte
-	hex.Encode(out[:], raw[:])
-	return string(out[:])
+	return hex.AppendEncode(b, raw[:])
 }
 
 // ValidRequestID reports whether s may be passed on as a request id: 1 to
