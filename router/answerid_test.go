@@ -2,6 +2,7 @@ package router
 
 import (
 	"net/http"
+	"net/netip"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -99,6 +100,69 @@ limits:
 		}
 		if tc.path == "/liar/x" && h.Get("X-Got-Id") != ids[0] {
 			t.Errorf("the backend was told %q, the client %q", h.Get("X-Got-Id"), ids[0])
+		}
+	}
+}
+
+// The connection front's refusals carry X-Request-Id too, the id of their
+// access line: a 429 and a ban's 403, and a trusted peer's own id.
+func TestRequestIDOnEveryEarlyRefusal(t *testing.T) {
+	be := namedBackend(t, "app")
+	srv, base, logs := startObserved(t, `listen: 127.0.0.1:0
+admin: {listen: 127.0.0.1:0}
+server: {early_refusal: true}
+log: {access: true}
+client_ip: {trusted_proxies: [127.0.0.1/32]}
+backends:
+  app: {targets: [`+be.URL+`]}
+routes:
+  - {match: {path_prefix: /limited/}, backend: app, limit: tight}
+  - {backend: app}
+limits:
+  tight: {rate: 1/m, burst: 1}
+`)
+	banned := netip.MustParseAddr("198.51.100.7")
+	if _, err := srv.Router().adm.Ban(banned, 10*time.Minute, "test", "test"); err != nil {
+		t.Fatal(err)
+	}
+	send := func(path, client, id string) (int, []string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("X-Forwarded-For", client)
+		if id != "" {
+			req.Header.Set("X-Request-Id", id)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Values("X-Request-Id")
+	}
+	if code, _ := send("/limited/spend", "198.51.100.8", ""); code != 200 {
+		t.Fatalf("spending the token: %d", code)
+	}
+	for _, tc := range []struct {
+		path, client, id string
+		code             int
+	}{
+		{"/limited/again", "198.51.100.8", "", 429},
+		{"/banned", banned.String(), "", 403},
+		{"/limited/kept", "198.51.100.8", "lb-77", 429},
+	} {
+		early := srv.Router().EarlyRefusals()
+		code, ids := send(tc.path, tc.client, tc.id)
+		if code != tc.code {
+			t.Fatalf("%s: %d, want %d", tc.path, code, tc.code)
+		}
+		if got := srv.Router().EarlyRefusals(); got != early+1 {
+			t.Fatalf("%s: the front answered %d requests, want 1", tc.path, got-early)
+		}
+		if len(ids) != 1 || ids[0] == "" || tc.id != "" && ids[0] != tc.id {
+			t.Fatalf("%s: X-Request-Id %q, want one (%q)", tc.path, ids, tc.id)
+		}
+		if f := accessLine(t, logs, tc.path); f["request_id"] != ids[0] {
+			t.Errorf("%s: answer's id %q, access line's %q", tc.path, ids[0], f["request_id"])
 		}
 	}
 }

@@ -31,19 +31,21 @@ func (d *frontDecider) ForwardedField() string {
 
 // Refuse decides the parsed head h with ServeHTTP's checks before
 // admission (checkIn), and when the router turns the request away counts
-// and records it and returns the answer.
-func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bool) {
+// and records it and returns the answer, appended to dst with the request
+// id of its access line.
+func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front.Refusal, bool) {
 	rt := (*Router)(d)
 	t := rt.table.Load()
 	if !t.early {
 		return front.Refusal{}, false
 	}
-	// method and path apart from in: finish keeps them (in a log line),
-	// which would make in, and the forwarded chain on the stack, escape.
-	method := h.Method()
+	// method, host and path apart from in: finish keeps them (in a log
+	// line), which would make in, and the forwarded chain on the stack,
+	// escape.
+	method, host := h.Method(), h.Host()
 	path, pathOK := t.matchPath(h.Path())
 	var fwd [front.MaxForwarded]string
-	in := arrival{method: method, host: h.Host(), path: path, badPath: !pathOK, fwd: h.AppendForwarded(fwd[:0])}
+	in := arrival{method: method, host: host, path: path, badPath: !pathOK, fwd: h.AppendForwarded(fwd[:0])}
 	st := statePool.Get().(*requestState)
 	start := rt.now()
 	dec, found := rt.checkIn(t, &in, peer, st, start, true)
@@ -54,7 +56,13 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bo
 
 	closing := h.Closing() || rt.draining.Load()
 	isHead := method == http.MethodHead
-	out := rt.answers.Bytes(&dec, httpDate(start), closing, isHead)
+	// The id stays bytes (h's, or made in st) unless the access line wants it.
+	if id := h.RequestID(); id != nil && t.clientIP.Trusted(peer) && clientip.ValidRequestID(bstr(id)) {
+		st.rawID = id
+	} else {
+		st.rawID = clientip.AppendRequestID(st.newID[:0])
+	}
+	out := rt.answers.AppendWithID(dst, &dec, httpDate(start), closing, isHead, st.rawID)
 	body := dec.BodyLen()
 	if isHead {
 		body = 0
@@ -62,11 +70,8 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bo
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
 
 	st.w.status = dec.Status
-	st.host, st.userAgent, st.query = in.host, h.UserAgent(), h.Query()
+	st.host, st.userAgent, st.query = host, h.UserAgent(), h.Query()
 	st.w.bytes = int64(body)
-	if id := h.RequestID(); id != nil && t.clientIP.Trusted(peer) && clientip.ValidRequestID(bstr(id)) {
-		st.rawID = id
-	}
 	end := rt.finish(t, st, method, path, start)
 	st.release()
 	// The front's timeouts run from here; its deadlines need the real clock.

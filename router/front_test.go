@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulwark-router/bulwark/router/clientip"
 )
 
 // frontConfig has a route whose one token the first request spends: every
@@ -119,10 +121,15 @@ func TestFrontAnswersRefusalsLikeTheFullPath(t *testing.T) {
 		}
 	}
 	front, full := answers[0].Header, answers[1].Header
+	// Each answer has its own request id, as the router makes them.
+	for i, h := range []http.Header{front, full} {
+		if ids := h.Values("X-Request-Id"); len(ids) != 1 || len(ids[0]) != clientip.RequestIDLen {
+			t.Errorf("early_refusal %v: X-Request-Id %q, want one new id", i == 0, ids)
+		}
+	}
 	for k := range full {
-		// The front's answers carry no request id yet.
 		if k == "Date" || k == "X-Request-Id" {
-			continue
+			continue // the values differ; their presence is checked
 		}
 		if strings.Join(front[k], ",") != strings.Join(full[k], ",") {
 			t.Errorf("%s: front %q, full path %q", k, front[k], full[k])

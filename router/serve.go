@@ -30,9 +30,10 @@ type requestState struct {
 	key       netip.Addr // the admission key (IPv6 grouped by prefix)
 	admitted  bool       // Admit let it in: Done is owed
 	requestID string
-	rawID     []byte    // a trusted incoming request id not yet made a string
-	ridValue  [1]string // the answer's X-Request-Id value (setAnswerID)
-	host      string    // for the access line: Host, User-Agent and the raw query
+	rawID     []byte                      // a trusted incoming request id not yet made a string
+	newID     [clientip.RequestIDLen]byte // the front's own id for rawID, made in place
+	ridValue  [1]string                   // the answer's X-Request-Id value (setAnswerID)
+	host      string                      // for the access line: Host, User-Agent and the raw query
 	userAgent string
 	query     string
 	reason    string // refusal reason, "" when forwarded

@@ -417,14 +417,23 @@ func (c *conn) refuse(fd int) bool {
 	if !c.peerOK {
 		return false
 	}
-	r, ok := c.d.Refuse(h, c.peer)
+	dst, err := c.answerRoom(fd)
+	if err != nil {
+		return false
+	}
+	r, ok := c.d.Refuse(h, c.peer, dst)
 	if !ok {
+		c.releaseOut()
 		return false
 	}
 	if c.to.Write > 0 {
 		c.setWriteDeadline(r.At.Add(c.to.Write))
 	}
-	err := c.queueAnswer(fd, r.Answer)
+	if appendedTo(r.Answer, dst) {
+		c.outN += len(r.Answer)
+	} else {
+		err = c.queueAnswer(fd, r.Answer)
+	}
 	c.r += h.n
 	c.skip = h.length
 	if r.Close || err != nil {

@@ -68,11 +68,11 @@ type refuser struct{}
 
 func (refuser) ForwardedField() string { return "X-Forwarded-For" }
 
-func (refuser) Refuse(h *Head, _ netip.Addr) (Refusal, bool) {
+func (refuser) Refuse(h *Head, _ netip.Addr, dst []byte) (Refusal, bool) {
 	if !strings.HasPrefix(h.Path(), "/limited/") {
 		return Refusal{}, false
 	}
-	return Refusal{Answer: tooMany, Close: h.Closing(), At: time.Now()}, true
+	return Refusal{Answer: append(dst, tooMany...), Close: h.Closing(), At: time.Now()}, true
 }
 
 var tooMany = []byte("HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n" +

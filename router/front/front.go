@@ -40,15 +40,23 @@ type Decider interface {
 	// Refuse decides the request whose head is h, from the socket peer
 	// peer, as the full path would up to admission. When the router turns
 	// it away Refuse has counted and recorded it and returns the answer
-	// to write; false hands the request to net/http. h's bytes are valid
-	// only during the call.
-	Refuse(h *Head, peer netip.Addr) (Refusal, bool)
+	// to write, appended to dst; false hands the request to net/http.
+	// dst is the connection's own, with room for AnswerRoom bytes: an
+	// answer that fits costs no allocation. h's bytes are valid only
+	// during the call.
+	Refuse(h *Head, peer netip.Addr, dst []byte) (Refusal, bool)
 }
+
+// AnswerRoom is the room the front leaves in the dst it gives Refuse. The
+// router's refusals (a head of a few fields, its X-Request-Id and a short
+// body) take less; a longer answer is still written whole.
+const AnswerRoom = 512
 
 // Refusal is a Decider's answer to a request it turns away.
 type Refusal struct {
-	// Answer is the whole response. The front copies or writes it before
-	// its next call to the Decider, which may then reuse it.
+	// Answer is the whole response: dst with the answer appended. The
+	// front writes it, or has it queued, before its next call to the
+	// Decider.
 	Answer []byte
 	// Close ends the connection after the answer.
 	Close bool

@@ -73,6 +73,36 @@ func (c *conn) queueAnswer(fd int, b []byte) error {
 	return nil
 }
 
+// answerRoom returns where the next answer goes: the end of the queued
+// ones, with room for AnswerRoom bytes, written first when there is less.
+// The Decider appends the answer in place, so a pipelined batch's answers
+// are queued without a copy and go out in one write.
+func (c *conn) answerRoom(fd int) ([]byte, error) {
+	if bufSize-c.outN < AnswerRoom {
+		if err := c.flushOut(fd); err != nil {
+			return nil, err
+		}
+	}
+	if c.out == nil {
+		c.out = bufs.Get().(*[bufSize]byte)
+	}
+	return c.out[c.outN:c.outN], nil
+}
+
+// appendedTo reports whether answer is dst with bytes appended in place
+// (rather than a copy append made, or bytes of the Decider's own).
+func appendedTo(answer, dst []byte) bool {
+	return len(answer) <= cap(dst) && (len(answer) == 0 || &answer[0] == &dst[:1][0])
+}
+
+// releaseOut gives the answers' buffer back when none is queued.
+func (c *conn) releaseOut() {
+	if c.out != nil && c.outN == 0 {
+		bufs.Put(c.out)
+		c.out = nil
+	}
+}
+
 // flushOut writes the queued answers. After an error the front is done
 // with the connection.
 func (c *conn) flushOut(fd int) error {
