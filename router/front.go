@@ -62,7 +62,7 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr) (front.Refusal, bo
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
 
 	st.w.status = dec.Status
-	st.host, st.userAgent, st.query = in.host, h.UserAgent(), h.Query()
+	st.host, st.userAgent, st.query = h.Host(), h.UserAgent(), h.Query() // not in.host: in would escape
 	st.w.bytes = int64(body)
 	if id := h.RequestID(); id != nil && t.clientIP.Trusted(peer) && clientip.ValidRequestID(bstr(id)) {
 		st.rawID = id
