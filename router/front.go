@@ -39,13 +39,12 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front
 	if !t.early {
 		return front.Refusal{}, false
 	}
-	// method, host and path apart from in: finish keeps them (in a log
-	// line), which would make in, and the forwarded chain on the stack,
-	// escape.
-	method, host := h.Method(), h.Host()
+	// method and path apart from in: finish keeps them (in a log line),
+	// which would make in, and the forwarded chain on the stack, escape.
+	method := h.Method()
 	path, pathOK := t.matchPath(h.Path())
 	var fwd [front.MaxForwarded]string
-	in := arrival{method: method, host: host, path: path, badPath: !pathOK, fwd: h.AppendForwarded(fwd[:0])}
+	in := arrival{method: method, host: h.Host(), path: path, badPath: !pathOK, fwd: h.AppendForwarded(fwd[:0])}
 	st := statePool.Get().(*requestState)
 	start := rt.now()
 	dec, found := rt.checkIn(t, &in, peer, st, start, true)
@@ -70,7 +69,7 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front
 	rt.early.Add(1) // before the answer is out, so a client that has it sees the count
 
 	st.w.status = dec.Status
-	st.host, st.userAgent, st.query = host, h.UserAgent(), h.Query()
+	st.host, st.userAgent, st.query = h.Host(), h.UserAgent(), h.Query() // not in.host: in would escape
 	st.w.bytes = int64(body)
 	end := rt.finish(t, st, method, path, start)
 	st.release()
