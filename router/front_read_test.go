@@ -83,8 +83,11 @@ func bigBackend(t *testing.T, n int) string {
 	return be.URL
 }
 
-// dialSmall connects to base with a 16 KiB receive buffer, which also
+// dialSmall connects to base with a 128 KiB receive buffer, which also
 // stops the kernel from growing it; the connection closes with the test.
+// The window stays above loopback's segment size (64 KiB): below it the
+// kernel may send only on zero-window probes, which back off to seconds,
+// and whether it does depends on where the answer's bytes fall.
 func dialSmall(t *testing.T, base string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
@@ -92,7 +95,7 @@ func dialSmall(t *testing.T, base string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	c.(*net.TCPConn).SetReadBuffer(128 << 10)
 	return c
 }
 
