@@ -19,6 +19,8 @@ type Config struct {
 	Backends map[string]*Backend     `yaml:"backends"`
 	Routes   []Route                 `yaml:"routes"`
 	Limits   map[string]*LimitPolicy `yaml:"limits"`
+	// Rules act on requests matching a condition, in order (rules.go).
+	Rules []Rule `yaml:"rules"`
 	// LimitStore, when set, shares rate-limit buckets and bans through Redis.
 	// Nil means the in-memory table only.
 	LimitStore *LimitStore `yaml:"limit_store"`

@@ -21,6 +21,7 @@ func (c *Config) Validate() Errors {
 	v.backends()
 	v.routes()
 	v.limits()
+	v.rules()
 	v.abuse()
 	v.misc()
 	sortErrors(v.errs)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"runtime"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/bulwark-router/bulwark/health"
 	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router/clientip"
+	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -68,6 +70,8 @@ type Router struct {
 	version  atomic.Uint64
 
 	adm       *ratelimit.Admission
+	rules     *rules.Engine
+	classify  func(netip.Addr) string // rt.classOf, made once
 	checker   *health.Checker
 	heartbeat *health.Heartbeat
 	updateMu  sync.Mutex // serialises Update
@@ -121,6 +125,8 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		return nil, err
 	}
 	rt.adm = adm
+	rt.rules = rules.NewEngine(rt.log.Named("rules"), rt.rec, rt.now)
+	rt.classify = rt.classOf
 	rt.checker = health.NewChecker(nil, rt.rec, rt.log.Named("health"), rt.setTargetUp)
 	rt.heartbeat = health.NewHeartbeat(rt.probe, rt.state, health.WithHeartbeatClock(rt.now))
 	if err := rt.Update(cfg); err != nil {
@@ -199,6 +205,9 @@ func (rt *Router) Update(cfg *config.Config) error {
 		for _, tg := range b.targets {
 			tg.down.Store(!rt.checker.Up(name, tg.raw))
 		}
+	}
+	if err := rt.rules.Update(cfg); err != nil {
+		return fmt.Errorf("rules: %w", err)
 	}
 	rt.declareSeries(t, old)
 	rt.table.Store(t)

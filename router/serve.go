@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/router/clientip"
+	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -37,7 +38,10 @@ type requestState struct {
 	userAgent string
 	query     string
 	reason    string // refusal reason, "" when forwarded
-	forwarded bool   // handed to the proxy: not recycled
+	rule      string // the rule the access line names, "" when none
+	ruleDeny  *rules.Rule
+	ruleWait  time.Duration // a limit rule's Retry-After
+	forwarded bool          // handed to the proxy: not recycled
 	body      *countingBody
 	trailer   http.Header // the forwarded request's trailer (relay)
 	bs        *bodyState  // the body as the router takes it (body.go); nil when none
@@ -53,7 +57,7 @@ type requestState struct {
 // accessFields backs an access line's fields, so logging one allocates no
 // slice. They are pooled apart from requestState: most requests are not
 // logged (sampling), and a forwarded request's state is not recycled.
-type accessFields [15]zapcore.Field
+type accessFields [16]zapcore.Field
 
 var accessFieldsPool = sync.Pool{New: func() any { return new(accessFields) }}
 
@@ -109,7 +113,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	peer, _ := clientip.ParsePeer(r.RemoteAddr)
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
-	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
+	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()], req: r}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
 	st.host, st.query = r.Host, r.URL.RawQuery
@@ -146,6 +150,10 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	case checkRefused:
 		d.WriteRefusal(w)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
+		return
+	case checkRuleDenied, checkRuleLimited:
+		rt.refuseByRule(st, found)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
@@ -340,6 +348,9 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		)
 		if st.reason != "" {
 			fields = append(fields, zap.String("refused", st.reason))
+		}
+		if st.rule != "" {
+			fields = append(fields, zap.String("rule", st.rule))
 		}
 		ce.Write(fields...)
 		*af = accessFields{} // drop the strings and values it points to

@@ -36,6 +36,8 @@ const (
 	// SlowBody is a client that sent its request body below
 	// server.min_body_rate (408).
 	SlowBody
+	// Rule is a request a deny rule turned away (package rules).
+	Rule
 	numReasons
 )
 
@@ -53,6 +55,7 @@ var reasonNames = [...]string{
 	TooManyInFlight: "too_many_in_flight",
 	BadRequest:      "bad_request",
 	SlowBody:        "slow_body",
+	Rule:            "rule",
 }
 
 func (r Reason) String() string {

@@ -46,6 +46,7 @@ type Stats struct {
 
 	pairs     pairTable
 	queueWait observerTable
+	rules     ruleTable // per-rule matches (rules.go)
 
 	sd atomic.Pointer[statsdSink] // nil: statsd off; read by every event
 	_  [64]byte                   // keeps rejected's writes off sd's cache line
@@ -90,6 +91,10 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 	if err != nil {
 		return nil, err
 	}
+	ruleVec, err := newRuleVec(reg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Stats{
 		log:      log,
 		reg:      reg,
@@ -98,6 +103,7 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 		breakers: map[targetKey]BreakerState{},
 	}
 	s.pairs.prom = prom
+	s.rules.vec = ruleVec
 	s.queueWait.vec = prom.queueWait
 	s.promOn.Store(cfg.Prometheus.Enabled)
 	if cfg.Statsd.Address != "" {
@@ -122,6 +128,7 @@ func (s *Stats) newSink(cfg config.Statsd) (*statsdSink, error) {
 // appendCounters is the sinks' flush hook: it takes the counts since the
 // last flush and appends their lines under prefix.
 func (s *Stats) appendCounters(b []byte, prefix string) []byte {
+	b = s.appendRuleLines(b, prefix)
 	return s.takeCounts().appendLines(b, prefix)
 }
 
