@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net/http"
 	"os"
@@ -161,10 +162,7 @@ func repoRoot(t *testing.T) string {
 func browserPrereqs(t *testing.T, root string) (node string) {
 	t.Helper()
 	missing := func(what string, err error) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s: %v", what, err)
-		}
-		t.Skipf("%s: %v", what, err)
+		testutil.SkipOrFail(t, "%s: %v", what, err)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -205,7 +203,7 @@ func artifactsDir(t *testing.T) string {
 // keepLocalCopy copies the screenshots to ROOT/artifacts/admin-browser
 // (ignored by git) when not in CI.
 func keepLocalCopy(t *testing.T, root, dir string) {
-	if os.Getenv("CI") == "true" {
+	if testutil.CI() {
 		return
 	}
 	dst := filepath.Join(root, "artifacts", "admin-browser")

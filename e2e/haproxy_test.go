@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"os"
@@ -69,10 +70,7 @@ func haproxyPath(t *testing.T) string {
 	if p, err := exec.LookPath("haproxy"); err == nil {
 		return p
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("haproxy not installed (/usr/sbin/haproxy); CI must have it")
-	}
-	t.Skip("haproxy not installed (/usr/sbin/haproxy)")
+	testutil.SkipOrFail(t, "haproxy not installed (/usr/sbin/haproxy)")
 	return ""
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -19,11 +20,7 @@ func promtoolPath(t *testing.T) string {
 	if _, err := os.Stat("/usr/bin/promtool"); err == nil {
 		return "/usr/bin/promtool"
 	}
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		skipUnlessCI(t, "promtool not installed (Debian package prometheus): %v", err)
-	}
-	return p
+	return testutil.Tool(t, "promtool", "Debian package prometheus")
 }
 
 // fetch GETs url and returns the status, the X-Backend header and the body.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,16 +13,6 @@ import (
 
 	"github.com/bulwark-router/bulwark/internal/etsystatsd"
 )
-
-// skipUnlessCI skips the test, or fails it when CI=true: CI must have every
-// tool the tests use.
-func skipUnlessCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // mixConfig is a Persona-like bulwark: per_api /wsapi/, a plain route, a
 // route with a tiny per-client limit, a dead backend (breaker off, so every

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 // startRouter loads yaml (listen/admin are forced to loopback ports) and
@@ -99,16 +100,7 @@ func namedBackend(t *testing.T, name string) *httptest.Server {
 }
 
 // deadAddr returns a loopback address that refuses connections.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
+func deadAddr(t *testing.T) string { return "http://" + testutil.DeadAddr(t) }
 
 func get(t *testing.T, c *http.Client, method, url, host string, body io.Reader) (int, http.Header, string) {
 	t.Helper()
