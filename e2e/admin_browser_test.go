@@ -28,7 +28,7 @@ func TestAdminPageInBrowser(t *testing.T) {
 	root := repoRoot(t)
 	node := browserPrereqs(t, root)
 
-	addr, raddr, aaddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, raddr, aaddr := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	backend := startBackend(t, "app", addr, "")
 	startBulwark(t, "router", raddr, fmt.Sprintf(`
 listen: %s
@@ -131,20 +131,7 @@ routes:
 // send makes n GETs as client and counts the answers by status.
 func send(t *testing.T, url, client string, n int) map[int]int {
 	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second}
-	codes := map[int]int{}
-	for range n {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("X-Forwarded-For", client)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		codes[resp.StatusCode]++
-	}
-	return codes
+	return testutil.GetAs(t, &http.Client{Timeout: 5 * time.Second}, url, client, n)
 }
 
 func repoRoot(t *testing.T) string {

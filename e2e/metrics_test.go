@@ -45,9 +45,9 @@ func fetch(t *testing.T, url string) (int, string, string) {
 // exposition checks and lint.
 func TestMetricsPassPromtool(t *testing.T) {
 	promtool := promtoolPath(t)
-	addr, admin, app := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, admin, app := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", app, "")
-	startBulwark(t, "metrics", addr, fmt.Sprintf(mixConfig, addr, admin, app, freeAddr(t), freeUDPAddr(t)))
+	startBulwark(t, "metrics", addr, fmt.Sprintf(mixConfig, addr, admin, app, testutil.FreeAddr(t), freeUDPAddr(t)))
 	sendKnownMix(t, "http://"+addr)
 
 	code, _, body := fetch(t, "http://"+admin+"/metrics")
@@ -91,12 +91,12 @@ func looksAdmin(body string) bool {
 // The public listener never serves admin data: without a catch-all route
 // the admin paths are 404s; with one, they go to the backend like any path.
 func TestPublicListenerServesNoAdminData(t *testing.T) {
-	app := freeAddr(t)
+	app := testutil.FreeAddr(t)
 	startBackend(t, "app", app, "")
 
 	t.Run("no_route", func(t *testing.T) {
-		addr, admin := freeAddr(t), freeAddr(t)
-		startBulwark(t, "public", addr, fmt.Sprintf(mixConfig, addr, admin, app, freeAddr(t), freeUDPAddr(t)))
+		addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
+		startBulwark(t, "public", addr, fmt.Sprintf(mixConfig, addr, admin, app, testutil.FreeAddr(t), freeUDPAddr(t)))
 		sendKnownMix(t, "http://"+addr)
 		// The admin listener does serve these, so the test can tell them apart.
 		if code, _, body := fetch(t, "http://"+admin+"/metrics"); code != 200 || !looksAdmin(body) {
@@ -114,7 +114,7 @@ func TestPublicListenerServesNoAdminData(t *testing.T) {
 	})
 
 	t.Run("catch_all", func(t *testing.T) {
-		addr, admin := freeAddr(t), freeAddr(t)
+		addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 		startBulwark(t, "catchall", addr, fmt.Sprintf(`listen: %s
 admin: {listen: %s}
 log: {level: warn}

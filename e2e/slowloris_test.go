@@ -55,7 +55,7 @@ func TestSlowlorisWithSlowhttptest(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 
-	addr, admin := freeAddr(t), freeAddr(t)
+	addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBulwark(t, "slowloris", addr, fmt.Sprintf(slowlorisConfig, addr, admin, backend.URL))
 
 	// slowhttptest stops early once the router has closed every one of its

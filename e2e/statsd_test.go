@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/etsystatsd"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 // mixConfig is a Persona-like bulwark: per_api /wsapi/, a plain route, a
@@ -136,9 +137,9 @@ func etsyState(t *testing.T, d *etsystatsd.Daemon, prefix string) (got map[strin
 func TestEtsyStatsdCountsTheBinary(t *testing.T) {
 	d := etsystatsd.Start(t)
 	udpAddr := d.UDPAddr
-	addr, admin, app := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, admin, app := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", app, "")
-	startBulwark(t, "statsd", addr, fmt.Sprintf(mixConfig, addr, admin, app, freeAddr(t), udpAddr))
+	startBulwark(t, "statsd", addr, fmt.Sprintf(mixConfig, addr, admin, app, testutil.FreeAddr(t), udpAddr))
 
 	sendKnownMix(t, "http://"+addr)
 

@@ -22,7 +22,7 @@ func TestClockMovesOnlyWhenTold(t *testing.T) {
 }
 
 func TestDeadAddrRefuses(t *testing.T) {
-	addr := DeadAddr(t)
+	addr := FreeAddr(t)
 	if addr == "" {
 		t.Fatal("empty address")
 	}

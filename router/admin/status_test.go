@@ -52,19 +52,7 @@ func startServer(t *testing.T, yaml string, rec *Recorder) *router.Server {
 // and returns the status codes seen.
 func get(t *testing.T, url, client string, n int) map[int]int {
 	t.Helper()
-	codes := map[int]int{}
-	for range n {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("X-Forwarded-For", client)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		codes[resp.StatusCode]++
-	}
-	return codes
+	return testutil.GetAs(t, http.DefaultClient, url, client, n)
 }
 
 // TestStatusKnownTraffic sends a known mix through a real router and
@@ -77,7 +65,7 @@ func TestStatusKnownTraffic(t *testing.T) {
 		io.WriteString(w, "slow")
 	}))
 	defer slow.Close()
-	dead := testutil.DeadAddr(t)
+	dead := testutil.FreeAddr(t)
 
 	clk := &testutil.Clock{}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
