@@ -20,7 +20,7 @@ backends:
     targets: [http://%s, http://%s]
     health: {path: /h, interval: 20ms, timeout: 1s, fall: 1}
 routes: [{backend: app}]
-`, testutil.DeadAddr(t), testutil.DeadAddr(t)), rec)
+`, testutil.FreeAddr(t), testutil.FreeAddr(t)), rec)
 	s := newSampler(srv, rec, WithClock(clk.Now), WithStarted(t0))
 	var b Backend
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
