@@ -3,6 +3,7 @@ package router
 import (
 	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/bulwark-router/bulwark/ratelimit"
@@ -49,7 +50,7 @@ func (rt *Router) applyRules(rs *rules.Set, a *arrival, st *requestState, start 
 func (rt *Router) refuseByRule(st *requestState, found checkResult) {
 	w := &st.w
 	if found == checkRuleLimited {
-		w.Header().Set("Retry-After", itoa(ceilSeconds(st.ruleWait)))
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st.ruleWait)))
 		rt.refuse(st, stats.RateLimit, http.StatusTooManyRequests)
 		return
 	}
