@@ -88,6 +88,8 @@ func (b *Backend) setDefaults() {
 
 func (p *PerNetwork) setDefaults() { p.IPv4Prefix, p.IPv6Prefix = 24, 48 }
 
+func (p *LimitPolicy) setDefaults() { p.MaxInspectBytes = DefaultMaxInspectBytes }
+
 func (s *LimitStore) setDefaults() {
 	s.OnError = "local"
 	s.Timeout = Duration(50 * time.Millisecond)
@@ -136,6 +138,7 @@ func load(data []byte, dir string) (*Config, error) {
 	// rest still finds every other problem in one pass.
 	c.normalize()
 	errs := append(d.errs, c.readTokenFiles(dir)...)
+	errs = append(errs, c.readKeySecret(dir)...)
 	errs = append(errs, withoutPaths(c.Validate(), d.errs)...)
 	if len(errs) > 0 {
 		sortErrors(errs)

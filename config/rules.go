@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -173,4 +174,31 @@ func (c *Config) ParseRule(data []byte) (*Rule, error) {
 		return nil, v.errs
 	}
 	return &r, nil
+}
+
+// limitKeyRE is limits.POLICY.key's syntax (package limitkey parses it).
+var limitKeyRE = regexp.MustCompile(`^(client|network|(header|cookie|query|json|form):[^\s:]{1,128})$`)
+
+// DefaultMaxInspectBytes is limits.POLICY.max_inspect_bytes's default.
+const DefaultMaxInspectBytes = 16 << 10
+
+// limitKeys checks the keys of the limit policies.
+func (v *validator) limitKeys() {
+	for name, p := range v.c.Limits {
+		path := "limits." + name
+		if p.Key != "" && !limitKeyRE.MatchString(p.Key) {
+			v.fail(path+".key", "invalid key %q (want client, network, header:NAME, cookie:NAME, query:NAME, json:FIELD or form:FIELD)", p.Key)
+		}
+		switch p.KeyFold {
+		case "", "lower":
+		default:
+			v.fail(path+".key_fold", "unknown value %q (want lower)", p.KeyFold)
+		}
+		if p.MaxInspectBytes < 0 || p.MaxInspectBytes > MaxBodyBuffer {
+			v.fail(path+".max_inspect_bytes", "must be between 0 and %v", Size(MaxBodyBuffer))
+		}
+		if (strings.HasPrefix(p.Key, "json:") || strings.HasPrefix(p.Key, "form:")) && v.c.Server.BodyBuffer == 0 {
+			v.fail(path+".key", "a body key needs server.body_buffer (the body is read ahead to inspect it)")
+		}
+	}
 }

@@ -22,6 +22,7 @@ func (c *Config) Validate() Errors {
 	v.routes()
 	v.limits()
 	v.rules()
+	v.limitKeys()
 	v.abuse()
 	v.misc()
 	sortErrors(v.errs)

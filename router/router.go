@@ -18,6 +18,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/health"
+	"github.com/bulwark-router/bulwark/limitkey"
 	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/rules"
@@ -72,6 +73,11 @@ type Router struct {
 	adm       *ratelimit.Admission
 	rules     *rules.Engine
 	classify  func(netip.Addr) string // rt.classOf, made once
+	// keyedBuckets are the keyed policies' buckets (keyed.go), hasher
+	// what their keys are hashed with; both change under updateMu.
+	keyedBuckets map[keyedID]*limitkey.Buckets
+	hasher       atomic.Pointer[limitkey.Hasher]
+	keySecret    string
 	checker   *health.Checker
 	heartbeat *health.Heartbeat
 	updateMu  sync.Mutex // serialises Update
@@ -190,6 +196,11 @@ func (rt *Router) Update(cfg *config.Config) error {
 			b.queue.setShare(cfg.Abuse.NewClientShare)
 		}
 	}
+	if h := rt.hasher.Load(); h == nil || rt.keySecret != cfg.Abuse.KeySecret {
+		rt.hasher.Store(limitkey.NewHasher([]byte(cfg.Abuse.KeySecret)))
+		rt.keySecret = cfg.Abuse.KeySecret
+	}
+	keyed := map[keyedID]*limitkey.Buckets{}
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
 		b := t.backends[rc.Backend]
@@ -198,6 +209,9 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 		rte := compileRoute(i, rc, b)
 		rte.limit = rt.adm.Policy(rte.policy)
+		if rte.keyed = rt.keyedFor(cfg, rte.policy, keyed); rte.keyed != nil {
+			rte.limit = nil // no per-client bucket: the key's
+		}
 		t.routes = append(t.routes, rte)
 	}
 	// New targets start as the active checks last saw them.
@@ -209,6 +223,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 	if err := rt.rules.Update(cfg); err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
+	rt.keyedBuckets = keyed
 	rt.declareSeries(t, old)
 	rt.table.Store(t)
 	rt.checker.Update(cfg.Backends)

@@ -176,6 +176,14 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if k := st.route.keyed; k != nil {
+		if code := rt.admitKeyed(k, r, st, start); code != 0 {
+			rt.refuseKeyed(st, code)
+			rt.finish(t, st, r.Method, r.URL.Path, start)
+			return
+		}
+	}
+
 	b := st.backend
 	if q := b.queue; q != nil {
 		ok, waited, err := q.acquire(r.Context(), d.Class, rt.now)

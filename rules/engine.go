@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/bulwark-router/bulwark/limitkey"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,7 @@ type Engine struct {
 	file     []config.Rule
 	live     []LiveRule
 	counters map[string]*Counters // by origin/name
-	buckets  map[bucketID]*buckets
+	buckets  map[bucketID]*limitkey.Buckets
 }
 
 // LiveRule is a rule made through the admin API.
@@ -61,7 +62,7 @@ func NewEngine(log *zap.Logger, rec stats.Recorder, now func() time.Time) *Engin
 		now = time.Now
 	}
 	e := &Engine{log: log, rec: stats.RuleRecorderOf(rec), now: now,
-		counters: map[string]*Counters{}, buckets: map[bucketID]*buckets{}}
+		counters: map[string]*Counters{}, buckets: map[bucketID]*limitkey.Buckets{}}
 	e.set.Store(&Set{rec: e.rec})
 	return e
 }
@@ -109,7 +110,7 @@ func (e *Engine) rebuild() error {
 	}
 	s := &Set{rec: e.rec, netV4: 24, netV6: 48}
 	keepC := map[string]*Counters{}
-	keepB := map[bucketID]*buckets{}
+	keepB := map[bucketID]*limitkey.Buckets{}
 	names := map[string]bool{}
 	add := func(c config.Rule, origin string, lr *LiveRule) error {
 		if names[c.Name] {
@@ -131,7 +132,7 @@ func (e *Engine) rebuild() error {
 			id := bucketID{origin, c.Name, c.Limit, p.Rate.PerSecond(), p.Burst}
 			b := e.buckets[id]
 			if b == nil {
-				b = newBuckets(id.perSec, id.burst)
+				b = limitkey.NewBuckets(id.perSec, id.burst)
 			}
 			keepB[id], r.limit = b, b
 		}

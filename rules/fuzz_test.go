@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/bulwark-router/bulwark/limitkey"
 	"testing"
 )
 
@@ -29,7 +30,7 @@ func FuzzParseRule(f *testing.F) {
 			t.Fatalf("validated rule does not compile: %v", err)
 		}
 		cr.stats = new(Counters)
-		cr.limit = newBuckets(1, 1)
+		cr.limit = limitkey.NewBuckets(1, 1)
 		s := &Set{rules: []*Rule{cr}, rec: nopRec{}}
 		q := req("POST", "/x", "X", "y", "Cookie", "a=b")
 		q.RawQuery = "q=1&r=%zz"

@@ -7,6 +7,7 @@
 package rules
 
 import (
+	"github.com/bulwark-router/bulwark/limitkey"
 	"sync/atomic"
 	"time"
 
@@ -56,7 +57,7 @@ type Rule struct {
 	action  Action
 	prg     cel.Program
 	pre     prefilter
-	limit   *buckets // action limit
+	limit   *limitkey.Buckets // action limit
 	stats   *Counters
 }
 

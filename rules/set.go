@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/bulwark-router/bulwark/limitkey"
 	"time"
 
 	"cel.dev/cel-go/common/types"
@@ -101,7 +102,7 @@ func (s *Set) Eval(req *Request, now time.Time) Verdict {
 			v.Action, v.Rule, v.Named = r.action, r, r.Name
 			return v
 		case Limit:
-			if ok, wait := r.limit.take(addrKey(req.Client), now.UnixNano()); !ok {
+			if ok, wait := r.limit.Take(limitkey.AddrKey(req.Client), now.UnixNano()); !ok {
 				v.Action, v.Rule, v.Named, v.RetryAfter = Limit, r, r.Name, wait
 				return v
 			}

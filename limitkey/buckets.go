@@ -1,4 +1,7 @@
-package rules
+// Package limitkey finds what a rate-limit bucket belongs to (limits.POLICY.key:
+// a client, its network, or a value of the request hashed with HMAC) and
+// holds token buckets keyed by it.
+package limitkey
 
 import (
 	"hash/maphash"
@@ -8,10 +11,10 @@ import (
 	"time"
 )
 
-// buckets are token buckets keyed by a 64-bit hash (of a client address or
+// Buckets are token buckets keyed by a 64-bit hash (of a client address or
 // of an HMAC of a key's value), bounded in number: past maxPerShard a shard
 // forgets its full buckets, then any one. Safe for concurrent use.
-type buckets struct {
+type Buckets struct {
 	perSec float64
 	burst  float64
 	shards [bucketShards]bucketShard
@@ -34,17 +37,18 @@ type tokenBucket struct {
 	last   int64 // unix ns of the last refill
 }
 
-func newBuckets(perSec float64, burst int) *buckets {
-	b := &buckets{perSec: perSec, burst: float64(max(burst, 1))}
+// NewBuckets returns buckets of perSec tokens a second, burst at most.
+func NewBuckets(perSec float64, burst int) *Buckets {
+	b := &Buckets{perSec: perSec, burst: float64(max(burst, 1))}
 	for i := range b.shards {
 		b.shards[i].m = map[uint64]tokenBucket{}
 	}
 	return b
 }
 
-// take spends one token of key k at now (unix ns); when none is left it
+// Take spends one token of key k at now (unix ns); when none is left it
 // returns false and the wait until one is.
-func (b *buckets) take(k uint64, now int64) (bool, time.Duration) {
+func (b *Buckets) Take(k uint64, now int64) (bool, time.Duration) {
 	s := &b.shards[k%bucketShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,7 +77,7 @@ func (b *buckets) take(k uint64, now int64) (bool, time.Duration) {
 
 // evict makes room in s: buckets that have refilled go first; when none
 // has, one arbitrary bucket goes.
-func (b *buckets) evict(s *bucketShard, now int64) {
+func (b *Buckets) evict(s *bucketShard, now int64) {
 	full := int64(b.burst / math.Max(b.perSec, 1e-9) * 1e9)
 	for k, t := range s.m {
 		if now-t.last >= full {
@@ -88,8 +92,8 @@ func (b *buckets) evict(s *bucketShard, now int64) {
 	}
 }
 
-// len is how many buckets are held.
-func (b *buckets) len() int {
+// Len is how many buckets are held.
+func (b *Buckets) Len() int {
 	n := 0
 	for i := range b.shards {
 		s := &b.shards[i]
@@ -102,8 +106,8 @@ func (b *buckets) len() int {
 
 var addrSeed = maphash.MakeSeed()
 
-// addrKey hashes a client address for the buckets.
-func addrKey(a netip.Addr) uint64 {
+// AddrKey hashes a client address for the buckets.
+func AddrKey(a netip.Addr) uint64 {
 	b := a.As16()
 	return maphash.Bytes(addrSeed, b[:])
 }
