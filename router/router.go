@@ -70,17 +70,17 @@ type Router struct {
 	answers  ratelimit.Answers // the front's refusals, formatted
 	version  atomic.Uint64
 
-	adm       *ratelimit.Admission
-	rules     *rules.Engine
-	classify  func(netip.Addr) string // rt.classOf, made once
+	adm      *ratelimit.Admission
+	rules    *rules.Engine
+	classify func(netip.Addr) string // rt.classOf, made once
 	// keyedBuckets are the keyed policies' buckets (keyed.go), hasher
 	// what their keys are hashed with; both change under updateMu.
 	keyedBuckets map[keyedID]*limitkey.Buckets
 	hasher       atomic.Pointer[limitkey.Hasher]
 	keySecret    string
-	checker   *health.Checker
-	heartbeat *health.Heartbeat
-	updateMu  sync.Mutex // serialises Update
+	checker      *health.Checker
+	heartbeat    *health.Heartbeat
+	updateMu     sync.Mutex // serialises Update
 }
 
 // table is one generation of the configuration, compiled. It is never mutated
