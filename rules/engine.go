@@ -32,6 +32,10 @@ type Engine struct {
 	live     []LiveRule
 	counters map[string]*Counters // by origin/name
 	buckets  map[bucketID]*limitkey.Buckets
+	version  uint64 // of the live rules, one more per change
+	// onChange, when set, is told each change of the live rules (to share
+	// them with a fleet). Called with mu held.
+	onChange func(version uint64, live []LiveRule)
 }
 
 // LiveRule is a rule made through the admin API.
