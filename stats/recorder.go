@@ -1,7 +1,7 @@
 // Package stats records what the router does and fans it out to statsd and
 // Prometheus. The request path, admission, breakers and health checks call it
-// through the Recorder interface; it imports no other bulwark package except
-// config.
+// through the Recorder interface; it imports no other bulwark package: its
+// caller turns the config into Options and LogOptions.
 //
 // statsd counters on the request path (request, response.CODE, ROUTE.API,
 // backend.NAME.error, rejected.REASON) are summed in memory and sent once

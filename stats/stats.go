@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
-	"github.com/bulwark-router/bulwark/config"
 )
 
 // ErrClosed is returned by Update after Close.
@@ -73,7 +72,7 @@ var _ Recorder = (*Stats)(nil)
 // the request path, drops and counts what it cannot send
 // (bulwark_statsd_dropped_total) and logs the failure at most once a minute.
 // A nil log discards logs.
-func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Logger) (*Stats, error) {
+func New(cfg Options, reg *prometheus.Registry, info BuildInfo, log *zap.Logger) (*Stats, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -99,7 +98,7 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 	}
 	s.pairs.prom = prom
 	s.queueWait.vec = prom.queueWait
-	s.promOn.Store(cfg.Prometheus.Enabled)
+	s.promOn.Store(cfg.Prometheus)
 	if cfg.Statsd.Address != "" {
 		k, err := s.newSink(cfg.Statsd)
 		if err != nil {
@@ -110,7 +109,7 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 	return s, nil
 }
 
-func (s *Stats) newSink(cfg config.Statsd) (*statsdSink, error) {
+func (s *Stats) newSink(cfg StatsdOptions) (*statsdSink, error) {
 	k, err := newStatsdSink(cfg, s.appendCounters, s.statsdDropped, s.statsdFailing(cfg.Address))
 	if err != nil {
 		return nil, err
@@ -140,13 +139,13 @@ func (s *Stats) statsdFailing(addr string) func(error, int) {
 // and closed. Counters recorded during the swap are sent by one sink or the
 // other, exactly once; timer lines recorded during the swap may be dropped
 // and counted. Turning statsd on again starts the counters from zero.
-func (s *Stats) Update(cfg config.Stats) error {
+func (s *Stats) Update(cfg Options) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.promOn.Store(cfg.Prometheus.Enabled)
+	s.promOn.Store(cfg.Prometheus)
 	old := s.sd.Load()
 	if old != nil && old.cfg == cfg.Statsd || old == nil && cfg.Statsd.Address == "" {
 		return nil
