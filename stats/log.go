@@ -7,7 +7,6 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
 )
 
 // AccessMessage is the message of the router's access lines. NewLogger's

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
-
 )
 
 // fixedClock is a zapcore.Clock that reads a time the test sets.

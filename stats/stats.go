@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
 // ErrClosed is returned by Update after Close.
@@ -52,8 +53,8 @@ type Stats struct {
 	// out-of-range reasons last; the other counters live in pairs.
 	rejected [numReasons + 1]atomic.Int64
 
-	bmu      sync.Mutex                 // guards breakers and attack
-	breakers map[targetKey]BreakerState // last state reported per target
+	bmu      sync.Mutex                  // guards breakers and attack
+	breakers map[targetKey]breaker.State // last state reported per target
 	attack   bool
 
 	mu     sync.Mutex // serialises Update and Close
@@ -94,7 +95,7 @@ func New(cfg Options, reg *prometheus.Registry, info BuildInfo, log *zap.Logger)
 		reg:      reg,
 		prom:     prom,
 		handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		breakers: map[targetKey]BreakerState{},
+		breakers: map[targetKey]breaker.State{},
 	}
 	s.pairs.prom = prom
 	s.queueWait.vec = prom.queueWait
@@ -241,7 +242,7 @@ func (s *Stats) Rejected(reason Reason) {
 // BreakerState sets bulwark_circuit_state and counts
 // PREFIX.breaker.BACKEND.open each time a target's breaker goes to open from
 // another state (a target never reported before counts as closed).
-func (s *Stats) BreakerState(backend, target string, st BreakerState) {
+func (s *Stats) BreakerState(backend, target string, st breaker.State) {
 	k := targetKey{backend, target}
 	s.bmu.Lock()
 	prev, seen := s.breakers[k]
@@ -250,7 +251,7 @@ func (s *Stats) BreakerState(backend, target string, st BreakerState) {
 		s.prom.circuit.WithLabelValues(labelValue(backend), labelValue(target)).Set(float64(st))
 	}
 	s.bmu.Unlock()
-	if st == StateOpen && (!seen || prev != StateOpen) {
+	if st == breaker.StateOpen && (!seen || prev != breaker.StateOpen) {
 		if sd := s.sd.Load(); sd != nil {
 			sd.inc("breaker." + statsdSegment(backend) + ".open")
 		}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cactus/go-statsd-client/v5/statsd"
-
 )
 
 // Statsd defaults.
