@@ -64,7 +64,10 @@ type Store struct {
 	calls  chan *call
 
 	errs    atomic.Uint64
+	errsBy  [len(ErrorKinds)]atomic.Uint64
 	lastLog atomic.Int64 // unix ns of the last error line
+	down    atomic.Bool  // the circuit opened and nothing succeeded since
+	downAt  atomic.Int64 // unix ns when down turned true
 
 	out       chan string // ban and lift announcements to write
 	stop      chan struct{}
@@ -132,30 +135,15 @@ func (s *Store) Take(client, net Bucket) (Result, error) {
 		s.fail(err)
 		return Result{}, err
 	}
-	s.circ.success()
+	s.ok()
 	return r, nil
 }
 
 // us formats nanoseconds as microseconds, exactly.
 func us(ns int64) string { return strconv.FormatFloat(float64(ns)/1e3, 'f', -1, 64) }
 
-// Up reports whether the last command succeeded (true before the first).
-func (s *Store) Up() bool { return s.circ.up() }
-
 // Errors is the number of failed commands so far.
 func (s *Store) Errors() uint64 { return s.errs.Load() }
-
-// fail counts an error, feeds the circuit and logs at most once per 10s.
-func (s *Store) fail(err error) {
-	n := s.errs.Add(1)
-	now := s.now()
-	s.circ.failure(now)
-	last := s.lastLog.Load()
-	if now.UnixNano()-last >= int64(10*time.Second) && s.lastLog.CompareAndSwap(last, now.UnixNano()) {
-		s.log.Warn("limit store error: deciding by limit_store.on_error",
-			zap.Error(err), zap.Uint64("errors_total", n))
-	}
-}
 
 // Close stops the ban writer and watcher and closes the connections.
 func (s *Store) Close() error {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,9 +28,10 @@ func newStoreCfg(t testing.TB, c *config.LimitStore) *Store {
 // slot (no CROSSSLOT error) and answer as on one server.
 func takeAll(t *testing.T, s *Store) {
 	iv := int64(time.Second)
+	run := strconv.FormatInt(time.Now().UnixNano(), 36) // shared servers outlive a run
 	for i := range 20 {
-		n := Bucket{Key: "p-network:10." + strconv.Itoa(i) + ".0.0/24", Interval: iv, Tolerance: 4 * iv}
-		c := Bucket{Key: "p:10." + strconv.Itoa(i) + ".0.1", Interval: iv, Tolerance: 3 * iv}
+		n := Bucket{Key: run + "-network:10." + strconv.Itoa(i) + ".0.0/24", Interval: iv, Tolerance: 4 * iv}
+		c := Bucket{Key: run + ":10." + strconv.Itoa(i) + ".0.1", Interval: iv, Tolerance: 3 * iv}
 		for j, want := range []bool{true, true, true, false} {
 			r, err := s.Take(c, n)
 			if err != nil {
@@ -39,7 +41,7 @@ func takeAll(t *testing.T, s *Store) {
 				t.Fatalf("client %d take %d: %+v", i, j, r)
 			}
 		}
-		c2 := Bucket{Key: "p:10." + strconv.Itoa(i) + ".0.2", Interval: iv, Tolerance: 3 * iv}
+		c2 := Bucket{Key: run + ":10." + strconv.Itoa(i) + ".0.2", Interval: iv, Tolerance: 3 * iv}
 		if r, err := s.Take(c2, n); err != nil || !r.Allowed {
 			t.Fatalf("client %d's neighbour: %+v, %v", i, r, err)
 		}
@@ -96,19 +98,27 @@ func TestClusterBans(t *testing.T) {
 		t.Fatalf("watcher saw %v", seen)
 	}
 	c := newStoreCfg(t, cfg())
+	var mu sync.Mutex
 	late := map[string]Ban{}
 	done := make(chan struct{})
 	c.Watch(func(x Ban) {
+		mu.Lock()
+		defer mu.Unlock()
 		late[x.Client] = x
 		if len(late) == len(clients) {
 			close(done)
+			late["done"] = Ban{}
 		}
 	})
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
 		t.Fatalf("late watcher caught up on %d of %d", len(late), len(clients))
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if x := late["192.0.2.2"]; !x.Auth || x.Level != 1 || x.For <= 0 || x.For > time.Minute {
 		t.Fatalf("caught-up ban %+v", x)
 	}
