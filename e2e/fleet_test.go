@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/redistest"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -116,7 +117,7 @@ func failed(m map[int]int) int {
 // again on the same port, the routers share the limit again by themselves.
 func TestFleetSharedLimit(t *testing.T) {
 	srv := redistest.Start(t)
-	baddr, r1, r2 := freeAddr(t), freeAddr(t), freeAddr(t)
+	baddr, r1, r2 := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", baddr, "")
 	startBulwark(t, "r1", r1, fleetConfig(r1, baddr, srv.URL(), ""))
 	startBulwark(t, "r2", r2, fleetConfig(r2, baddr, srv.URL(), ""))
@@ -160,7 +161,7 @@ func TestFleetSharedLimit(t *testing.T) {
 // within a second.
 func TestFleetBan(t *testing.T) {
 	srv := redistest.Start(t)
-	baddr, r1, r2 := freeAddr(t), freeAddr(t), freeAddr(t)
+	baddr, r1, r2 := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", baddr, "")
 	ban := "abuse:\n  ban: {after_rejections: 3, within: 10s, duration: 1m, max_duration: 4m}\n"
 	startBulwark(t, "r1", r1, fleetConfig(r1, baddr, srv.URL(), ban))

@@ -40,7 +40,7 @@ type Target struct {
 	cw     int64 // smooth weighted round robin's current weight; guarded by Backend.wmu
 }
 
-// URL returns the target as written in the config.
+// String returns the target as written in the config.
 func (t *Target) String() string { return t.raw }
 
 // ready reports whether the balancer may pick t now: up by the active

@@ -14,6 +14,7 @@ import (
 	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/stats"
+	"strconv"
 )
 
 // requestState travels with one request through the proxy, so the
@@ -197,7 +198,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var oe *breaker.OpenError
 		if errors.As(err, &oe) {
-			w.Header().Set("Retry-After", itoa(ceilSeconds(oe.RetryAfter)))
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(oe.RetryAfter)))
 		}
 		rt.refuse(st, stats.CircuitOpen, http.StatusServiceUnavailable)
 		rt.finish(t, st, r.Method, r.URL.Path, start)

@@ -183,7 +183,7 @@ var statsMix = []mixStep{
 
 // The "must show", at the router level: a known mix of requests
 // through a real router yields exactly the statsd lines and the
-// Prometheus series SPEC.md names.
+// Prometheus series the README names.
 func TestStatsKnownMix(t *testing.T) {
 	sink := listenStatsd(t)
 	app := namedBackend(t, "app")

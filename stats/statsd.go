@@ -19,8 +19,8 @@ const (
 	DefaultFlushInterval = 100 * time.Millisecond
 )
 
-// statsdSink writes the statsd names of SPEC.md through one non-blocking
-// buffered sender. Requests, the hot path, format their timer lines straight
+// statsdSink writes the statsd names the README lists (Observability)
+// through one non-blocking buffered sender. Requests, the hot path, format their timer lines straight
 // into a stack buffer, one message per request. Counters are summed by the
 // Stats and appended by the sender's flush hook once per flush interval, as
 // PREFIX.NAME:N|c. Rare events go at once through a cactus statsd client

@@ -8,19 +8,11 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable clock; tests move it between steps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 const (
 	closed = stats.StateClosed
@@ -60,11 +52,11 @@ func brk(consecutive int, ratio float64, minRequests, halfOpen int) config.Break
 
 func runSteps(t *testing.T, cfg config.Breaker, steps []step) {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	b := New(cfg, WithClock(clk.Now))
 	var held []Token
 	for i, s := range steps {
-		clk.set(t0.Add(s.at))
+		clk.Set(t0.Add(s.at))
 		where := fmt.Sprintf("step %d (at %v, %q)", i, s.at, s.do)
 		switch s.do {
 		case "+", "-":
@@ -247,7 +239,7 @@ func TestAlwaysAllows(t *testing.T) {
 }
 
 func TestReady(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	b := New(brk(1, 0, 20, 2), WithClock(clk.Now))
 	tests := []struct {
 		at   time.Duration
@@ -262,7 +254,7 @@ func TestReady(t *testing.T) {
 		{at: 5 * time.Second, do: func() { b.Allow() }, want: false}, // both probe slots taken
 	}
 	for i, tt := range tests {
-		clk.set(t0.Add(tt.at))
+		clk.Set(t0.Add(tt.at))
 		if tt.do != nil {
 			tt.do()
 		}
@@ -273,7 +265,7 @@ func TestReady(t *testing.T) {
 }
 
 func TestOnStateChangeAfterUnlockInOrder(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	var b *Breaker
 	var got []string
 	b = New(brk(1, 0, 20, 1), WithClock(clk.Now), OnStateChange(func(from, to stats.BreakerState) {
@@ -283,7 +275,7 @@ func TestOnStateChangeAfterUnlockInOrder(t *testing.T) {
 		got = append(got, from.String()+">"+to.String())
 		if to == open && len(got) == 1 {
 			// Re-entrant change from inside the callback: delivered after this one.
-			clk.set(t0.Add(5 * time.Second))
+			clk.Set(t0.Add(5 * time.Second))
 			tok, err := b.Allow()
 			if err != nil {
 				t.Errorf("Allow in callback: %v", err)

@@ -197,7 +197,7 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 		}
 		kind := headShort
 		if c.skip == 0 && c.r < c.w {
-			kind = parseHead(c.buf[c.r:c.w], c.d.ForwardedField(), &c.h)
+			kind = parseRequestHead(c.buf[c.r:c.w], c.d.ForwardedField(), &c.h)
 		}
 		switch kind {
 		case headShort:
@@ -209,7 +209,7 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 			mode := fillHead
 			switch {
 			case c.passed != c.answered.Load():
-				mode = fillHold // net/http's watch: its deadline, its abort
+				mode = fillNetHTTP // net/http's watch: its deadline, its abort
 			case c.refused:
 				mode = fillIdle
 			}
@@ -235,7 +235,7 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 				// in net/http's. Only a full buffer or an error other than
 				// net/http's abort hands it over early.
 				if c.w-c.r < bufSize {
-					err := c.fill(fd, fillHold)
+					err := c.fill(fd, fillNetHTTP)
 					if err == nil {
 						continue
 					}
@@ -283,9 +283,9 @@ func (c *conn) handOver(p []byte) int {
 
 // How fill sets the read deadline.
 const (
-	fillHead = iota // part of a head is in: the header timeout; else net/http's deadline
-	fillIdle        // the front waits on its own account: the idle timeout, or the header one
-	fillHold        // net/http's deadline stands
+	fillHead    = iota // part of a head is in: the header timeout; else net/http's deadline
+	fillIdle           // the front waits on its own account: the idle timeout, or the header one
+	fillNetHTTP        // net/http's deadline stands
 )
 
 // fill reads more of the connection into the buffer. Once part of a head
@@ -307,7 +307,7 @@ func (c *conn) fill(fd, mode int) error {
 		c.r = 0
 	}
 	switch {
-	case mode == fillHold:
+	case mode == fillNetHTTP:
 		if fd >= 0 && !c.held {
 			// net/http's watch while it serves a request, which its abort
 			// always ends: wait before the first read. A notice the poller
