@@ -92,6 +92,7 @@ func (p *LimitPolicy) setDefaults() { p.MaxInspectBytes = DefaultMaxInspectBytes
 
 func (s *LimitStore) setDefaults() {
 	s.OnError = "local"
+	s.Mode = "exact"
 	s.Timeout = Duration(50 * time.Millisecond)
 }
 

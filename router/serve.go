@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,7 +16,6 @@ import (
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
-	"strconv"
 )
 
 // requestState travels with one request through the proxy, so the

@@ -181,7 +181,7 @@ rules:
 
 func TestCountersSurviveUpdateAndCount(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	st, err := stats.New(config.Default().Stats, reg, stats.BuildInfo{}, nil)
+	st, err := stats.New(stats.Options{Prometheus: true}, reg, stats.BuildInfo{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
