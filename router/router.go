@@ -194,23 +194,9 @@ func (rt *Router) Update(cfg *config.Config) error {
 			b.queue.setShare(cfg.Abuse.NewClientShare)
 		}
 	}
-	if h := rt.hasher.Load(); h == nil || rt.keySecret != cfg.Abuse.KeySecret {
-		rt.hasher.Store(limitkey.NewHasher([]byte(cfg.Abuse.KeySecret)))
-		rt.keySecret = cfg.Abuse.KeySecret
-	}
-	keyed := map[keyedID]*limitkey.Buckets{}
-	for i := range cfg.Routes {
-		rc := &cfg.Routes[i]
-		b := t.backends[rc.Backend]
-		if b == nil {
-			return fmt.Errorf("routes[%d].backend: unknown backend %q", i, rc.Backend)
-		}
-		rte := compileRoute(i, rc, b)
-		rte.limit = rt.adm.Policy(rte.policy)
-		if rte.keyed = rt.keyedFor(cfg, rte.policy, keyed); rte.keyed != nil {
-			rte.limit = nil // no per-client bucket: the key's
-		}
-		t.routes = append(t.routes, rte)
+	keyed, err := rt.compileRoutes(cfg, t)
+	if err != nil {
+		return err
 	}
 	// New targets start as the active checks last saw them.
 	for name, b := range t.backends {
@@ -235,6 +221,30 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// compileRoutes fills t's routes from cfg, with their limit policies, and
+// returns the keyed policies' buckets (keyed.go). Called under updateMu.
+func (rt *Router) compileRoutes(cfg *config.Config, t *table) (map[keyedID]*limitkey.Buckets, error) {
+	if h := rt.hasher.Load(); h == nil || rt.keySecret != cfg.Abuse.KeySecret {
+		rt.hasher.Store(limitkey.NewHasher([]byte(cfg.Abuse.KeySecret)))
+		rt.keySecret = cfg.Abuse.KeySecret
+	}
+	keyed := map[keyedID]*limitkey.Buckets{}
+	for i := range cfg.Routes {
+		rc := &cfg.Routes[i]
+		b := t.backends[rc.Backend]
+		if b == nil {
+			return nil, fmt.Errorf("routes[%d].backend: unknown backend %q", i, rc.Backend)
+		}
+		rte := compileRoute(i, rc, b)
+		rte.limit = rt.adm.Policy(rte.policy)
+		if rte.keyed = rt.keyedFor(cfg, rte.policy, keyed); rte.keyed != nil {
+			rte.limit = nil // no per-client bucket: the key's
+		}
+		t.routes = append(t.routes, rte)
+	}
+	return keyed, nil
 }
 
 // setTargetUp is the active checks' verdict on a target. The checker logs

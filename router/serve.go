@@ -355,17 +355,24 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 			zap.String("user_agent", truncate(st.userAgent, 256)),
 			zap.String("request_id", st.id()),
 		)
-		if st.reason != "" {
-			fields = append(fields, zap.String("refused", st.reason))
-		}
-		if st.rule != "" {
-			fields = append(fields, zap.String("rule", st.rule))
-		}
+		fields = st.verdictFields(fields)
 		ce.Write(fields...)
 		*af = accessFields{} // drop the strings and values it points to
 		accessFieldsPool.Put(af)
 	}
 	return end
+}
+
+// verdictFields appends the access line's fields that only some requests
+// have: why the router refused it, the rule that decided it.
+func (st *requestState) verdictFields(fields []zapcore.Field) []zapcore.Field {
+	if st.reason != "" {
+		fields = append(fields, zap.String("refused", st.reason))
+	}
+	if st.rule != "" {
+		fields = append(fields, zap.String("rule", st.rule))
+	}
+	return fields
 }
 
 // retried reports whether a failed attempt was retried on another target
