@@ -1,9 +1,6 @@
 package limitkey
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,91 +100,4 @@ func firstField(raw, name string) (string, bool) {
 		}
 	}
 	return v, false
-}
-
-// JSONField returns the string or number at the top-level field name of
-// a JSON object. A body that is not an object, is cut short before the
-// field, or holds it as another type is Missing; the field twice is
-// Duplicate (what a backend reads then depends on its parser).
-func JSONField(body []byte, name string) (string, Result) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", Missing
-	}
-	var v string
-	found := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			break
-		}
-		k, ok := t.(string)
-		if !ok {
-			break
-		}
-		if k != name {
-			if err := skipValue(dec); err != nil {
-				break
-			}
-			continue
-		}
-		if found {
-			return "", Duplicate
-		}
-		found = true
-		t, err = dec.Token()
-		if err != nil {
-			break
-		}
-		switch x := t.(type) {
-		case string:
-			v = x
-		case json.Number:
-			v = x.String()
-		case json.Delim:
-			// An object or array is no key; skip it whole.
-			if err := skipRest(dec, 1); err != nil {
-				return "", Missing
-			}
-			found, v = true, ""
-		}
-	}
-	if !found || v == "" {
-		return "", Missing
-	}
-	return v, Found
-}
-
-// skipValue reads one whole value.
-func skipValue(dec *json.Decoder) error {
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if _, ok := t.(json.Delim); ok {
-		return skipRest(dec, 1)
-	}
-	return nil
-}
-
-// skipRest reads tokens until depth open delimiters are closed.
-func skipRest(dec *json.Decoder, depth int) error {
-	for depth > 0 {
-		t, err := dec.Token()
-		if err != nil {
-			if err == io.EOF {
-				return io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		if d, ok := t.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-	}
-	return nil
 }

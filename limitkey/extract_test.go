@@ -26,6 +26,11 @@ func TestExtract(t *testing.T) {
 		{"json:id", "", `{"id":12345}`, "12345", Found},
 		{"json:user", "", `["user"]`, "", Missing},
 		{"json:user", "", `{"user":""}`, "", Missing},
+		{"json:user", "", `{"User":"a","us\u0065r":"b"}`, "", Duplicate},
+		{"json:user", "", ` { "x" : [1, {"user": "n"}, "]"] , "user" : "Z\u00e9" } `, "zé", Found},
+		{"json:user", "", `{"x":tru,"user":"a"}`, "a", Found},
+		{"json:user", "", `{"x":"\"","user":-1.5e3}`, "-1.5e3", Found},
+		{"json:user", "", `{"x" "user":"a"}`, "", Missing},
 		{"form:user", "", "user=carol&pass=x", "carol", Found},
 		{"form:user", "", "user=carol&user=dave", "", Duplicate},
 	} {
@@ -101,4 +106,16 @@ func FuzzExtract(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkJSONField1KiB: finding the field alone, without the HMAC.
+func BenchmarkJSONField1KiB(b *testing.B) {
+	body := []byte(`{"client":"web","remember":true,"meta":{"ua":"` + strings.Repeat("m", 800) + `","n":[1,2,3]},"user":"alice@example.org","password":"` + strings.Repeat("p", 100) + `"}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, res := JSONField(body, "user"); res != Found {
+			b.Fatal(res)
+		}
+	}
 }
