@@ -30,7 +30,8 @@ type Rule struct {
 	// DryRun counts and logs the matches but does nothing else.
 	DryRun bool `yaml:"dry_run" json:"dry_run,omitempty"`
 	// TTL ends a live rule by itself; rules of the file may not have one.
-	TTL Duration `yaml:"ttl" json:"ttl,omitempty"`
+	// (Listings and the fleet's store carry the end it gave instead.)
+	TTL Duration `yaml:"ttl" json:"-"`
 }
 
 // Rule actions.

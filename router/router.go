@@ -71,6 +71,8 @@ type Router struct {
 	adm      *ratelimit.Admission
 	rules    *rules.Engine
 	classify func(netip.Addr) string // rt.classOf, made once
+	// rulesFleet shares the live rules through limit_store; nil without.
+	rulesFleet *rules.Fleet
 	// keyedBuckets are the keyed policies' buckets (keyed.go), hasher
 	// what their keys are hashed with; both change under updateMu.
 	keyedBuckets map[keyedID]*limitkey.Buckets
@@ -137,6 +139,10 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		rt.checker.Close()
 		rt.adm.Close()
 		return nil, err
+	}
+	if err := rt.shareLiveRules(cfg); err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("rules: %w", err)
 	}
 	return rt, nil
 }
@@ -293,6 +299,9 @@ func (rt *Router) Admission() *ratelimit.Admission { return rt.adm }
 // Close stops the active health checks and releases idle upstream
 // connections.
 func (rt *Router) Close() error {
+	if rt.rulesFleet != nil {
+		rt.rulesFleet.Close()
+	}
 	rt.checker.Close()
 	rt.adm.Close()
 	if t := rt.table.Load(); t != nil {

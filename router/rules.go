@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/ratelimit"
+	"github.com/bulwark-router/bulwark/ratelimit/redisstore"
 	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
 )
@@ -56,4 +58,28 @@ func (rt *Router) refuseByRule(st *requestState, found checkResult) {
 	}
 	rt.rec.Rejected(stats.Rule)
 	writeSmall(w, st.ruleDeny.DenyStatus(), st.ruleDeny.DenyBody())
+}
+
+// shareLiveRules shares the live rules through the limit store, signed
+// under abuse.key_secret_file's secret; without a store or a secret they
+// stay on this router. Read at start only.
+func (rt *Router) shareLiveRules(cfg *config.Config) error {
+	if cfg.LimitStore == nil {
+		return nil
+	}
+	if cfg.Abuse.KeySecret == "" {
+		rt.log.Warn("live rules stay on this router: sharing them needs abuse.key_secret_file")
+		return nil
+	}
+	rdb, err := redisstore.NewClient(cfg.LimitStore, time.Second)
+	if err != nil {
+		return err
+	}
+	f, err := rt.rules.ShareLive(rdb, []byte(cfg.Abuse.KeySecret))
+	if err != nil {
+		rdb.Close()
+		return err
+	}
+	rt.rulesFleet = f
+	return nil
 }
