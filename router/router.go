@@ -57,6 +57,7 @@ type Router struct {
 	clock     clock
 	bufs      *bufferPool        // the relay's copy buffers
 	access    *stats.LineSampler // nil: no sampling of its own
+	date      dateCache          // the front's Date field
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool
