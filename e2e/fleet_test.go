@@ -17,6 +17,11 @@ import (
 // fleetConfig is a router on addr in front of backend, sharing limits
 // through the store at url.
 func fleetConfig(addr, backend, url, extra string) string {
+	return fleetConfigStore(addr, backend, fmt.Sprintf("{url: %q, on_error: local, timeout: 50ms}", url), extra)
+}
+
+// fleetConfigStore is fleetConfig with store as limit_store's value.
+func fleetConfigStore(addr, backend, store, extra string) string {
 	return fmt.Sprintf(`
 listen: %s
 admin: {listen: ""}
@@ -26,8 +31,8 @@ backends:
 routes: [{backend: app, limit: default}]
 limits:
   default: {rate: 20/s, burst: 5}
-limit_store: {url: %q, on_error: local, timeout: 50ms}
-%s`, addr, backend, url, extra)
+limit_store: %s
+%s`, addr, backend, store, extra)
 }
 
 // fleetLoad sends GETs from 127.0.0.1, one client per router, without
@@ -137,7 +142,7 @@ func TestFleetSharedLimit(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()
 	back := eventually(t, 5*time.Second, 20*time.Millisecond, "no shared bucket after the restart", func() bool {
-		n, err := rdb.Exists(context.Background(), "bulwark:rl:default:127.0.0.1").Result()
+		n, err := rdb.Exists(context.Background(), "bulwark:rl:{default:127.0.0.1}").Result()
 		return err == nil && n == 1
 	})
 	t.Logf("shared again %v after the restart", back)

@@ -59,6 +59,8 @@ type Stats struct {
 
 	mu     sync.Mutex // serialises Update and Close
 	closed bool
+
+	src sources // statsd lines of parts with counts of their own
 }
 
 type targetKey struct{ backend, target string }
@@ -122,6 +124,7 @@ func (s *Stats) newSink(cfg StatsdOptions) (*statsdSink, error) {
 // appendCounters is the sinks' flush hook: it takes the counts since the
 // last flush and appends their lines under prefix.
 func (s *Stats) appendCounters(b []byte, prefix string) []byte {
+	b = s.src.appendLines(b, prefix)
 	return s.takeCounts().appendLines(b, prefix)
 }
 

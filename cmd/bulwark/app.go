@@ -61,17 +61,7 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		Name: "bulwark_early_refusals_total",
 		Help: "Requests refused by the connection front from their raw head (server.early_refusal); also counted in bulwark_rejections_total.",
 	}, func() float64 { return float64(rt.EarlyRefusals()) }))
-	if _, ok := rt.Admission().StoreUp(); ok {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "bulwark_limit_store_up",
-			Help: "1 when the limit store (limit_store) answered the last command, else 0.",
-		}, func() float64 {
-			if up, _ := rt.Admission().StoreUp(); up {
-				return 1
-			}
-			return 0
-		}))
-	}
+	storeMetrics(reg, s, rt.Admission())
 	srv.Admin().Handle("/metrics", s.Handler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(statsOptions(c.Stats)) })
 	smp := admin.NewSampler(srv, rec)
