@@ -5,10 +5,8 @@ package redistest
 import (
 	"bufio"
 	"fmt"
-	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -31,9 +29,7 @@ type Server struct {
 // redis-server is missing, unless CI=true, when it fails it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	if _, err := os.Stat(Bin); err != nil {
-		testutil.SkipOrFail(t, "redis-server not installed: %v", err)
-	}
+	need(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
