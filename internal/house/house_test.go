@@ -25,7 +25,6 @@ var known = []string{
 	"config/decode.go:decoder.decode",
 	"config/validate.go",
 	"ratelimit/reload.go:Admission.Update",
-	"router/relay.go:Router.relay",
 	"router/serve.go:Router.ServeHTTP",
 }
 
