@@ -40,6 +40,7 @@ func (a *Admission) openStore(c *config.LimitStore) error {
 		f.onError = onErrorDeny
 	}
 	a.fleet = f
+	s.OnDue(a.dueShared)
 	s.Watch(a.applyShared)
 	return nil
 }

@@ -74,6 +74,7 @@ type Store struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	watching  atomic.Bool
+	due       func(client string, auth bool) // OnDue
 }
 
 // New connects (lazily: an unreachable server is not an error here) to the
