@@ -23,6 +23,7 @@ const (
 type fleet struct {
 	s       *redisstore.Store
 	onError uint8
+	lease   bool // limit_store.mode: lease
 }
 
 // openStore connects to the limit store and starts applying the bans other
@@ -39,6 +40,7 @@ func (a *Admission) openStore(c *config.LimitStore) error {
 	case "deny":
 		f.onError = onErrorDeny
 	}
+	f.lease = c.Mode == "lease"
 	a.fleet = f
 	s.OnDue(a.dueShared)
 	s.Watch(a.applyShared)
@@ -113,7 +115,13 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 		nb = redisstore.Bucket{Key: name + "-network:" + p.String() + "/" + strconv.Itoa(l),
 			Interval: n.interval, Tolerance: n.tolerance}
 	}
-	res, err := a.fleet.s.Take(client, nb)
+	var res redisstore.Result
+	var err error
+	if a.fleet.lease {
+		res, err = a.fleet.s.TakeLease(client, nb, sliceFor(client, nb))
+	} else {
+		res, err = a.fleet.s.Take(client, nb)
+	}
 	if err == nil {
 		return shared{lp: lp, how: sharedAnswer, state: res}
 	}

@@ -75,6 +75,9 @@ type Store struct {
 	closeOnce sync.Once
 	watching  atomic.Bool
 	due       func(client string, auth bool) // OnDue
+
+	leases leases        // lease mode's slices, by bucket
+	ops    atomic.Uint64 // decision operations sent (Ops)
 }
 
 // New connects (lazily: an unreachable server is not an error here) to the
@@ -121,6 +124,7 @@ func (s *Store) Take(client, net Bucket) (Result, error) {
 	if !s.circ.allow(s.now()) {
 		return Result{}, ErrUnavailable
 	}
+	s.ops.Add(1)
 	keys := bucketKeys(client.Key, net.Key)
 	args := []any{us(client.Interval), us(client.Tolerance)}
 	if net.Key != "" {
