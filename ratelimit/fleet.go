@@ -24,6 +24,7 @@ type fleet struct {
 	s       *redisstore.Store
 	onError uint8
 	lease   bool // limit_store.mode: lease
+	leases  leaseTable
 }
 
 // openStore connects to the limit store and starts applying the bans other
@@ -94,6 +95,18 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 		return shared{}
 	}
 	s, h := a.shard(k)
+	var l *redisstore.Lease
+	slice := 1
+	if a.fleet.lease {
+		// A lease decides locally (the ban check in decide comes first;
+		// a banned client's token is taken from this router's slice).
+		if slice = sliceOf(lp); slice > 1 {
+			l = a.fleet.leases.get(k, lp.owner.name, h, t)
+			if res, ok := a.fleet.s.Spend(l, t); ok {
+				return shared{lp: lp, how: sharedAnswer, state: res}
+			}
+		}
+	}
 	s.mu.Lock()
 	e := s.find(h, k)
 	banned := e != nil && e.banUntil > t
@@ -117,8 +130,8 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 	}
 	var res redisstore.Result
 	var err error
-	if a.fleet.lease {
-		res, err = a.fleet.s.TakeLease(client, nb, sliceFor(client, nb))
+	if l != nil {
+		res, err = a.fleet.s.Renew(l, t, client, nb, slice)
 	} else {
 		res, err = a.fleet.s.Take(client, nb)
 	}

@@ -7,30 +7,29 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/redistest"
-	"github.com/bulwark-router/bulwark/ratelimit/redisstore"
 )
 
-func TestSliceFor(t *testing.T) {
-	per := func(rate int) int64 { return int64(time.Second) / int64(rate) }
-	b := func(rate, burst int) redisstore.Bucket {
-		return redisstore.Bucket{Key: "k", Interval: per(rate), Tolerance: int64(burst) * per(rate)}
+func TestSliceOf(t *testing.T) {
+	b := func(rate, burst int) bucket {
+		iv := int64(time.Second) / int64(rate)
+		return bucket{interval: iv, tolerance: int64(burst) * iv}
 	}
 	tests := []struct {
-		client, net redisstore.Bucket
-		want        int
+		client bucket
+		net    *netParams
+		want   int
 	}{
-		{b(1000, 100), redisstore.Bucket{}, 50},   // 100ms is 100, half the burst 50
-		{b(1000, 1000), redisstore.Bucket{}, 100}, // 100ms of rate
-		{b(200, 40), redisstore.Bucket{}, 20},     //
-		{b(100, 2), redisstore.Bucket{}, 1},       // burst too small: exact
-		{b(9, 100), redisstore.Bucket{}, 1},       // under 10/s: exact
-		{b(1000, 100), b(2000, 20), 10},           // the network's burst bounds it
-		{redisstore.Bucket{}, redisstore.Bucket{}, 1},
+		{b(1000, 100), nil, 50},   // 100ms is 100, half the burst 50
+		{b(1000, 1000), nil, 100}, // 100ms of rate
+		{b(200, 40), nil, 20},
+		{b(100, 2), nil, 1},                                 // burst too small: exact
+		{b(9, 100), nil, 1},                                 // under 10/s: exact
+		{b(1000, 100), &netParams{bucket: b(2000, 20)}, 10}, // the network's burst bounds it
+		{bucket{}, nil, 1},
 	}
 	for i, tt := range tests {
-		tt.net.Key = map[bool]string{true: "n"}[tt.net.Interval > 0]
-		if got := sliceFor(tt.client, tt.net); got != tt.want {
-			t.Errorf("%d: sliceFor = %d, want %d", i, got, tt.want)
+		if got := sliceOf(&limitParams{client: tt.client, net: tt.net}); got != tt.want {
+			t.Errorf("%d: sliceOf = %d, want %d", i, got, tt.want)
 		}
 	}
 }

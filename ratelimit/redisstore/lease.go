@@ -19,15 +19,15 @@ import (
 // took before it, at most one slice per router (it holds one at a time).
 // So over any window the fleet admits at most rate×window + burst + N×slice
 // (exact: rate×window + burst), and a hot client costs one Redis operation
-// per slice. A refused request costs one operation per refusal period:
-// the router refuses on its own until the wait the store gave is over.
+// per slice. A refused client is refused by the router on its own until
+// a whole slice has refilled (the Retry-After it gets says so), so a
+// client over its limit costs one operation per slice too, and is
+// admitted a slice at a time at the policy's rate; so is one that got
+// only part of a slice (it waits for the rest to refill once the part is
+// spent).
 
 // leaseTTL is how long a slice may be spent before it is given back.
 const leaseTTL = 500 * time.Millisecond
-
-// maxLeases bounds the lease table; past it, expired leases are dropped
-// (their tokens come back as the bucket refills).
-const maxLeases = 1 << 16
 
 // leaseScript gives back ARGV[3] tokens and takes up to ARGV[4] from
 // KEYS[1] (interval ARGV[1], tolerance ARGV[2], microseconds) and, when
@@ -76,69 +76,65 @@ if t2 then put(KEYS[2], t2 + m * iv2) end
 return {m, 0, 0, math.floor((tol1 - (n1 - now)) / iv1 + 1e-9), math.ceil((n1 - now) * 1000)}
 `)
 
-// lease is the slice this router holds of one client's bucket.
-type lease struct {
-	mu    sync.Mutex // held across a renewal: one slice per router
-	left  int
-	got   time.Time // when the slice was taken (zero: none)
-	reset time.Time // when the shared bucket was to be full, as of got
+// Lease is the slice this router holds of one client's bucket. Its zero
+// value holds nothing; the caller keeps one per client and policy (and
+// may drop one that is Idle). Safe for concurrent use.
+type Lease struct {
+	mu   sync.Mutex // held across a renewal: one slice per router
+	left int
+	// Instants are the caller's nanoseconds (any clock it uses for all).
+	got   int64 // when the slice was taken (0: none)
+	reset int64 // when the shared bucket was to be full, as of got
 	// A refusal holds until the shared bucket has a token again: until
 	// then this router refuses without asking (net: by the network).
-	refused time.Time
+	refused int64
 	net     bool
 }
 
-type leases struct {
-	mu sync.Mutex
-	m  map[string]*lease
+// Idle reports whether l holds nothing worth keeping at now: its slice
+// expired and no refusal holds. It does not wait for a renewal.
+func (l *Lease) Idle(now int64) bool {
+	if !l.mu.TryLock() {
+		return false
+	}
+	defer l.mu.Unlock()
+	return now-l.got >= int64(leaseTTL) && now >= l.refused
 }
 
-func (ls *leases) get(k string, now time.Time) *lease {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	if ls.m == nil {
-		ls.m = map[string]*lease{}
-	}
-	l := ls.m[k]
-	if l == nil {
-		if len(ls.m) >= maxLeases {
-			for k, o := range ls.m {
-				if o.mu.TryLock() {
-					if now.Sub(o.got) >= leaseTTL {
-						delete(ls.m, k)
-					}
-					o.mu.Unlock()
-				}
-			}
-		}
-		l = &lease{}
-		ls.m[k] = l
-	}
-	return l
+// Spend decides from l alone: a token of its slice, or a refusal that
+// still holds, at now (the caller's nanoseconds). ok false means l must
+// be renewed (Renew).
+func (s *Store) Spend(l *Lease, now int64) (r Result, ok bool) {
+	l.mu.Lock()
+	r, ok = l.spend(now)
+	l.mu.Unlock()
+	return r, ok
 }
 
-// TakeLease is Take in lease mode: it spends a token of the slice this
-// router holds of client's (and net's) bucket, or takes a new slice of up
-// to slice tokens (giving back what is left of an expired one) in one
-// operation. slice below 2 is Take.
-func (s *Store) TakeLease(client, net Bucket, slice int) (Result, error) {
-	if slice < 2 {
-		return s.Take(client, net)
+func (l *Lease) spend(now int64) (Result, bool) {
+	if l.left > 0 && now-l.got < int64(leaseTTL) {
+		l.left--
+		return Result{Allowed: true, Remaining: l.left, Reset: time.Duration(max(l.reset-now, 0))}, true
 	}
-	now := s.now()
-	l := s.leases.get(client.Key+" "+net.Key, now)
+	if l.left == 0 && now < l.refused {
+		return Result{Net: l.net, Wait: time.Duration(l.refused - now), Reset: time.Duration(max(l.reset-now, 0))}, true
+	}
+	return Result{}, false
+}
+
+// Renew takes a new slice of up to slice tokens of client's (and net's)
+// bucket for l, giving back what is left of an expired one, in one
+// operation, and spends one token of it. Requests of the same lease wait
+// for one renewal (and then spend from it).
+func (s *Store) Renew(l *Lease, now int64, client, net Bucket, slice int) (Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.left > 0 && now.Sub(l.got) < leaseTTL {
-		l.left--
-		return Result{Allowed: true, Remaining: l.left, Reset: max(l.reset.Sub(now), 0)}, nil
-	}
-	if now.Before(l.refused) {
-		return Result{Net: l.net, Wait: l.refused.Sub(now), Reset: max(l.reset.Sub(now), 0)}, nil
+	if r, ok := l.spend(now); ok { // renewed while this one waited
+		return r, nil
 	}
 	back := l.left
 	l.left = 0
-	if !s.circ.allow(now) {
+	if !s.circ.allow(s.now()) {
 		return Result{}, ErrUnavailable
 	}
 	keys := bucketKeys(client.Key, net.Key)
@@ -160,10 +156,22 @@ func (s *Store) TakeLease(client, net Bucket, slice int) (Result, error) {
 	s.ok()
 	r := Result{Net: v[1] == 1, Wait: time.Duration(v[2]), Remaining: int(v[3]), Reset: time.Duration(v[4])}
 	if v[0] < 1 {
-		l.refused, l.net, l.reset = now.Add(r.Wait), r.Net, now.Add(r.Reset)
+		// Wait for a whole slice, not one token: a client over its
+		// limit is admitted a slice at a time, at the same rate.
+		iv := client.Interval
+		if r.Net {
+			iv = net.Interval
+		}
+		r.Wait += time.Duration(int64(slice-1) * iv)
+		l.refused, l.net, l.reset = now+int64(r.Wait), r.Net, now+int64(r.Reset)
 		return r, nil
 	}
-	l.left, l.got, l.reset = int(v[0])-1, now, now.Add(r.Reset)
+	l.left, l.got, l.reset = int(v[0])-1, now, now+int64(r.Reset)
+	if short := int64(slice) - v[0]; short > 0 {
+		// A part of a slice: once it is spent, wait for the rest to
+		// refill rather than renew a token at a time.
+		l.refused, l.net = now+short*client.Interval, false
+	}
 	r.Allowed, r.Remaining = true, l.left
 	return r, nil
 }

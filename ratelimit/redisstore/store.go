@@ -76,8 +76,7 @@ type Store struct {
 	watching  atomic.Bool
 	due       func(client string, auth bool) // OnDue
 
-	leases leases        // lease mode's slices, by bucket
-	ops    atomic.Uint64 // decision operations sent (Ops)
+	ops atomic.Uint64 // decision operations sent (Ops)
 }
 
 // New connects (lazily: an unreachable server is not an error here) to the
