@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"strings"
 	"testing"
 	"time"

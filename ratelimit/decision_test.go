@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/bulwark-router/bulwark/stats"
-	"slices"
-	"unsafe"
 )
 
 func TestWriteRefusal(t *testing.T) {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/bulwark-router/bulwark/router/breaker"
-	"strconv"
 )
 
 // bufferPool lends 32 KiB copy buffers to the relay. A sync.Pool

@@ -144,11 +144,11 @@ log: {level: info, access: true}
 		b.Fatal(err)
 	}
 	st := benchReporting(b)
-	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(io.Discard), st.LogDropped)
+	log, err := stats.NewLogger(stats.LogOptions{Level: "info", Sample: stats.SampleOptions{Initial: 100, Thereafter: 100}}, zapcore.AddSync(io.Discard), st.LogDropped)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt, err := New(cfg, Options{Logger: log, Recorder: st, AccessSampler: stats.NewLineSampler(cfg.Log.Sample, st.LogDropped)})
+	rt, err := New(cfg, Options{Logger: log, Recorder: st, AccessSampler: stats.NewLineSampler(stats.SampleOptions{Initial: 100, Thereafter: 100}, st.LogDropped)})
 	if err != nil {
 		b.Fatal(err)
 	}

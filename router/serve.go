@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/stats"
-	"strconv"
 )
 
 // requestState travels with one request through the proxy, so the

@@ -280,7 +280,7 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("/metrics: %d\n%s", code, body)
 	}
 	cfg := statsdConfig("", "")
-	cfg.Prometheus.Enabled = false
+	cfg.Prometheus = false
 	if err := s.Update(cfg); err != nil {
 		t.Fatal(err)
 	}

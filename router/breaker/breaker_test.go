@@ -7,17 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/internal/testutil"
-	"github.com/bulwark-router/bulwark/stats"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 const (
-	closed = stats.StateClosed
-	half   = stats.StateHalfOpen
-	open   = stats.StateOpen
+	closed = StateClosed
+	half   = StateHalfOpen
+	open   = StateOpen
 )
 
 // step is one action at a fixed instant (time since the breaker was made)
@@ -35,22 +33,22 @@ type step struct {
 	do         string
 	admitted   bool
 	refusedFor time.Duration
-	state      stats.BreakerState
+	state      State
 	retry      time.Duration
 }
 
-func brk(consecutive int, ratio float64, minRequests, halfOpen int) config.Breaker {
-	return config.Breaker{
+func brk(consecutive int, ratio float64, minRequests, halfOpen int) Config {
+	return Config{
 		ConsecutiveFailures: consecutive,
 		FailureRatio:        ratio,
 		MinRequests:         minRequests,
-		Window:              config.Duration(10 * time.Second),
-		OpenFor:             config.Duration(5 * time.Second),
+		Window:              10 * time.Second,
+		OpenFor:             5 * time.Second,
 		HalfOpenRequests:    halfOpen,
 	}
 }
 
-func runSteps(t *testing.T, cfg config.Breaker, steps []step) {
+func runSteps(t *testing.T, cfg Config, steps []step) {
 	t.Helper()
 	clk := testutil.NewClock(t0)
 	b := New(cfg, WithClock(clk.Now))
@@ -218,7 +216,7 @@ func TestStaleTokenIgnored(t *testing.T) {
 }
 
 func TestAlwaysAllows(t *testing.T) {
-	for name, cfg := range map[string]config.Breaker{
+	for name, cfg := range map[string]Config{
 		"disabled":       {ConsecutiveFailures: 1, FailureRatio: 0.1, MinRequests: 1, Disabled: true},
 		"no trip policy": {ConsecutiveFailures: 0, FailureRatio: 0, MinRequests: 1},
 	} {
@@ -268,7 +266,7 @@ func TestOnStateChangeAfterUnlockInOrder(t *testing.T) {
 	clk := testutil.NewClock(t0)
 	var b *Breaker
 	var got []string
-	b = New(brk(1, 0, 20, 1), WithClock(clk.Now), OnStateChange(func(from, to stats.BreakerState) {
+	b = New(brk(1, 0, 20, 1), WithClock(clk.Now), OnStateChange(func(from, to State) {
 		// These would deadlock if the callback ran under the lock.
 		_ = b.State()
 		_ = b.Ready()
@@ -302,9 +300,9 @@ func TestOpenErrorMessage(t *testing.T) {
 // the race detector and checks the half-open slot count never goes wrong.
 func TestConcurrent(t *testing.T) {
 	cfg := brk(3, 0.5, 10, 2)
-	cfg.OpenFor = config.Duration(time.Microsecond)
+	cfg.OpenFor = time.Microsecond
 	var changes sync.Map
-	b := New(cfg, OnStateChange(func(from, to stats.BreakerState) { changes.Store(to, true) }))
+	b := New(cfg, OnStateChange(func(from, to State) { changes.Store(to, true) }))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

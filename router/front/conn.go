@@ -201,26 +201,7 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 		}
 		switch kind {
 		case headShort:
-			if c.w-c.r == bufSize {
-				c.raw = true // a head larger than the buffer
-				c.leave(false)
-				continue
-			}
-			mode := fillHead
-			switch {
-			case c.passed != c.answered.Load():
-				mode = fillNetHTTP // net/http's watch: its deadline, its abort
-			case c.refused:
-				mode = fillIdle
-			}
-			if err := c.fill(fd, mode); err != nil {
-				if err == errWouldBlock {
-					return 0, err
-				}
-				c.rdl, c.wdl = time.Time{}, time.Time{}
-				if !isTimeout(err) {
-					c.releaseBuf()
-				}
+			if err := c.moreHead(fd); err != nil {
 				return 0, err
 			}
 		case headRaw:
@@ -262,6 +243,31 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 			c.leave(true)
 		}
 	}
+}
+
+// moreHead reads more of a head that is not whole yet; a head larger than
+// the buffer goes to net/http as it is.
+func (c *conn) moreHead(fd int) error {
+	if c.w-c.r == bufSize {
+		c.raw = true // a head larger than the buffer
+		c.leave(false)
+		return nil
+	}
+	mode := fillHead
+	switch {
+	case c.passed != c.answered.Load():
+		mode = fillNetHTTP // net/http's watch: its deadline, its abort
+	case c.refused:
+		mode = fillIdle
+	}
+	err := c.fill(fd, mode)
+	if err != nil && err != errWouldBlock {
+		c.rdl, c.wdl = time.Time{}, time.Time{}
+		if !isTimeout(err) {
+			c.releaseBuf()
+		}
+	}
+	return err
 }
 
 // handOver copies buffered bytes of a request net/http is to read into p.

@@ -11,7 +11,7 @@ import (
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/router"
-	"github.com/bulwark-router/bulwark/stats"
+	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
 // transports are the two upstream paths every case runs on.
@@ -77,11 +77,11 @@ func stopRouter(t testing.TB, srv *router.Server) {
 func breakerMoved(srv *router.Server) string {
 	var moved []string
 	for _, b := range srv.Router().Status(nil) {
-		if b.Breaker != stats.StateClosed {
+		if b.Breaker != breaker.StateClosed {
 			moved = append(moved, fmt.Sprintf("backend %s breaker %v", b.Name, b.Breaker))
 		}
 		for _, tg := range b.Targets {
-			if tg.Breaker != stats.StateClosed {
+			if tg.Breaker != breaker.StateClosed {
 				moved = append(moved, fmt.Sprintf("target %s breaker %v", tg.URL, tg.Breaker))
 			}
 			if tg.Failures > 0 {
