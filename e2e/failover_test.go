@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/bulwark-router/bulwark/internal/testutil"
 	"strings"
 	"testing"
 	"time"
