@@ -9,11 +9,22 @@ import (
 	"github.com/bulwark-router/bulwark/internal/redistest"
 )
 
-// TestSharedState: reputation, revocations and live rules on a cluster,
+// TestSharedState: reputation, revocations and live rules on a cluster
+// (and a sentinel group),
 // seen from a second store; a rule change reaches a watcher.
 func TestSharedState(t *testing.T) {
 	cl := redistest.SharedCluster(t)
-	cfg := func() *config.LimitStore { return &config.LimitStore{URL: cl.URL(), Cluster: true} }
+	testSharedState(t, func() *config.LimitStore { return &config.LimitStore{URL: cl.URL(), Cluster: true} })
+}
+
+func TestSharedStateSentinel(t *testing.T) {
+	sg := redistest.SharedSentinels(t)
+	testSharedState(t, func() *config.LimitStore {
+		return &config.LimitStore{Sentinel: &config.Sentinel{MasterName: redistest.MasterName, Addrs: sg.Addrs()}}
+	})
+}
+
+func testSharedState(t *testing.T, cfg func() *config.LimitStore) {
 	a, b := newStoreCfg(t, cfg()), newStoreCfg(t, cfg())
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	changed := make(chan struct{}, 16)
