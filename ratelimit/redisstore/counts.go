@@ -57,8 +57,8 @@ func (s *Store) OnDue(due func(client string, auth bool)) { s.due = due }
 
 // sendCount runs a "c KIND MS AT CLIENT" message.
 func (s *Store) sendCount(f []string) error {
-	if len(f) != 5 {
-		return nil
+	if len(f) != 5 || s.circ.open(s.now()) {
+		return nil // counts are best effort: none while the store is down
 	}
 	prefix := strikePrefix
 	if f[1] == AuthFailures {
