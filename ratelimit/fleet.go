@@ -102,7 +102,11 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 		// a banned client's token is taken from this router's slice).
 		if slice = sliceOf(lp); slice > 1 {
 			l = a.fleet.leases.get(k, lp.owner.name, h, t)
-			if res, ok := a.fleet.s.Spend(l, t); ok {
+			if res, ok, pre := a.fleet.s.Spend(l, t); ok {
+				if pre {
+					client, nb := a.buckets(k, lp)
+					a.fleet.s.Prefetch(l, t, client, nb)
+				}
 				return shared{lp: lp, how: sharedAnswer, state: res}
 			}
 		}
@@ -114,20 +118,7 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 	if banned {
 		return shared{}
 	}
-	name := lp.owner.name
-	client := redisstore.Bucket{Key: name + ":" + k.addr().String(),
-		Interval: lp.client.interval, Tolerance: lp.client.tolerance}
-	var nb redisstore.Bucket
-	if n := lp.net; n != nil {
-		bitsV4, bitsV6 := n.v4, n.v6
-		p := k.prefix(bitsV4, bitsV6).addr()
-		l := bitsV6
-		if p.Is4() {
-			l = bitsV4
-		}
-		nb = redisstore.Bucket{Key: name + "-network:" + p.String() + "/" + strconv.Itoa(l),
-			Interval: n.interval, Tolerance: n.tolerance}
-	}
+	client, nb := a.buckets(k, lp)
 	var res redisstore.Result
 	var err error
 	if l != nil {
@@ -145,6 +136,25 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 		return shared{lp: lp, how: sharedDeny}
 	}
 	return shared{}
+}
+
+// buckets names client k's shared buckets under lp: its own and, with
+// per_network, its network's.
+func (a *Admission) buckets(k key, lp *limitParams) (client, nb redisstore.Bucket) {
+	name := lp.owner.name
+	client = redisstore.Bucket{Key: name + ":" + k.addr().String(),
+		Interval: lp.client.interval, Tolerance: lp.client.tolerance}
+	if n := lp.net; n != nil {
+		bitsV4, bitsV6 := n.v4, n.v6
+		p := k.prefix(bitsV4, bitsV6).addr()
+		l := bitsV6
+		if p.Is4() {
+			l = bitsV4
+		}
+		nb = redisstore.Bucket{Key: name + "-network:" + p.String() + "/" + strconv.Itoa(l),
+			Interval: n.interval, Tolerance: n.tolerance}
+	}
+	return client, nb
 }
 
 // decideShared is decide's rate-limit step from the store's answer. The

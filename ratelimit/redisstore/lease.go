@@ -19,7 +19,9 @@ import (
 // took before it, at most one slice per router (it holds one at a time).
 // So over any window the fleet admits at most rate×window + burst + N×slice
 // (exact: rate×window + burst), and a hot client costs one Redis operation
-// per slice. A refused client is refused by the router on its own until
+// per slice; when a slice runs low (a quarter left) the next is fetched in
+// the background, so a client spending steadily never waits for Redis.
+// A refused client is refused by the router on its own until
 // a whole slice has refilled (the Retry-After it gets says so), so a
 // client over its limit costs one operation per slice too, and is
 // admitted a slice at a time at the policy's rate; so is one that got
@@ -89,6 +91,10 @@ type Lease struct {
 	// then this router refuses without asking (net: by the network).
 	refused int64
 	net     bool
+	// slice is the size asked for at the last renewal; fetching is set
+	// while a prefetch of the next slice is in flight.
+	slice    int
+	fetching bool
 }
 
 // Idle reports whether l holds nothing worth keeping at now: its slice
@@ -103,12 +109,109 @@ func (l *Lease) Idle(now int64) bool {
 
 // Spend decides from l alone: a token of its slice, or a refusal that
 // still holds, at now (the caller's nanoseconds). ok false means l must
-// be renewed (Renew).
-func (s *Store) Spend(l *Lease, now int64) (r Result, ok bool) {
+// be renewed (Renew). prefetch true means the slice runs low: the caller
+// should call Prefetch, so that the next slice arrives before it is
+// needed.
+func (s *Store) Spend(l *Lease, now int64) (r Result, ok, prefetch bool) {
 	l.mu.Lock()
 	r, ok = l.spend(now)
+	if ok && r.Allowed && !l.fetching && l.slice > 1 && l.left <= l.slice/4 && now >= l.refused {
+		l.fetching, prefetch = true, true
+	}
 	l.mu.Unlock()
-	return r, ok
+	return r, ok, prefetch
+}
+
+// prefetch is a request for the rest of a slice (Prefetch).
+type prefetch struct {
+	l           *Lease
+	now         int64     // the caller's clock at the request
+	at          time.Time // the store's clock at the request
+	client, net Bucket
+}
+
+// Prefetch tops l up to a whole slice in the background, so a client
+// spending its slice steadily never waits for Redis. It never blocks
+// (when 256 prefetches wait, this one is dropped and the next Spend that
+// finds the slice empty renews it).
+func (s *Store) Prefetch(l *Lease, now int64, client, net Bucket) {
+	select {
+	case s.prefetches <- prefetch{l: l, now: now, at: s.now(), client: client, net: net}:
+	default:
+		l.mu.Lock()
+		l.fetching = false
+		l.mu.Unlock()
+	}
+}
+
+// prefetcher runs prefetches until Close.
+func (s *Store) prefetcher() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case p := <-s.prefetches:
+			s.fetch(p)
+		}
+	}
+}
+
+// fetch takes what l lacks of a whole slice. The lease never holds more
+// than one slice, so the bound of lease mode stands.
+func (s *Store) fetch(p prefetch) {
+	l := p.l
+	l.mu.Lock()
+	want := l.slice - l.left
+	l.mu.Unlock()
+	var v []int64
+	err := errSkip
+	if want > 0 && s.circ.allow(s.now()) {
+		v, err = s.lease(p.client, p.net, 0, want)
+	}
+	now := p.now + int64(s.now().Sub(p.at))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fetching = false
+	if err != nil {
+		return
+	}
+	// A refusal, or the part of a slice short, holds once the slice is
+	// spent, as after a renewal.
+	if v[0] < 1 {
+		l.refused, l.net = now+v[2]+int64(want-1)*p.client.Interval, v[1] == 1
+		return
+	}
+	l.left += int(v[0])
+	l.got, l.reset = now, now+v[4]
+	if short := int64(want) - v[0]; short > 0 {
+		l.refused, l.net = now+short*p.client.Interval, false
+	}
+}
+
+var errSkip = fmt.Errorf("redisstore: prefetch skipped")
+
+// lease runs the lease script: it gives back back tokens and takes up to
+// want, answering {taken, net, wait ns, remaining, ns until full}.
+func (s *Store) lease(client, net Bucket, back, want int) ([]int64, error) {
+	keys := bucketKeys(client.Key, net.Key)
+	args := []any{us(client.Interval), us(client.Tolerance), back, want}
+	if net.Key != "" {
+		args = append(args, us(net.Interval), us(net.Tolerance))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	s.ops.Add(1)
+	v, err := leaseScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	cancel()
+	if err == nil && len(v) != 5 {
+		err = fmt.Errorf("redisstore: lease script answered %d values", len(v))
+	}
+	if err != nil {
+		s.fail(err)
+		return nil, err
+	}
+	s.ok()
+	return v, nil
 }
 
 func (l *Lease) spend(now int64) (Result, bool) {
@@ -133,27 +236,14 @@ func (s *Store) Renew(l *Lease, now int64, client, net Bucket, slice int) (Resul
 		return r, nil
 	}
 	back := l.left
-	l.left = 0
+	l.left, l.slice = 0, slice
 	if !s.circ.allow(s.now()) {
 		return Result{}, ErrUnavailable
 	}
-	keys := bucketKeys(client.Key, net.Key)
-	args := []any{us(client.Interval), us(client.Tolerance), back, slice}
-	if net.Key != "" {
-		args = append(args, us(net.Interval), us(net.Tolerance))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	s.ops.Add(1)
-	v, err := leaseScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
-	cancel()
-	if err == nil && len(v) != 5 {
-		err = fmt.Errorf("redisstore: lease script answered %d values", len(v))
-	}
+	v, err := s.lease(client, net, back, slice)
 	if err != nil {
-		s.fail(err)
 		return Result{}, err
 	}
-	s.ok()
 	r := Result{Net: v[1] == 1, Wait: time.Duration(v[2]), Remaining: int(v[3]), Reset: time.Duration(v[4])}
 	if v[0] < 1 {
 		// Wait for a whole slice, not one token: a client over its

@@ -76,7 +76,8 @@ type Store struct {
 	watching  atomic.Bool
 	due       func(client string, auth bool) // OnDue
 
-	ops atomic.Uint64 // decision operations sent (Ops)
+	ops        atomic.Uint64 // decision operations sent (Ops)
+	prefetches chan prefetch // lease mode's background renewals
 }
 
 // New connects (lazily: an unreachable server is not an error here) to the
@@ -107,8 +108,10 @@ func New(c *config.LimitStore, log *zap.Logger) (*Store, error) {
 		calls:   make(chan *call, maxBatch),
 		stop:    make(chan struct{}),
 	}
-	s.wg.Add(1 + batchers)
+	s.prefetches = make(chan prefetch, 256)
+	s.wg.Add(2 + batchers)
 	go s.write()
+	go s.prefetcher()
 	for range batchers {
 		go s.batch()
 	}
