@@ -62,7 +62,7 @@ type BackendTLS struct {
 // that crosses one is closed with GOAWAY and counted against its client.
 type HTTP2 struct {
 	// MaxConcurrentStreams is advertised to clients; a client that opens
-	// more than twice as many at once is closed. Default 100.
+	// more once it has acknowledged the limit is closed. Default 100.
 	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
 	// MaxResetsPerSecond caps the streams a client cancels (RST_STREAM)
 	// per connection per second: Rapid Reset. Default 100.
@@ -71,8 +71,8 @@ type HTTP2 struct {
 	// second. Default 100.
 	MaxControlPerSecond int `yaml:"max_control_per_second"`
 	// MaxEmptyPerSecond caps frames that carry nothing (an empty DATA or
-	// CONTINUATION frame without END_STREAM/END_HEADERS, a zero
-	// WINDOW_UPDATE, PRIORITY) per connection per second. Default 100.
+	// HEADERS or CONTINUATION frame without its end flag, PRIORITY) per
+	// connection per second. Default 100.
 	MaxEmptyPerSecond int `yaml:"max_empty_per_second"`
 	// MaxContinuations caps the CONTINUATION frames of one header block;
 	// the block's bytes are capped by server.max_header_bytes. Default 16.
