@@ -3,8 +3,8 @@ package router
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
