@@ -156,13 +156,14 @@ type Backend struct {
 	Retries int `yaml:"retries"`
 	// Transport is "fast" (default: bulwark's pooled HTTP/1.1 client) or
 	// "standard" (net/http's Transport).
-	Transport string `yaml:"transport"`
+	Transport string  `yaml:"transport"`
+	Queue     Queue   `yaml:"queue"`
+	Health    Check   `yaml:"health"`
+	Breaker   Breaker `yaml:"breaker"`
+
 	// TLS configures the connections to https:// targets. Nil: the system
 	// roots, the target's host as server name, no client certificate.
-	TLS     *BackendTLS `yaml:"tls"`
-	Queue   Queue       `yaml:"queue"`
-	Health  Check       `yaml:"health"`
-	Breaker Breaker     `yaml:"breaker"`
+	TLS *BackendTLS `yaml:"tls"`
 }
 
 // Queue is the bounded admission queue used when MaxInFlight is reached.
