@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -85,6 +86,10 @@ type h2Conn struct {
 	maxHdr int
 	peer   netip.Addr
 
+	buf  []byte // read ahead: buf[r:w] is still to pass on
+	r, w int
+	rerr error // the read error to return once buf is drained
+
 	hdr  [9]byte // the frame header being read
 	hn   int     // its bytes read so far
 	left uint32  // payload bytes of the current frame still to go by
@@ -102,21 +107,52 @@ func newH2Conn(c net.Conn, rt *Router, limits config.HTTP2, maxHdr int) *h2Conn 
 	return hc
 }
 
-// Read passes the frames read up to the first that crosses a bound.
+// h2ReadBuf is the most an h2Conn reads ahead of x/net/http2, which reads
+// a frame at a time (9 bytes, then the payload) and only once it has dealt
+// with the last: reading ahead, the bounds see frames as they arrive, not
+// as fast as the server gets through them.
+const h2ReadBuf = 8 << 10
+
+// Read passes on the bytes read, up to the first frame that crosses a
+// bound; then it fails with errCalm.
 func (c *h2Conn) Read(p []byte) (int, error) {
-	if c.crossed.Load() {
-		return 0, errCalm
+	if c.r == c.w {
+		if c.crossed.Load() {
+			return 0, errCalm
+		}
+		if c.rerr != nil {
+			return 0, c.rerr
+		}
+		if c.buf == nil {
+			c.buf = make([]byte, h2ReadBuf)
+		}
+		n, err := c.Conn.Read(c.buf)
+		c.r, c.w, c.rerr = 0, c.scan(c.buf[:n]), err
+		if c.w == 0 {
+			if c.crossed.Load() {
+				return 0, errCalm
+			}
+			return 0, err
+		}
 	}
-	n, err := c.Conn.Read(p)
-	for i := 0; i < n; {
+	n := copy(p, c.buf[c.r:c.w])
+	c.r += n
+	return n, nil
+}
+
+// scan counts the frames whose headers are in b and returns how many of
+// b's bytes go on: all of them, or those before the frame that crosses a
+// bound (which it reports).
+func (c *h2Conn) scan(b []byte) int {
+	for i := 0; i < len(b); {
 		if c.left > 0 {
-			step := min(int(c.left), n-i)
+			step := min(int(c.left), len(b)-i)
 			c.left -= uint32(step)
 			i += step
 			continue
 		}
-		start := i - c.hn // where the frame header began (may be in an earlier read)
-		step := copy(c.hdr[c.hn:], p[i:n])
+		start := i - c.hn // where the frame header began (maybe in an earlier read)
+		step := copy(c.hdr[c.hn:], b[i:])
 		c.hn += step
 		i += step
 		if c.hn < len(c.hdr) {
@@ -126,10 +162,10 @@ func (c *h2Conn) Read(p []byte) (int, error) {
 		c.left = uint32(c.hdr[0])<<16 | uint32(c.hdr[1])<<8 | uint32(c.hdr[2])
 		if kind, bad := c.frame(c.hdr[3], c.hdr[4], c.left); bad {
 			c.abuse(kind)
-			return max(start, 0), errCalm
+			return max(start, 0)
 		}
 	}
-	return n, err
+	return len(b)
 }
 
 // frame counts a frame by its header; true means it crosses a bound.
@@ -201,13 +237,14 @@ func (c *h2Conn) abuse(kind h2Kind) {
 }
 
 // countError is x/net/http2's report of a fault it found itself on this
-// connection: streams past the advertised limit, or more early resets than
-// it queues (its own Rapid Reset bound, which closes the connection).
+// connection, named TYPE_CODE_NAME: streams past the advertised limit, or
+// more early resets than it queues (its own Rapid Reset bound, which closes
+// the connection).
 func (c *h2Conn) countError(errType string) {
-	switch errType {
-	case "too_many_early_resets":
+	switch {
+	case strings.HasSuffix(errType, "_too_many_early_resets"):
 		c.abuse(h2RapidReset)
-	case "over_max_streams": // past the limit it has acknowledged
+	case strings.HasSuffix(errType, "_over_max_streams"): // past the limit it has acknowledged
 		c.abuse(h2TooManyStreams)
 	}
 }
