@@ -65,7 +65,8 @@ type HTTP2 struct {
 	// more once it has acknowledged the limit is closed. Default 100.
 	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
 	// MaxResetsPerSecond caps the streams a client cancels (RST_STREAM)
-	// per connection per second: Rapid Reset. Default 100.
+	// per connection per second, and in all once it has cancelled over
+	// half of its streams: Rapid Reset. Default 100.
 	MaxResetsPerSecond int `yaml:"max_resets_per_second"`
 	// MaxControlPerSecond caps SETTINGS and PING frames per connection per
 	// second. Default 100.

@@ -97,6 +97,7 @@ type h2Conn struct {
 	sec                    int64 // the second the per-second counts are of
 	resets, control, empty int
 	conts, block           int // CONTINUATION frames and bytes of the header block being read
+	streams, allResets     int // HEADERS and RST_STREAM frames in all
 
 	crossed atomic.Bool // a bound was crossed: reads fail with errCalm
 }
@@ -176,6 +177,7 @@ func (c *h2Conn) frame(typ, flags byte, length uint32) (h2Kind, bool) {
 			return h2EmptyFrames, c.perSecond(&c.empty, c.limits.MaxEmptyPerSecond)
 		}
 	case frameHeaders:
+		c.streams++
 		c.conts, c.block = 0, int(length)
 		if length == 0 && flags&flagEndHeaders == 0 {
 			return h2EmptyFrames, c.perSecond(&c.empty, c.limits.MaxEmptyPerSecond)
@@ -195,7 +197,12 @@ func (c *h2Conn) frame(typ, flags byte, length uint32) (h2Kind, bool) {
 	case framePriority:
 		return h2EmptyFrames, c.perSecond(&c.empty, c.limits.MaxEmptyPerSecond)
 	case frameRSTStream:
-		return h2RapidReset, c.perSecond(&c.resets, c.limits.MaxResetsPerSecond)
+		// Past the bound in a second, or in all once the client has
+		// cancelled most of its streams: a server busy with the streams
+		// takes in fewer a second than a client sends.
+		c.allResets++
+		over := c.allResets > c.limits.MaxResetsPerSecond && 2*c.allResets > c.streams
+		return h2RapidReset, c.perSecond(&c.resets, c.limits.MaxResetsPerSecond) || over
 	case frameSettings:
 		if flags&flagAck == 0 {
 			return h2SettingsFlood, c.perSecond(&c.control, c.limits.MaxControlPerSecond)
