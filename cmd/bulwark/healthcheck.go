@@ -2,10 +2,13 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
@@ -21,7 +24,9 @@ const healthcheckTimeout = 5 * time.Second
 func healthcheck(url, cfgPath string, stdout, stderr io.Writer) error {
 	if url == "" {
 		listen, secure := ":8080", false
-		if cfgPath != "" {
+		// A config named but absent (an image's $BULWARK_CONFIG when it
+		// runs -demo) leaves the default listener.
+		if _, err := os.Stat(cfgPath); cfgPath != "" && !errors.Is(err, fs.ErrNotExist) {
 			cfg, err := config.LoadFile(cfgPath)
 			if err != nil {
 				fmt.Fprintf(stderr, "%s:\n%v\n", cfgPath, err)
