@@ -49,3 +49,8 @@ release:
 
 clean:
 	rm -rf bin dist
+
+# The house rules: gofmt, go vet, file and function sizes (internal/house).
+.PHONY: house
+house:
+	@./scripts/house.sh
