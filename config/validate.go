@@ -16,6 +16,7 @@ func (c *Config) Validate() Errors {
 	v := &validator{c: c}
 	v.listeners()
 	v.server()
+	v.tls()
 	v.clientIP()
 	v.backends()
 	v.routes()

@@ -40,6 +40,9 @@ const (
 	// SlowBody is a client that sent its request body below
 	// server.min_body_rate (408).
 	SlowBody
+	// H2Abuse is an HTTP/2 connection closed for crossing one of
+	// server.http2's bounds (Rapid Reset, floods).
+	H2Abuse
 	numReasons
 )
 
@@ -57,6 +60,7 @@ var reasonNames = [...]string{
 	TooManyInFlight: "too_many_in_flight",
 	BadRequest:      "bad_request",
 	SlowBody:        "slow_body",
+	H2Abuse:         "h2_abuse",
 }
 
 func (r Reason) String() string {

@@ -61,6 +61,7 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		Name: "bulwark_early_refusals_total",
 		Help: "Requests refused by the connection front from their raw head (server.early_refusal); also counted in bulwark_rejections_total.",
 	}, func() float64 { return float64(rt.EarlyRefusals()) }))
+	reg.MustRegister(newH2Abuse(rt))
 	storeMetrics(reg, s, rt.Admission())
 	srv.Admin().Handle("/metrics", s.Handler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(statsOptions(c.Stats)) })
