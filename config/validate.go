@@ -21,6 +21,8 @@ func (c *Config) Validate() Errors {
 	v.backends()
 	v.routes()
 	v.limits()
+	v.rules()
+	v.limitKeys()
 	v.abuse()
 	v.misc()
 	sortErrors(v.errs)
