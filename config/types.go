@@ -12,6 +12,9 @@ type Config struct {
 	// ListenProxyProtocol accepts PROXY protocol v1/v2 headers, but only from
 	// ClientIP.TrustedProxies peers. Default false.
 	ListenProxyProtocol bool `yaml:"listen_proxy_protocol"`
+	// TLS, when set, makes the public listener speak TLS (and HTTP/2 by
+	// ALPN). Nil: plain HTTP.
+	TLS *TLS `yaml:"tls"`
 
 	Admin    Admin                   `yaml:"admin"`
 	Server   Server                  `yaml:"server"`
@@ -102,6 +105,12 @@ type Server struct {
 	// field. Default [websocket]; an empty list allows none. h2c is never
 	// tunnelled and may not be listed.
 	Upgrades []string `yaml:"upgrades"`
+	// H2C serves HTTP/2 with prior knowledge on a plain listener (a load
+	// balancer that speaks h2c to its targets). Default false. Over TLS,
+	// HTTP/2 is negotiated by ALPN and always on.
+	H2C bool `yaml:"h2c"`
+	// HTTP2 bounds each HTTP/2 connection (config/tls.go).
+	HTTP2 HTTP2 `yaml:"http2"`
 }
 
 // PathNorm is how request paths are normalised before routing, limits and
@@ -153,6 +162,10 @@ type Backend struct {
 	Queue     Queue   `yaml:"queue"`
 	Health    Check   `yaml:"health"`
 	Breaker   Breaker `yaml:"breaker"`
+
+	// TLS configures the connections to https:// targets. Nil: the system
+	// roots, the target's host as server name, no client certificate.
+	TLS *BackendTLS `yaml:"tls"`
 }
 
 // Queue is the bounded admission queue used when MaxInFlight is reached.

@@ -60,11 +60,13 @@ type Router struct {
 	clock     clock
 	bufs      *bufferPool        // the relay's copy buffers
 	access    *stats.LineSampler // nil: no sampling of its own
+	date      dateCache          // the front's Date field
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool
 	inFlight atomic.Int64
 	early    atomic.Uint64     // requests the connection front refused
+	h2abuse  h2Counts          // HTTP/2 connections closed for abuse, per kind
 	answers  ratelimit.Answers // the front's refusals, formatted
 	version  atomic.Uint64
 
