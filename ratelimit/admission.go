@@ -39,9 +39,10 @@ type Admission struct {
 
 	// ov's counters change on every request: keep them off the cache
 	// lines of the read-mostly fields above.
-	_  [128]byte
-	ov overload
-	_  [128]byte
+	_     [128]byte
+	ov    overload
+	press pressure // see score.go
+	_     [128]byte
 
 	rep       repParams
 	attack    attack // flood detection, see attack.go

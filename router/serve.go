@@ -169,7 +169,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	b := st.backend
 	if q := b.queue; q != nil {
-		ok, waited, err := q.acquire(r.Context(), d.Class, rt.now)
+		rank := rankFor(d.Class, d.Score)
+		ok, waited, err := q.acquire(r.Context(), rank, rt.now)
 		if waited > 0 || !ok {
 			rt.adm.NotePressure()
 		}
@@ -189,7 +190,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		b.inFlight.Add(1)
 		defer func() {
 			b.inFlight.Add(-1)
-			q.leave(d.Class, rt.now().UnixNano())
+			q.leave(rank, rt.now().UnixNano())
 		}()
 	}
 
