@@ -296,6 +296,12 @@ type Abuse struct {
 	Reputation Reputation `yaml:"reputation"`
 	// Attack says when attack mode begins and ends. Read at start only.
 	Attack Attack `yaml:"attack"`
+	// Token is the signed reputation cookie (see standing.go). Read at
+	// start only.
+	Token Token `yaml:"token"`
+	// StateFile is where bans, reputation and token revocations are kept
+	// across restarts. Empty: nothing is kept.
+	StateFile string `yaml:"state_file"`
 }
 
 // Reputation: a client is known after KnownAfterGood good answers (2xx,

@@ -51,6 +51,7 @@ type Admission struct {
 	dry       [16]atomic.Uint64 // dry-run refusals by stats.Reason
 
 	fleet  *fleet // nil without limit_store
+	revs   Revocations
 	manual manualBans
 
 	mu       sync.Mutex // serialises Update
@@ -108,6 +109,10 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 		rep:      o.rep,
 	}
 	a.attack.p = o.attack
+	a.revs = o.revs
+	if a.revs == nil {
+		a.revs = &LocalRevocations{}
+	}
 	for i := range a.shards {
 		a.shards[i].idx.seed = seed
 		a.shards[i].rng = hash64(key{uint64(i), seed}, seed) | 1

@@ -15,6 +15,7 @@ import (
 var (
 	hdrTextPlain = []string{"text/plain; charset=utf-8"}
 	hdrNosniff   = []string{"nosniff"}
+	hdrNoStore   = []string{"no-store"}
 	retryAfter   [601][]string // "0" .. "600"
 )
 
@@ -70,6 +71,7 @@ func (d *Decision) WriteRefusal(w http.ResponseWriter) {
 	}
 	h["Content-Type"] = hdrTextPlain
 	h["X-Content-Type-Options"] = hdrNosniff
+	h["Cache-Control"] = hdrNoStore
 	h["Content-Length"] = r.length
 	w.WriteHeader(d.Status)
 	w.Write(r.body)
@@ -154,7 +156,7 @@ func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
 		b = strconv.AppendInt(b, ceilSeconds(int64(d.Reset)), 10)
 		b = append(b, "\r\n"...)
 	}
-	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: "...)
+	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: "...)
 	b = append(b, r.length[0]...)
 	b = append(b, "\r\nDate: "...)
 	b = append(b, date...)

@@ -17,6 +17,7 @@ type options struct {
 	seed   uint64
 	rep    repParams
 	attack attackParams
+	revs   Revocations // nil: a LocalRevocations
 }
 
 func defaultOptions() options {

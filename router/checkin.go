@@ -73,6 +73,9 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 	st.route, st.backend = rte, rte.backend
 
 	st.key = t.clientIP.Key(st.client)
+	if !look && st.cookies != nil && rt.std != nil {
+		rt.std.identify(st, start)
+	}
 	if look {
 		d, ok := rt.adm.Refuse(start, st.key, rte.limit)
 		if !ok {
@@ -93,5 +96,8 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 		return d, checkRefused
 	}
 	st.admitted = true
+	if rt.std != nil && !st.hasToken && d.Score >= minIssueScore {
+		st.std = rt.std // earned standing: a token goes with the answer
+	}
 	return d, checkAdmitted
 }

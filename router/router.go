@@ -68,6 +68,7 @@ type Router struct {
 	version  atomic.Uint64
 
 	adm       *ratelimit.Admission
+	std       *standing // reputation tokens (abuse.token)
 	checker   *health.Checker
 	heartbeat *health.Heartbeat
 	updateMu  sync.Mutex // serialises Update
@@ -121,6 +122,10 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		return nil, err
 	}
 	rt.adm = adm
+	if rt.std, err = newStanding(cfg.Abuse, adm); err != nil {
+		adm.Close()
+		return nil, err
+	}
 	rt.checker = health.NewChecker(nil, rt.rec, rt.log.Named("health"), rt.setTargetUp)
 	rt.heartbeat = health.NewHeartbeat(rt.probe, rt.state, health.WithHeartbeatClock(rt.now))
 	if err := rt.Update(cfg); err != nil {

@@ -42,6 +42,12 @@ type requestState struct {
 	trailer   http.Header // the forwarded request's trailer (relay)
 	bs        *bodyState  // the body as the router takes it (body.go); nil when none
 	abort     bool        // the client left mid-body: close without an answer
+	cookies   []string    // the Cookie fields, for a reputation token
+	conn      *connTokens // the connection's verified token, nil when unknown
+	token     uint64      // the reputation token's id, when hasToken
+	hasToken  bool        // admitted under a valid reputation token
+	std       *standing   // non-nil: give the client a token with the answer
+	https     bool        // the request came over HTTPS (for the token's Secure)
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -110,8 +116,14 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
 	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
+	if rt.std != nil {
+		st.cookies, st.conn = r.Header["Cookie"], connTokensOf(r.Context())
+	}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
+	if st.std != nil {
+		st.https = r.TLS != nil || st.trusted && r.Header.Get("X-Forwarded-Proto") == "https"
+	}
 	st.host, st.query = r.Host, r.URL.RawQuery
 	if ua := r.Header["User-Agent"]; len(ua) > 0 {
 		st.userAgent = ua[0]

@@ -62,6 +62,7 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 	if sc.EarlyRefusal {
 		s.pub.ConnState = front.ConnState
 	}
+	s.pub.ConnContext = withConnTokens
 	s.adm = &http.Server{
 		Handler:           s.admin,
 		ReadHeaderTimeout: 10 * time.Second,
