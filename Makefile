@@ -37,3 +37,8 @@ bench-proxy: build
 
 clean:
 	rm -rf bin
+
+# The house rules: gofmt, go vet, file and function sizes (internal/house).
+.PHONY: house
+house:
+	@./scripts/house.sh

@@ -219,7 +219,8 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// fieldIndex maps yaml keys to struct field indexes, cached per type.
+// fieldIndex maps t's yaml keys to its field indexes and returns the keys
+// sorted.
 func fieldIndex(t reflect.Type) (map[string]int, []string) {
 	idx := make(map[string]int, t.NumField())
 	var names []string

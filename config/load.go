@@ -91,6 +91,7 @@ func (p *PerNetwork) setDefaults() { p.IPv4Prefix, p.IPv6Prefix = 24, 48 }
 
 func (s *LimitStore) setDefaults() {
 	s.OnError = "local"
+	s.Mode = "exact"
 	s.Timeout = Duration(50 * time.Millisecond)
 }
 

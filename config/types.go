@@ -272,10 +272,32 @@ type PerNetwork struct {
 
 // LimitStore is the optional Redis store shared by a fleet.
 type LimitStore struct {
+	// URL is redis:// or rediss:// (TLS). For a cluster it is one seed;
+	// more may follow as ?addr=HOST:PORT&addr=... (go-redis's cluster URL
+	// form). With Sentinel it may be empty, or carry the password, the
+	// database and the scheme.
 	URL string `yaml:"url"`
+	// Cluster talks Redis Cluster protocol (seeds: URL and Addrs).
+	Cluster bool `yaml:"cluster"`
+	// Addrs are more cluster seeds (HOST:PORT); empty means the URL's.
+	Addrs []string `yaml:"addrs"`
+	// Sentinel, when set, finds the primary through sentinels.
+	Sentinel *Sentinel `yaml:"sentinel"`
+	// CAFile is a PEM bundle of the CAs a rediss:// server is checked
+	// against; empty means the system's.
+	CAFile string `yaml:"ca_file"`
+	// Mode is exact (default: one Redis operation per decision) or lease
+	// (routers spend slices of a hot client's budget locally).
+	Mode string `yaml:"mode"`
 	// OnError is local (default), allow or deny.
 	OnError string   `yaml:"on_error"`
 	Timeout Duration `yaml:"timeout"` // default 50ms
+}
+
+// Sentinel names a Sentinel-managed primary.
+type Sentinel struct {
+	MasterName string   `yaml:"master_name"`
+	Addrs      []string `yaml:"addrs"` // HOST:PORT of the sentinels
 }
 
 // Abuse holds the per-client heuristics.

@@ -109,14 +109,7 @@ func (r Rate) String() string {
 	if r.Per == 0 {
 		return "0/s"
 	}
-	unit := "s"
-	switch r.Per {
-	case time.Minute:
-		unit = "m"
-	case time.Hour:
-		unit = "h"
-	}
-	return strconv.FormatFloat(r.Count, 'f', -1, 64) + "/" + unit
+	return strconv.FormatFloat(r.Count, 'f', -1, 64) + "/" + perUnit(r.Per)
 }
 
 // MarshalYAML writes r back as "N/unit".
@@ -129,15 +122,8 @@ func ParseRate(s string) (Rate, error) {
 	if !ok {
 		return Rate{}, badRate(s)
 	}
-	var per time.Duration
-	switch strings.TrimSpace(unit) {
-	case "s":
-		per = time.Second
-	case "m":
-		per = time.Minute
-	case "h":
-		per = time.Hour
-	default:
+	per := unitPer(unit)
+	if per == 0 {
 		return Rate{}, badRate(s)
 	}
 	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
@@ -157,12 +143,7 @@ type ByteRate struct {
 }
 
 // PerSecond returns the rate in bytes per second, 0 for none.
-func (r ByteRate) PerSecond() float64 {
-	if r.Per <= 0 {
-		return 0
-	}
-	return float64(r.Bytes) / r.Per.Seconds()
-}
+func (r ByteRate) PerSecond() float64 { return Rate{Count: float64(r.Bytes), Per: r.Per}.PerSecond() }
 
 // IsZero reports whether the rate is none.
 func (r ByteRate) IsZero() bool { return r.Bytes == 0 }
@@ -171,14 +152,7 @@ func (r ByteRate) String() string {
 	if r.Bytes == 0 || r.Per == 0 {
 		return "0"
 	}
-	unit := "s"
-	switch r.Per {
-	case time.Minute:
-		unit = "m"
-	case time.Hour:
-		unit = "h"
-	}
-	return r.Bytes.String() + "/" + unit
+	return r.Bytes.String() + "/" + perUnit(r.Per)
 }
 
 // MarshalYAML writes r back as "SIZE/unit".
@@ -195,15 +169,8 @@ func ParseByteRate(s string) (ByteRate, error) {
 	if !ok {
 		return ByteRate{}, fmt.Errorf("invalid byte rate %q (want e.g. 1KiB/s, or 0 for none)", s)
 	}
-	var per time.Duration
-	switch strings.TrimSpace(unit) {
-	case "s":
-		per = time.Second
-	case "m":
-		per = time.Minute
-	case "h":
-		per = time.Hour
-	default:
+	per := unitPer(unit)
+	if per == 0 {
 		return ByteRate{}, fmt.Errorf("invalid byte rate unit in %q (want s, m or h)", s)
 	}
 	n, err := ParseSize(num)
@@ -214,6 +181,31 @@ func ParseByteRate(s string) (ByteRate, error) {
 		return ByteRate{}, nil
 	}
 	return ByteRate{Bytes: n, Per: per}, nil
+}
+
+// unitPer is the period a rate's unit ("s", "m" or "h", spaces around
+// allowed) names, or 0 for another unit.
+func unitPer(unit string) time.Duration {
+	switch strings.TrimSpace(unit) {
+	case "s":
+		return time.Second
+	case "m":
+		return time.Minute
+	case "h":
+		return time.Hour
+	}
+	return 0
+}
+
+// perUnit is the unit a rate's period is written with: "m", "h", else "s".
+func perUnit(per time.Duration) string {
+	switch per {
+	case time.Minute:
+		return "m"
+	case time.Hour:
+		return "h"
+	}
+	return "s"
 }
 
 func badRate(s string) error {

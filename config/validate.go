@@ -391,10 +391,7 @@ func (v *validator) limits() {
 		}
 	}
 	if s := c.LimitStore; s != nil {
-		u, err := url.Parse(s.URL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			v.fail("limit_store.url", "invalid URL %q (want redis://host:port/db)", s.URL)
-		}
+		v.limitStore(s)
 		switch s.OnError {
 		case "local", "allow", "deny":
 		default:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net/http"
 	"os"
@@ -27,7 +28,7 @@ func TestAdminPageInBrowser(t *testing.T) {
 	root := repoRoot(t)
 	node := browserPrereqs(t, root)
 
-	addr, raddr, aaddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, raddr, aaddr := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	backend := startBackend(t, "app", addr, "")
 	startBulwark(t, "router", raddr, fmt.Sprintf(`
 listen: %s
@@ -130,20 +131,7 @@ routes:
 // send makes n GETs as client and counts the answers by status.
 func send(t *testing.T, url, client string, n int) map[int]int {
 	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second}
-	codes := map[int]int{}
-	for range n {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("X-Forwarded-For", client)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		codes[resp.StatusCode]++
-	}
-	return codes
+	return testutil.GetAs(t, &http.Client{Timeout: 5 * time.Second}, url, client, n)
 }
 
 func repoRoot(t *testing.T) string {
@@ -161,10 +149,7 @@ func repoRoot(t *testing.T) string {
 func browserPrereqs(t *testing.T, root string) (node string) {
 	t.Helper()
 	missing := func(what string, err error) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s: %v", what, err)
-		}
-		t.Skipf("%s: %v", what, err)
+		testutil.SkipOrFail(t, "%s: %v", what, err)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -205,7 +190,7 @@ func artifactsDir(t *testing.T) string {
 // keepLocalCopy copies the screenshots to ROOT/artifacts/admin-browser
 // (ignored by git) when not in CI.
 func keepLocalCopy(t *testing.T, root, dir string) {
-	if os.Getenv("CI") == "true" {
+	if testutil.CI() {
 		return
 	}
 	dst := filepath.Join(root, "artifacts", "admin-browser")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/redistest"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 // TestFleetAdminBan: a ban posted to one router's admin API refuses the
@@ -20,7 +21,7 @@ import (
 // audited under the named token that made it.
 func TestFleetAdminBan(t *testing.T) {
 	srv := redistest.Start(t)
-	baddr, r1, r2, adm := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	baddr, r1, r2, adm := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", baddr, "")
 	tokenFile := filepath.Join(t.TempDir(), "alice.token")
 	if err := os.WriteFile(tokenFile, []byte("alice-token-0123456789\n"), 0o600); err != nil {

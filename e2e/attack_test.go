@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -275,7 +276,7 @@ func TestFloodKeepsLegitimateClientsServed(t *testing.T) {
 	backend := httptest.NewServer(counter)
 	t.Cleanup(backend.Close)
 
-	addr, admin := freeAddr(t), freeAddr(t)
+	addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	p := startBulwark(t, "flood", addr, fmt.Sprintf(attackFloodConfig, addr, admin, backend.URL))
 	metricsURL := "http://" + admin + "/metrics"
 

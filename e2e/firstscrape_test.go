@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -33,7 +34,7 @@ var specReasons = []string{"rate_limit", "network_limit", "banned", "denied", "t
 // the backend its access line names.
 func TestFirstScrapeHasEverySeries(t *testing.T) {
 	promtool := promtoolPath(t)
-	addr, admin, app, dead := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, admin, app, dead := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", app, "")
 	p := startBulwark(t, "first", addr, fmt.Sprintf(firstScrapeConfig, addr, admin, app, dead))
 

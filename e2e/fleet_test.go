@@ -10,12 +10,18 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/redistest"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
 // fleetConfig is a router on addr in front of backend, sharing limits
 // through the store at url.
 func fleetConfig(addr, backend, url, extra string) string {
+	return fleetConfigStore(addr, backend, fmt.Sprintf("{url: %q, on_error: local, timeout: 50ms}", url), extra)
+}
+
+// fleetConfigStore is fleetConfig with store as limit_store's value.
+func fleetConfigStore(addr, backend, store, extra string) string {
 	return fmt.Sprintf(`
 listen: %s
 admin: {listen: ""}
@@ -25,8 +31,8 @@ backends:
 routes: [{backend: app, limit: default}]
 limits:
   default: {rate: 20/s, burst: 5}
-limit_store: {url: %q, on_error: local, timeout: 50ms}
-%s`, addr, backend, url, extra)
+limit_store: %s
+%s`, addr, backend, store, extra)
 }
 
 // fleetLoad sends GETs from 127.0.0.1, one client per router, without
@@ -111,7 +117,7 @@ func failed(m map[int]int) int {
 // again on the same port, the routers share the limit again by themselves.
 func TestFleetSharedLimit(t *testing.T) {
 	srv := redistest.Start(t)
-	baddr, r1, r2 := freeAddr(t), freeAddr(t), freeAddr(t)
+	baddr, r1, r2 := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", baddr, "")
 	startBulwark(t, "r1", r1, fleetConfig(r1, baddr, srv.URL(), ""))
 	startBulwark(t, "r2", r2, fleetConfig(r2, baddr, srv.URL(), ""))
@@ -136,7 +142,7 @@ func TestFleetSharedLimit(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()
 	back := eventually(t, 5*time.Second, 20*time.Millisecond, "no shared bucket after the restart", func() bool {
-		n, err := rdb.Exists(context.Background(), "bulwark:rl:default:127.0.0.1").Result()
+		n, err := rdb.Exists(context.Background(), "bulwark:rl:{default:127.0.0.1}").Result()
 		return err == nil && n == 1
 	})
 	t.Logf("shared again %v after the restart", back)
@@ -155,7 +161,7 @@ func TestFleetSharedLimit(t *testing.T) {
 // within a second.
 func TestFleetBan(t *testing.T) {
 	srv := redistest.Start(t)
-	baddr, r1, r2 := freeAddr(t), freeAddr(t), freeAddr(t)
+	baddr, r1, r2 := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", baddr, "")
 	ban := "abuse:\n  ban: {after_rejections: 3, within: 10s, duration: 1m, max_duration: 4m}\n"
 	startBulwark(t, "r1", r1, fleetConfig(r1, baddr, srv.URL(), ban))

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestBackendKilledUnderLoad(t *testing.T) {
 		consecutive = 5
 		openFor     = 250 * time.Millisecond
 	)
-	addr1, addr2, raddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr1, addr2, raddr := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	one := startBackend(t, "one", addr1, "")
 	startBackend(t, "two", addr2, "")
 	router := startBulwark(t, "router", raddr, fmt.Sprintf(`

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bulwark-router/bulwark/internal/redistest"
 	"go.uber.org/goleak"
 )
 
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	code := m.Run()
+	code := redistest.Main(m).Run() // kills the shared cluster and sentinels
 	os.RemoveAll(dir)
 	if code == 0 {
 		if err := goleak.Find(); err != nil {

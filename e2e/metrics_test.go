@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -19,11 +20,7 @@ func promtoolPath(t *testing.T) string {
 	if _, err := os.Stat("/usr/bin/promtool"); err == nil {
 		return "/usr/bin/promtool"
 	}
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		skipUnlessCI(t, "promtool not installed (Debian package prometheus): %v", err)
-	}
-	return p
+	return testutil.Tool(t, "promtool", "Debian package prometheus")
 }
 
 // fetch GETs url and returns the status, the X-Backend header and the body.
@@ -48,9 +45,9 @@ func fetch(t *testing.T, url string) (int, string, string) {
 // exposition checks and lint.
 func TestMetricsPassPromtool(t *testing.T) {
 	promtool := promtoolPath(t)
-	addr, admin, app := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, admin, app := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", app, "")
-	startBulwark(t, "metrics", addr, fmt.Sprintf(mixConfig, addr, admin, app, freeAddr(t), freeUDPAddr(t)))
+	startBulwark(t, "metrics", addr, fmt.Sprintf(mixConfig, addr, admin, app, testutil.FreeAddr(t), freeUDPAddr(t)))
 	sendKnownMix(t, "http://"+addr)
 
 	code, _, body := fetch(t, "http://"+admin+"/metrics")
@@ -94,12 +91,12 @@ func looksAdmin(body string) bool {
 // The public listener never serves admin data: without a catch-all route
 // the admin paths are 404s; with one, they go to the backend like any path.
 func TestPublicListenerServesNoAdminData(t *testing.T) {
-	app := freeAddr(t)
+	app := testutil.FreeAddr(t)
 	startBackend(t, "app", app, "")
 
 	t.Run("no_route", func(t *testing.T) {
-		addr, admin := freeAddr(t), freeAddr(t)
-		startBulwark(t, "public", addr, fmt.Sprintf(mixConfig, addr, admin, app, freeAddr(t), freeUDPAddr(t)))
+		addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
+		startBulwark(t, "public", addr, fmt.Sprintf(mixConfig, addr, admin, app, testutil.FreeAddr(t), freeUDPAddr(t)))
 		sendKnownMix(t, "http://"+addr)
 		// The admin listener does serve these, so the test can tell them apart.
 		if code, _, body := fetch(t, "http://"+admin+"/metrics"); code != 200 || !looksAdmin(body) {
@@ -117,7 +114,7 @@ func TestPublicListenerServesNoAdminData(t *testing.T) {
 	})
 
 	t.Run("catch_all", func(t *testing.T) {
-		addr, admin := freeAddr(t), freeAddr(t)
+		addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 		startBulwark(t, "catchall", addr, fmt.Sprintf(`listen: %s
 admin: {listen: %s}
 log: {level: warn}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -45,7 +46,7 @@ func TestPipelinedFloodIsAnsweredInOrder(t *testing.T) {
 		io.WriteString(w, r.URL.Path)
 	}))
 	t.Cleanup(backend.Close)
-	addr, admin := freeAddr(t), freeAddr(t)
+	addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBulwark(t, "pipeline", addr, fmt.Sprintf(pipelineConfig, addr, admin, backend.URL))
 
 	// The flood's one admitted /flood/ request of the minute, spent first.

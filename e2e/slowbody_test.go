@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -171,7 +172,7 @@ func rudy(ctx context.Context, addr string, ip net.IP, answers *sync.Map) {
 // after a second.
 func TestSlowBodiesDoNotTakeTheServiceDown(t *testing.T) {
 	app := slowBodyApp(t)
-	addr, admin := freeAddr(t), freeAddr(t)
+	addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBulwark(t, "slowbody", addr, fmt.Sprintf(slowBodyConfig, addr, admin, app.URL))
 
 	ctx, stop := context.WithTimeout(context.Background(), slowBodyWindow+time.Second)
@@ -216,7 +217,7 @@ func TestSlowBodiesDoNotTakeTheServiceDown(t *testing.T) {
 func TestSlowBodiesWithSlowhttptest(t *testing.T) {
 	tool := slowhttptest(t)
 	app := slowBodyApp(t)
-	addr, admin := freeAddr(t), freeAddr(t)
+	addr, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBulwark(t, "slowbody-tool", addr, fmt.Sprintf(slowBodyConfig, addr, admin, app.URL))
 
 	// slowhttptest stops early once every one of its connections is closed;

@@ -6,24 +6,14 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/etsystatsd"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
-
-// skipUnlessCI skips the test, or fails it when CI=true: CI must have every
-// tool the tests use.
-func skipUnlessCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // mixConfig is a Persona-like bulwark: per_api /wsapi/, a plain route, a
 // route with a tiny per-client limit, a dead backend (breaker off, so every
@@ -147,9 +137,9 @@ func etsyState(t *testing.T, d *etsystatsd.Daemon, prefix string) (got map[strin
 func TestEtsyStatsdCountsTheBinary(t *testing.T) {
 	d := etsystatsd.Start(t)
 	udpAddr := d.UDPAddr
-	addr, admin, app := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, admin, app := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", app, "")
-	startBulwark(t, "statsd", addr, fmt.Sprintf(mixConfig, addr, admin, app, freeAddr(t), udpAddr))
+	startBulwark(t, "statsd", addr, fmt.Sprintf(mixConfig, addr, admin, app, testutil.FreeAddr(t), udpAddr))
 
 	sendKnownMix(t, "http://"+addr)
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 const healthPath = "/__health__"
@@ -299,7 +300,7 @@ func TestHeartbeatCoalesces(t *testing.T) {
 	}))
 	defer be.Close()
 
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	backs := map[string]hbBack{"app": {url: be.URL, critical: true}}
 	hb := NewHeartbeat(httpProbe(urlsOf(backs)), nil, WithHeartbeatClock(clk.Now))
 	hb.Update(hbConfigOf(ttl, 30*time.Second, backs))
@@ -356,11 +357,11 @@ func TestHeartbeatCoalesces(t *testing.T) {
 	}
 	t.Logf("%d concurrent heartbeats, 1 probe, %v", n, time.Since(start))
 
-	clk.advance(ttl - time.Nanosecond) // still fresh
+	clk.Advance(ttl - time.Nanosecond) // still fresh
 	if got := burst(); got != n || hits.Load() != 1 {
 		t.Fatalf("within cache_ttl: %d ok, %d hits; want %d, 1", got, hits.Load(), n)
 	}
-	clk.advance(time.Nanosecond) // cache_ttl has passed
+	clk.Advance(time.Nanosecond) // cache_ttl has passed
 	if got := burst(); got != n || hits.Load() != 2 {
 		t.Fatalf("after cache_ttl: %d ok, %d hits; want %d, 2", got, hits.Load(), n)
 	}
@@ -368,7 +369,7 @@ func TestHeartbeatCoalesces(t *testing.T) {
 
 func TestHeartbeatUpdateDropsCache(t *testing.T) {
 	b := newBackend(t, 200, "ok")
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	backs := map[string]hbBack{"app": {url: b.URL, critical: true}}
 	hb := NewHeartbeat(httpProbe(map[string]string{"app": b.URL, "new": b.URL}), nil, WithHeartbeatClock(clk.Now))
 	hb.Update(hbConfigOf(time.Hour, time.Second, backs))

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/stats"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -83,7 +84,7 @@ func (r *attackRecorder) UnderAttack(on bool) {
 // Through the Admission: new clients under pressure turn attack mode on,
 // reported once to the recorder and in one log line at each end.
 func TestAttackMode(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	rec := &attackRecorder{}
 	core, logs := observer.New(zap.InfoLevel)
 	a, err := New(loadConfig(t, "limits: {default: {rate: 10/s}}\n"), rec, zap.New(core),

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -35,7 +36,7 @@ func TestBanLogLine(t *testing.T) {
 	var out syncBuffer
 	enc := zap.NewProductionEncoderConfig()
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(&out), zapcore.InfoLevel))
-	a, err := New(loadConfig(t, banYAML), &recorder{}, log, WithClock((&clock{t: t0}).Now), WithSweepInterval(0), WithSeed(42))
+	a, err := New(loadConfig(t, banYAML), &recorder{}, log, WithClock((testutil.NewClock(t0)).Now), WithSweepInterval(0), WithSeed(42))
 	if err != nil {
 		t.Fatal(err)
 	}

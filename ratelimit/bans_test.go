@@ -113,7 +113,7 @@ func TestBanWindow(t *testing.T) {
 }
 
 func (h *harness) bansAt(at time.Duration) []BanInfo {
-	h.clk.At(at)
+	h.clk.Set(t0.Add(at))
 	return h.Bans()
 }
 

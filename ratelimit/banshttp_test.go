@@ -17,7 +17,7 @@ func TestBansHandler(t *testing.T) {
 			h.req(0, c, "default")
 		}
 	}
-	h.clk.At(10 * time.Second)
+	h.clk.Set(t0.Add(10 * time.Second))
 	srv := httptest.NewServer(h.BansHandler(nil))
 	defer srv.Close()
 

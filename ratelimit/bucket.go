@@ -90,11 +90,11 @@ func (b *bucket) convert(tat, at int64, to *bucket) int64 {
 // window is the time the bucket takes to refill from empty, in whole seconds
 // (at least 1): the w parameter of RateLimit-Policy.
 func (b *bucket) window() int64 {
-	return max(ceilSeconds(b.tolerance), 1)
+	return max(nsToCeilSeconds(b.tolerance), 1)
 }
 
-// ceilSeconds rounds a nanosecond count up to whole seconds.
-func ceilSeconds(ns int64) int64 {
+// nsToCeilSeconds rounds a nanosecond count up to whole seconds.
+func nsToCeilSeconds(ns int64) int64 {
 	if ns <= 0 {
 		return 0
 	}

@@ -42,7 +42,7 @@ func init() {
 }
 
 func retryAfterValue(d time.Duration) []string {
-	s := max(ceilSeconds(int64(d)), 1)
+	s := max(nsToCeilSeconds(int64(d)), 1)
 	if s < int64(len(retryAfter)) {
 		return retryAfter[s]
 	}
@@ -106,7 +106,7 @@ func (d *Decision) rateHeaders(h http.Header) {
 	b = append(b, ";r="...)
 	b = strconv.AppendInt(b, int64(rem), 10)
 	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, ceilSeconds(int64(d.Reset)), 10)
+	b = strconv.AppendInt(b, nsToCeilSeconds(int64(d.Reset)), 10)
 	h["Ratelimit-Policy"] = pol
 	h["Ratelimit"] = []string{string(b)}
 }
@@ -137,7 +137,7 @@ func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
 	}
 	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
 		b = append(b, "Retry-After: "...)
-		b = strconv.AppendInt(b, max(ceilSeconds(int64(d.RetryAfter)), 1), 10)
+		b = strconv.AppendInt(b, max(nsToCeilSeconds(int64(d.RetryAfter)), 1), 10)
 		b = append(b, "\r\n"...)
 	}
 	if d.Status == http.StatusTooManyRequests && d.lp != nil {
@@ -153,7 +153,7 @@ func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
 		b = append(b, "\r\nRatelimit: "...)
 		b = append(b, name...)
 		b = append(b, ";r=0;t="...)
-		b = strconv.AppendInt(b, ceilSeconds(int64(d.Reset)), 10)
+		b = strconv.AppendInt(b, nsToCeilSeconds(int64(d.Reset)), 10)
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: "...)
@@ -191,8 +191,7 @@ func (d *Decision) BodyLen() int {
 // every connection shares and the cache keeps. The bytes it gives are
 // never changed. The zero Answers is empty; it is safe for concurrent use.
 type Answers struct {
-	slots   [answerSlots]atomic.Pointer[answer]
-	formats atomic.Int64 // answers formatted (for tests)
+	slots [answerSlots]atomic.Pointer[answer]
 }
 
 // answerSlots is how many different answers Answers holds at once.
@@ -247,10 +246,10 @@ func (a *Answers) lookup(d *Decision, date []byte, close, head bool) *answer {
 		date: unsafe.SliceData(date), dateLen: len(date),
 	}
 	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
-		k.retry = max(ceilSeconds(int64(d.RetryAfter)), 1)
+		k.retry = max(nsToCeilSeconds(int64(d.RetryAfter)), 1)
 	}
 	if d.Status == http.StatusTooManyRequests && d.lp != nil {
-		k.reset = ceilSeconds(int64(d.Reset))
+		k.reset = nsToCeilSeconds(int64(d.Reset))
 	}
 	h := uint64(k.status) ^ uint64(k.retry)*0x9e3779b97f4a7c15 ^ uint64(k.reset)*0xc2b2ae3d27d4eb4f ^
 		uint64(uintptr(unsafe.Pointer(k.lp)))>>4
@@ -267,6 +266,5 @@ func (a *Answers) lookup(d *Decision, date []byte, close, head bool) *answer {
 	e := &answer{key: k, b: d.AppendResponse(nil, date, close, head)}
 	e.head = bytes.Index(e.b, []byte("\r\n\r\n"))
 	slot.Store(e)
-	a.formats.Add(1)
 	return e
 }

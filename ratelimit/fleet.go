@@ -53,8 +53,16 @@ func (a *Admission) StoreErrors() uint64 {
 	return a.fleet.s.Errors()
 }
 
-// StoreUp reports whether the limit store answered the last command; ok is
-// false without a store.
+// StoreErrorsByKind calls f with each kind of redisstore.ErrorKinds and
+// its count of failed limit-store commands (never without a store).
+func (a *Admission) StoreErrorsByKind(f func(kind string, n uint64)) {
+	if a.fleet != nil {
+		a.fleet.s.ErrorsByKind(f)
+	}
+}
+
+// StoreUp reports whether the limit store is up (see redisstore.Store.Up);
+// ok is false without a store.
 func (a *Admission) StoreUp() (up, ok bool) {
 	if a.fleet == nil {
 		return false, false

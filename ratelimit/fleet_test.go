@@ -253,7 +253,7 @@ func TestFleetRedisDies(t *testing.T) {
 		if d.Allow {
 			a.Done(time.Now(), c2, 200, false)
 		}
-		if n, err := rdb.Exists(context.Background(), "bulwark:rl:default:203.0.113.6").Result(); err == nil && n == 1 {
+		if n, err := rdb.Exists(context.Background(), "bulwark:rl:{default:203.0.113.6}").Result(); err == nil && n == 1 {
 			break
 		}
 		if time.Now().After(deadline) {

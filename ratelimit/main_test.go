@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/stats"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -34,16 +35,6 @@ func loadConfig(t testing.TB, yaml string) *config.Config {
 	}
 	return cfg
 }
-
-// clock is a settable clock for WithClock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time     { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)    { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) At(d time.Duration) { c.Set(t0.Add(d)) }
 
 // recorder counts what Admission reports.
 type recorder struct {
@@ -77,7 +68,7 @@ func (r *recorder) count(reason stats.Reason) int {
 
 type harness struct {
 	*Admission
-	clk *clock
+	clk *testutil.Clock
 	rec *recorder
 }
 
@@ -85,7 +76,7 @@ type harness struct {
 // no sweeper and a fixed seed.
 func newHarness(t testing.TB, yaml string, opts ...Option) *harness {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	rec := &recorder{}
 	var log *zap.Logger
 	if tt, ok := t.(*testing.T); ok {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -19,7 +20,7 @@ import (
 // TestBansHandlerPost adds, lists and lifts admin bans through the API,
 // checking that they take effect at once and are audited.
 func TestBansHandlerPost(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	core, logs := observer.New(zapcore.InfoLevel)
 	log := zap.New(zapcore.NewTee(zaptest.NewLogger(t).Core(), core))
 	a, err := New(loadConfig(t, banYAML+"  allow: [203.0.113.0/24]\n"), nil, log,
@@ -115,7 +116,7 @@ func TestBansHandlerPost(t *testing.T) {
 		t.Fatal("still banned after DELETE")
 	}
 	// The v6 ban ends on its own.
-	clk.At(4*time.Minute + time.Nanosecond)
+	clk.Set(t0.Add(4*time.Minute + time.Nanosecond))
 	if banned("2001:db8:aa:bb::1") || len(a.Bans()) != 0 {
 		t.Fatal("the ban outlived its duration")
 	}
@@ -153,7 +154,7 @@ func TestManualBanNote(t *testing.T) {
 	if b := h.Bans(); len(b) != 1 || b[0].Why != "admin" || b[0].Reason != "test" {
 		t.Fatalf("bans %+v", b)
 	}
-	h.clk.At(2 * time.Minute)
+	h.clk.Set(t0.Add(2 * time.Minute))
 	for range 4 {
 		h.req(2*time.Minute, c.String(), "default")
 	}

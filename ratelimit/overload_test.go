@@ -78,7 +78,7 @@ func TestOverloadShedsHeaviestFirst(t *testing.T) {
 			t.Fatalf("at %v: admitted %+v, want %+v", tt.at, got, tt.want)
 		}
 	}
-	h.clk.At(1240 * ms)
+	h.clk.Set(t0.Add(1240 * ms))
 	s := h.Snapshot(3)
 	if !s.Overload.Saturated || s.Overload.Threshold <= 0 || s.Overload.InFlight != 10 || s.Overload.Shed != 5 {
 		t.Fatalf("overload state %+v", s.Overload)

@@ -22,23 +22,23 @@ type lenKey struct {
 	n int
 }
 
-// plists answers abuse.allow and abuse.deny by longest-prefix match: the
+// prefixLists answers abuse.allow and abuse.deny by longest-prefix match: the
 // most specific listed prefix decides, so "allow 10.0.0.0/8, deny
 // 10.9.0.0/16" denies 10.9.x.x and allows the rest of 10/8; a prefix in both
 // lists denies. IPv4 and IPv6 prefixes never match the other family (::/0 is
 // not 0.0.0.0/0). A lookup costs one map probe per distinct prefix length in
 // the address's family and does not allocate. Immutable once built; nil
 // means both lists are empty.
-type plists struct {
+type prefixLists struct {
 	lens4, lens6 []int
 	m            map[lenKey]verdict
 }
 
-func newPrefixLists(allow, deny []string) (*plists, error) {
+func newPrefixLists(allow, deny []string) (*prefixLists, error) {
 	if len(allow) == 0 && len(deny) == 0 {
 		return nil, nil
 	}
-	pl := &plists{m: map[lenKey]verdict{}}
+	pl := &prefixLists{m: map[lenKey]verdict{}}
 	add := func(list []string, v verdict, field string) error {
 		for i, s := range list {
 			p, err := config.ParsePrefix(s)
@@ -77,7 +77,7 @@ func newPrefixLists(allow, deny []string) (*plists, error) {
 }
 
 // lookup returns the verdict for a client key. A nil list answers unlisted.
-func (pl *plists) lookup(k key) verdict {
+func (pl *prefixLists) lookup(k key) verdict {
 	if pl == nil {
 		return unlisted
 	}

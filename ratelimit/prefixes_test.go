@@ -42,7 +42,7 @@ func TestPrefixLists(t *testing.T) {
 	if _, err := newPrefixLists([]string{"nope"}, nil); err == nil {
 		t.Error("bad CIDR accepted")
 	}
-	var none *plists
+	var none *prefixLists
 	if none.lookup(key{}) != unlisted {
 		t.Error("nil list")
 	}

@@ -41,7 +41,7 @@ func (a *Admission) Refuses(now time.Time, client netip.Addr, p *Policy) bool {
 		s.mu.Unlock()
 		return false
 	}
-	refuse, netCheck := a.look(s.find(h, k), ab, lp, t)
+	refuse, netCheck := a.refusesEntry(s.find(h, k), ab, lp, t)
 	s.mu.Unlock()
 	if netCheck && lp.net != nil {
 		refuse = a.netRefuses(k, lp, st, t)
@@ -49,11 +49,11 @@ func (a *Admission) Refuses(now time.Time, client netip.Addr, p *Policy) bool {
 	return refuse
 }
 
-// look is Refuses' test of a client's record e (nil: none), with its shard
+// refusesEntry is Refuses' test of a client's record e (nil: none), with its shard
 // locked: refuse when a ban, the in-flight cap or the client's own bucket
 // under lp turns it away; netCheck when that is for its network's bucket
 // to say.
-func (a *Admission) look(e *entry, ab *abuseSettings, lp *limitParams, t int64) (refuse, netCheck bool) {
+func (a *Admission) refusesEntry(e *entry, ab *abuseSettings, lp *limitParams, t int64) (refuse, netCheck bool) {
 	limited := lp != nil && !lp.dryRun && a.fleet == nil
 	// Without a record, or a bucket of its own under lp, the client's
 	// bucket can only be short through the sketch, which is Admit's to
@@ -118,7 +118,7 @@ func (a *Admission) Refuse(now time.Time, client netip.Addr, p *Policy) (Decisio
 	}
 	lp := st.limit(p)
 	e := s.find(h, k)
-	refuse, netCheck := a.look(e, st.abuse, lp, t)
+	refuse, netCheck := a.refusesEntry(e, st.abuse, lp, t)
 	if netCheck && lp.net != nil {
 		refuse = a.netRefuses(k, lp, st, t) // the shard's lock, then the network's: Admit's order
 	}

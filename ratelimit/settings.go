@@ -53,7 +53,7 @@ type abuseSettings struct {
 	ovMax  int64 // 0: no overload shedding
 	ovWait int64
 
-	lists *plists
+	lists *prefixLists
 	rep   repParams // from the Admission's options, not the file
 }
 

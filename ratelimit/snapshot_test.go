@@ -21,7 +21,7 @@ func TestSnapshot(t *testing.T) {
 	h.Admit(t0.Add(200*ms), netip.MustParseAddr("192.0.2.2"), nil)
 	h.req(0, "192.0.2.3", "")
 
-	h.clk.At(500 * ms)
+	h.clk.Set(t0.Add(500 * ms))
 	s := h.Snapshot(2)
 	if s.TrackedClients != 3 || s.ActiveBans != 1 || s.Capacity != 100_000 || s.Untracked != 0 {
 		t.Fatalf("snapshot %+v", s)
@@ -40,7 +40,7 @@ func TestSnapshot(t *testing.T) {
 		}
 	}
 	// Rates decay: one second later the window slides.
-	h.clk.At(1500 * ms)
+	h.clk.Set(t0.Add(1500 * ms))
 	if s := h.Snapshot(1); s.Top[0].Rate != 3 {
 		t.Fatalf("rate 1.5s later: %v, want 3", s.Top[0].Rate)
 	}

@@ -33,7 +33,7 @@ func TestAccessLogSampling(t *testing.T) {
 			var dropped atomic.Int64
 			var sample *stats.LineSampler
 			if tt.initial > 0 {
-				sample = stats.NewLineSampler(config.LogSample{Initial: tt.initial}, func() { dropped.Add(1) })
+				sample = stats.NewLineSampler(stats.SampleOptions{Initial: tt.initial}, func() { dropped.Add(1) })
 			}
 			core, logs := observer.New(zapcore.InfoLevel)
 			cfg, err := config.Load([]byte("listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\n" + frontConfig(be.URL, "")))

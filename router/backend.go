@@ -40,7 +40,7 @@ type Target struct {
 	cw     int64 // smooth weighted round robin's current weight; guarded by Backend.wmu
 }
 
-// URL returns the target as written in the config.
+// String returns the target as written in the config.
 func (t *Target) String() string { return t.raw }
 
 // ready reports whether the balancer may pick t now: up by the active
@@ -81,7 +81,7 @@ func (b *Backend) Name() string { return b.name }
 
 // stateHook reports a breaker's state change; target is "" for the
 // backend-level breaker.
-type stateHook func(backend, target string, from, to stats.BreakerState)
+type stateHook func(backend, target string, from, to breaker.State)
 
 func newBackend(name string, cfg *config.Backend, hook stateHook, now func() time.Time) (*Backend, error) {
 	if len(cfg.Targets) > maxTargets {
@@ -96,8 +96,8 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 		}
 		b.targets = append(b.targets, &Target{index: i, raw: raw, url: u,
 			weight: int64(max(tc.Weight, 1)), backup: tc.Backup,
-			breaker: breaker.New(cfg.Breaker, breaker.WithClock(now),
-				breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, raw, from, to) }))})
+			breaker: breaker.New(breakerConfig(cfg.Breaker), breaker.WithClock(now),
+				breaker.OnStateChange(func(from, to breaker.State) { hook(name, raw, from, to) }))})
 	}
 	b.setTiers()
 	// A run of failures on one target (its requests in flight when it
@@ -107,8 +107,8 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 	if len(cfg.Targets) > 1 {
 		bcfg.ConsecutiveFailures = 0
 	}
-	b.breaker = breaker.New(bcfg, breaker.WithClock(now),
-		breaker.OnStateChange(func(from, to stats.BreakerState) { hook(name, "", from, to) }))
+	b.breaker = breaker.New(breakerConfig(bcfg), breaker.WithClock(now),
+		breaker.OnStateChange(func(from, to breaker.State) { hook(name, "", from, to) }))
 	b.policy = balancePolicyFor(cfg.Balance)
 	b.queue = newAdmitQueue(cfg, 1) // the share is set by Router.Update
 	b.transport = newTransport(cfg, b.targets)
@@ -222,4 +222,17 @@ func (b *Backend) unavailable(lastErr error) error {
 		}
 	}
 	return &unavailableError{reason: reason, retryAfter: max(wait, time.Second)}
+}
+
+// breakerConfig is a backend's breaker section as the breaker takes it.
+func breakerConfig(c config.Breaker) breaker.Config {
+	return breaker.Config{
+		ConsecutiveFailures: c.ConsecutiveFailures,
+		FailureRatio:        c.FailureRatio,
+		MinRequests:         c.MinRequests,
+		Window:              c.Window.D(),
+		OpenFor:             c.OpenFor.D(),
+		HalfOpenRequests:    c.HalfOpenRequests,
+		Disabled:            c.Disabled,
+	}
 }

@@ -78,12 +78,19 @@ func (b *Backend) pickP2C(tried uint64) *Target {
 	if j >= i {
 		j++
 	}
-	a, c := b.targets[i], b.targets[j]
-	okA := tried&(1<<a.index) == 0 && a.ready()
-	okC := tried&(1<<c.index) == 0 && c.ready()
+	if t := betterOfTwo(b.targets[i], b.targets[j], tried); t != nil {
+		return t
+	}
+	return b.pickLeast(tried)
+}
+
+// betterOfTwo returns the one of a and c not in tried and ready, the less
+// loaded for its weight when both are (a on a tie), or nil when neither is.
+func betterOfTwo(a, c *Target, tried uint64) *Target {
+	okA, okC := usable(a, tried), usable(c, tried)
 	switch {
 	case okA && okC:
-		if c.inFlight.Load() < a.inFlight.Load() {
+		if lessLoaded(c, a) {
 			return c
 		}
 		return a
@@ -92,5 +99,5 @@ func (b *Backend) pickP2C(tried uint64) *Target {
 	case okC:
 		return c
 	}
-	return b.pickLeast(tried)
+	return nil
 }

@@ -91,9 +91,9 @@ routes:
 // socket that drops what it reads, and Prometheus.
 func benchReporting(b *testing.B) *stats.Stats {
 	b.Helper()
-	st, err := stats.New(config.Stats{
-		Statsd:     config.Statsd{Address: discardUDP(b), Prefix: "browserid.router"},
-		Prometheus: config.Prometheus{Enabled: true},
+	st, err := stats.New(stats.Options{
+		Statsd:     stats.StatsdOptions{Address: discardUDP(b), Prefix: "browserid.router"},
+		Prometheus: true,
 	}, prometheus.NewRegistry(), stats.BuildInfo{}, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -330,36 +330,9 @@ func (rt *Router) takeBody(t *table, rw http.ResponseWriter, r *http.Request, st
 	if n > 0 {
 		limit = min(n, limit)
 	}
-	bs.buf = getBodyBuf(min(bodyClass(limit), firstBodyClass))
-	b := (*bs.buf)[:0]
-	complete := false
-	for !complete {
-		if room := min(int64(cap(b)), limit); int64(len(b)) == room {
-			if room == limit {
-				break // larger than body_buffer: the rest streams
-			}
-			bigger := getBodyBuf(min(bits.Len(uint(cap(b))), bodyClass(limit)))
-			b = append((*bigger)[:0], b...)
-			putBodyBuf(bs.buf)
-			bs.buf = bigger
-		}
-		room := min(int64(cap(b)), limit)
-		k, err := g.Read(b[len(b):room])
-		b = b[:len(b)+k]
-		switch {
-		case err == io.EOF:
-			complete = true
-		case err != nil:
-			g.mu.Lock()
-			f := g.fault
-			g.mu.Unlock()
-			if f == bodyOK {
-				f = bodyGone
-			}
-			return f
-		case n > 0 && int64(len(b)) == n:
-			complete = true
-		}
+	b, complete, f := bs.bufferBody(limit, n)
+	if f != bodyOK {
+		return f
 	}
 	bs.held.b = b
 	bs.count.rc = &bs.held
@@ -380,6 +353,44 @@ func (rt *Router) takeBody(t *table, rw http.ResponseWriter, r *http.Request, st
 	// backend gets the whole body at once.
 	delete(r.Header, "Expect")
 	return bodyOK
+}
+
+// bufferBody reads up to limit bytes of the body into bs's buffer, which
+// grows as they come; n is the declared length (0 or less: unknown).
+// complete says the body ended within limit; a fault, that reading failed.
+func (bs *bodyState) bufferBody(limit, n int64) (b []byte, complete bool, f bodyFault) {
+	g := &bs.guard
+	bs.buf = getBodyBuf(min(bodyClass(limit), firstBodyClass))
+	b = (*bs.buf)[:0]
+	for !complete {
+		if room := min(int64(cap(b)), limit); int64(len(b)) == room {
+			if room == limit {
+				break // larger than body_buffer: the rest streams
+			}
+			bigger := getBodyBuf(min(bits.Len(uint(cap(b))), bodyClass(limit)))
+			b = append((*bigger)[:0], b...)
+			putBodyBuf(bs.buf)
+			bs.buf = bigger
+		}
+		room := min(int64(cap(b)), limit)
+		k, err := g.Read(b[len(b):room])
+		b = b[:len(b)+k]
+		switch {
+		case err == io.EOF:
+			complete = true
+		case err != nil:
+			g.mu.Lock()
+			f = g.fault
+			g.mu.Unlock()
+			if f == bodyOK {
+				f = bodyGone
+			}
+			return b, false, f
+		case n > 0 && int64(len(b)) == n:
+			complete = true
+		}
+	}
+	return b, complete, bodyOK
 }
 
 // refuseBody answers a request whose body the client failed to send. A

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -187,11 +188,11 @@ abuse:
 func checkBackendUntouched(t *testing.T, srv *Server, rec *bodyRecorder) {
 	t.Helper()
 	b := srv.Router().table.Load().backends["app"]
-	if s := b.breaker.State(); s != stats.StateClosed {
+	if s := b.breaker.State(); s != breaker.StateClosed {
 		t.Errorf("backend breaker %v, want closed", s)
 	}
 	for _, tg := range b.targets {
-		if s := tg.breaker.State(); s != stats.StateClosed {
+		if s := tg.breaker.State(); s != breaker.StateClosed {
 			t.Errorf("target %s breaker %v, want closed", tg.raw, s)
 		}
 		if n := tg.failures.Load(); n != 0 {

@@ -30,9 +30,11 @@ func (e *unavailableError) Error() string {
 
 func (e *unavailableError) Is(target error) bool { return target == ErrNoTarget }
 
-func (e *unavailableError) RetryAfterSeconds() int { return ceilSeconds(e.retryAfter) }
+func (e *unavailableError) RetryAfterSeconds() int { return retryAfterSeconds(e.retryAfter) }
 
-func ceilSeconds(d time.Duration) int {
+// retryAfterSeconds is d for a Retry-After field: whole seconds, rounded up,
+// at least 1.
+func retryAfterSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
 }
 
@@ -71,10 +73,4 @@ func statusFor(ctx context.Context, err error) int {
 func isConnectError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// countsAsBackendFailure reports whether a status made by the router means the
-// backend failed (a client going away does not).
-func countsAsBackendFailure(code int) bool {
-	return code == http.StatusBadGateway || code == http.StatusGatewayTimeout
 }

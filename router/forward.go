@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -52,10 +53,10 @@ func (bp *bufferPool) Put(b []byte) {
 // 100..599 (RFC 9110, section 15): no client gets it.
 var errBadStatus = errors.New("backend answered with a status code outside 100..599")
 
-// dispatcher hands each outgoing request to its backend.
-type dispatcher struct{}
+// backendTransport hands each outgoing request to its backend.
+type backendTransport struct{}
 
-func (dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
+func (backendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateFrom(req.Context())
 	return st.backend.roundTrip(req, st)
 }
@@ -193,7 +194,7 @@ func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	var ra RetryAfterError
 	if errors.As(err, &ra) {
-		w.Header().Set("Retry-After", itoa(ra.RetryAfterSeconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(ra.RetryAfterSeconds()))
 	} else if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}

@@ -56,7 +56,7 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front
 	closing := h.Closing() || rt.draining.Load()
 	isHead := method == http.MethodHead
 	// The id stays bytes (h's, or made in st) unless the access line wants it.
-	if id := h.RequestID(); id != nil && t.clientIP.Trusted(peer) && clientip.ValidRequestID(bstr(id)) {
+	if id := h.RequestID(); id != nil && t.clientIP.Trusted(peer) && clientip.ValidRequestID(viewString(id)) {
 		st.rawID = id
 	} else {
 		st.rawID = clientip.AppendRequestID(st.newID[:0])
@@ -88,9 +88,9 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// bstr views b as a string without copying. The string is valid only while
+// viewString views b as a string without copying. The string is valid only while
 // b's bytes are unchanged: the front's bytes within one request's decision.
-func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+func viewString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // httpDate returns now as an IMF-fixdate (the Date field), formatted once
 // per second.

@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 )
 
@@ -92,7 +93,7 @@ routes:
 		{"X-Request-Id", []string{id}},
 		{"X-Forwarded-For", []string{"127.0.0.1"}},
 	} {
-		if got := bh.Values(tc.name); !equalStrings(got, tc.want) {
+		if got := bh.Values(tc.name); !slices.Equal(got, tc.want) {
 			t.Errorf("backend got %s %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -106,7 +107,7 @@ routes:
 		{"X-Internal", nil},
 		{"X-Request-Id", []string{id}},
 	} {
-		if got := h.Values(tc.name); !equalStrings(got, tc.want) {
+		if got := h.Values(tc.name); !slices.Equal(got, tc.want) {
 			t.Errorf("client got %s %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -124,16 +125,4 @@ routes:
 	if e.Header.Get("Cookie") != "a=b" || e.Header.Get("X-Route") != "" || h.Get("Server") != "echo" || h.Get("X-Internal") != "secret" {
 		t.Errorf("a route without edits was edited: backend got %v, client %v", e.Header, h)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

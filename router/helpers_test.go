@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -9,11 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 // startRouter loads yaml (listen/admin are forced to loopback ports) and
@@ -52,16 +51,7 @@ func startRouter(t *testing.T, yaml string) (*Server, string) {
 // and a request is logged (to the test's logger) after its answer is out.
 func stopRouter(t *testing.T, srv *Server) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(ctx)
-	for srv.Router().InFlight() > 0 {
-		if ctx.Err() != nil {
-			t.Errorf("%d requests still in the router after shutdown", srv.Router().InFlight())
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Drain(t, srv.Shutdown, srv.Router().InFlight)
 }
 
 // testTransport, when set, overrides every backend's transport in
@@ -99,16 +89,7 @@ func namedBackend(t *testing.T, name string) *httptest.Server {
 }
 
 // deadAddr returns a loopback address that refuses connections.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
+func deadAddr(t *testing.T) string { return "http://" + testutil.FreeAddr(t) }
 
 func get(t *testing.T, c *http.Client, method, url, host string, body io.Reader) (int, http.Header, string) {
 	t.Helper()

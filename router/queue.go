@@ -18,7 +18,7 @@ import (
 const pressureHold = int64(time.Second)
 
 // Priority ranks, lower first, from the client's class and score (see
-// ratelimit.Score). Verified, new and suspect clients are "lowly": they
+// ratelimit.Score). Verified, new and suspect clients are below known: they
 // share new_client_share of a saturated backend, verified ones first.
 const (
 	rankAllow   = iota
@@ -166,7 +166,9 @@ func (q *admitQueue) setShare(share float64) {
 	q.mu.Unlock()
 }
 
-func lowly(rank int) bool { return rank >= rankVerified }
+// belowKnown reports whether rank is a verified, new or suspect client's:
+// below the known ones, which new_client_share holds back under pressure.
+func belowKnown(rank int) bool { return rank >= rankVerified }
 
 // shareApplies reports whether new clients are held to their share at t:
 // the backend is under pressure and known clients are using it. Called with
@@ -185,10 +187,10 @@ func (q *admitQueue) enter(rank int, t int64) (queueVerdict, *waiter) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !lowly(rank) {
+	if !belowKnown(rank) {
 		q.knownAt = t
 	}
-	low := q.priority && lowly(rank)
+	low := q.priority && belowKnown(rank)
 	q.handOff(t) // waiters first; a no-op when nobody waits
 	// Waiters left with a slot free are new clients held to their share.
 	if q.inFlight < q.max && (q.nWaiting == 0 || !low) {
@@ -223,7 +225,7 @@ func (q *admitQueue) refuse() (queueVerdict, *waiter) {
 // take gives a slot to a request of rank. Called with q.mu held.
 func (q *admitQueue) take(rank int) {
 	q.inFlight++
-	if q.priority && lowly(rank) {
+	if q.priority && belowKnown(rank) {
 		q.newInFlight++
 	}
 	if n := int64(q.inFlight); n > q.peak.Load() {
@@ -253,7 +255,7 @@ func (q *admitQueue) displace(rank int) bool {
 func (q *admitQueue) unlink(w *waiter) {
 	q.waiting[w.rank].remove(w)
 	q.nWaiting--
-	if q.priority && lowly(w.rank) {
+	if q.priority && belowKnown(w.rank) {
 		q.newWaiting--
 	}
 }
@@ -266,7 +268,7 @@ func (q *admitQueue) leave(rank int, t int64) {
 	}
 	q.mu.Lock()
 	q.inFlight--
-	if q.priority && lowly(rank) && q.newInFlight > 0 {
+	if q.priority && belowKnown(rank) && q.newInFlight > 0 {
 		q.newInFlight--
 	}
 	q.handOff(t)
@@ -282,7 +284,7 @@ func (q *admitQueue) handOff(t int64) {
 				break
 			}
 		}
-		if q.priority && lowly(w.rank) && q.shareApplies(t) && q.newInFlight >= q.newCap {
+		if q.priority && belowKnown(w.rank) && q.shareApplies(t) && q.newInFlight >= q.newCap {
 			return // the rest of the slots are kept for known clients
 		}
 		q.unlink(w)

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/router/front"
 	"github.com/bulwark-router/bulwark/stats"
 )
@@ -109,7 +110,7 @@ func BenchmarkFrontRefusal(b *testing.B) {
 	for _, tc := range []struct{ name, extra, path, fields string }{
 		{"denied", "abuse: {deny: [192.0.2.0/24]}\n", "/", short},
 		{"rate_limited", "", "/limited", short},
-		{"rate_limited_browser", "", "/limited", browserFields},
+		{"rate_limited_browser", "", "/limited", testutil.BrowserFields},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			replayRefusals(b, newRefusalRouter(b, tc.extra), tc.path, tc.fields)
@@ -143,11 +144,11 @@ log: {level: info, access: true}
 		b.Fatal(err)
 	}
 	st := benchReporting(b)
-	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(io.Discard), st.LogDropped)
+	log, err := stats.NewLogger(stats.LogOptions{Level: "info", Sample: stats.SampleOptions{Initial: 100, Thereafter: 100}}, zapcore.AddSync(io.Discard), st.LogDropped)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt, err := New(cfg, Options{Logger: log, Recorder: st, AccessSampler: stats.NewLineSampler(cfg.Log.Sample, st.LogDropped)})
+	rt, err := New(cfg, Options{Logger: log, Recorder: st, AccessSampler: stats.NewLineSampler(stats.SampleOptions{Initial: 100, Thereafter: 100}, st.LogDropped)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -178,14 +179,6 @@ func replayRefusals(b *testing.B, rt *Router, path, fields string) {
 	}
 }
 
-// browserFields are the fields of a browser's request, 11 of them.
-const browserFields = "Host: login.persona.org\r\n" +
-	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
-	"Accept: application/json, text/javascript, */*; q=0.01\r\nAccept-Language: en-US,en;q=0.5\r\n" +
-	"Accept-Encoding: gzip, deflate, br\r\nX-Requested-With: XMLHttpRequest\r\nConnection: keep-alive\r\n" +
-	"Referer: https://login.persona.org/sign_in\r\nCookie: browserid_state=abcdefghijklmnopqrstuvwxyz0123456789\r\n" +
-	"X-Forwarded-For: 203.0.113.7\r\n"
-
 // A refusal by the front allocates nothing: neither the front nor the
 // router's checks before admission (checkIn), which it shares with
 // ServeHTTP. (The end of a Read in EOF allocates once: isTimeout's
@@ -196,7 +189,7 @@ func TestFrontRefusalAllocatesNothing(t *testing.T) {
 	}
 	rt := newRefusalRouter(t, "")
 	rt.adm.Admit(time.Now(), netip.MustParseAddr("192.0.2.1"), rt.table.Load().route("GET", "x", "/limited").limit)
-	rc := &replayConn{req: []byte("GET /limited HTTP/1.1\r\n" + browserFields + "\r\n")}
+	rc := &replayConn{req: []byte("GET /limited HTTP/1.1\r\n" + testutil.BrowserFields + "\r\n")}
 	fc, err := front.NewListener(oneConn{rc}, (*frontDecider)(rt), front.Timeouts{}).Accept()
 	if err != nil {
 		t.Fatal(err)

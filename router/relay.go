@@ -123,7 +123,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		st.trailer = out.Trailer
 	}
 
-	res, err := dispatcher{}.RoundTrip(out)
+	res, err := backendTransport{}.RoundTrip(out)
 	rl.mu.Lock()
 	rl.done = true
 	rl.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -152,17 +153,9 @@ func (fb *faultyBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
-// manualClock is a clock that moves only when told. Breakers and the
-// heartbeat cache read it; transport timeouts still use real time.
-type manualClock struct {
-	base time.Time
-	ns   atomic.Int64
-}
-
-func newManualClock() *manualClock { return &manualClock{base: time.Unix(1_700_000_000, 0)} }
-
-func (c *manualClock) Now() time.Time          { return c.base.Add(time.Duration(c.ns.Load())) }
-func (c *manualClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+// newManualClock returns a clock that moves only when told. Breakers and
+// the heartbeat cache read it; transport timeouts still use real time.
+func newManualClock() *testutil.Clock { return testutil.NewClock(time.Unix(1_700_000_000, 0)) }
 
 // reasonCounter counts refusals by reason.
 type reasonCounter struct {

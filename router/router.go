@@ -1,6 +1,3 @@
-// Package router is bulwark's request path: the routing table, forwarding,
-// balancing, circuit breakers and client identity, and the listeners that
-// serve them.
 package router
 
 import (
@@ -18,6 +15,7 @@ import (
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/health"
 	"github.com/bulwark-router/bulwark/ratelimit"
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/stats"
 )
@@ -237,10 +235,10 @@ func (rt *Router) setTargetUp(backend, target string, up bool) {
 }
 
 // breakerChanged logs a breaker's state change once and reports it.
-func (rt *Router) breakerChanged(backend, target string, from, to stats.BreakerState) {
+func (rt *Router) breakerChanged(backend, target string, from, to breaker.State) {
 	rt.rec.BreakerState(backend, target, to)
 	lvl := zap.InfoLevel
-	if to == stats.StateOpen {
+	if to == breaker.StateOpen {
 		lvl = zap.WarnLevel
 	}
 	if ce := rt.log.Check(lvl, "breaker "+to.String()); ce != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -210,7 +211,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var oe *breaker.OpenError
 		if errors.As(err, &oe) {
-			w.Header().Set("Retry-After", itoa(ceilSeconds(oe.RetryAfter)))
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(oe.RetryAfter)))
 		}
 		rt.refuse(st, stats.CircuitOpen, http.StatusServiceUnavailable)
 		rt.finish(t, st, r.Method, r.URL.Path, start)

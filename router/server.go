@@ -155,7 +155,7 @@ func (s *Server) OnReload(f func(*config.Config) error) {
 	s.mu.Unlock()
 }
 
-// WrapListener, when set before Start, wraps the public listener (PROXY
+// ListenerWrapper wraps the public listener that Start opens (PROXY
 // protocol, per-client connection caps).
 type ListenerWrapper func(net.Listener) net.Listener
 

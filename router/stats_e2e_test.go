@@ -122,10 +122,10 @@ func startStatsRouter(t *testing.T, yaml, statsdAddr string) (*stats.Stats, *pro
 	}
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	reg := prometheus.NewRegistry()
-	st, err := stats.New(config.Stats{
-		Statsd: config.Statsd{Address: statsdAddr, Prefix: "browserid.router",
-			FlushInterval: config.Duration(10 * time.Millisecond)},
-		Prometheus: config.Prometheus{Enabled: true},
+	st, err := stats.New(stats.Options{
+		Statsd: stats.StatsdOptions{Address: statsdAddr, Prefix: "browserid.router",
+			FlushInterval: 10 * time.Millisecond},
+		Prometheus: true,
 	}, reg, stats.BuildInfo{}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ var statsMix = []mixStep{
 
 // The "must show", at the router level: a known mix of requests
 // through a real router yields exactly the statsd lines and the
-// Prometheus series SPEC.md names.
+// Prometheus series the README names.
 func TestStatsKnownMix(t *testing.T) {
 	sink := listenStatsd(t)
 	app := namedBackend(t, "app")

@@ -118,18 +118,8 @@ func (b *Backend) pickP2CWeighted(ts []*Target, tried uint64) *Target {
 	}
 	i := drawWeighted(ts, total, -1)
 	j := drawWeighted(ts, total-ts[i].weight, i)
-	a, c := ts[i], ts[j]
-	okA, okC := usable(a, tried), usable(c, tried)
-	switch {
-	case okA && okC:
-		if lessLoaded(c, a) {
-			return c
-		}
-		return a
-	case okA:
-		return a
-	case okC:
-		return c
+	if t := betterOfTwo(ts[i], ts[j], tried); t != nil {
+		return t
 	}
 	return b.pickLeastWeighted(ts, tried)
 }

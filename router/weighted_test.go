@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
-	"github.com/bulwark-router/bulwark/stats"
+	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
 // TestSmoothWeightedSequence is nginx's example: weights 5, 1, 1 spread as
@@ -19,7 +19,7 @@ import (
 func TestSmoothWeightedSequence(t *testing.T) {
 	cfg := &config.Backend{Targets: []config.Target{
 		{URL: "http://a", Weight: 5}, {URL: "http://b", Weight: 1}, {URL: "http://c", Weight: 1}}}
-	b, err := newBackend("app", cfg, func(string, string, stats.BreakerState, stats.BreakerState) {}, time.Now)
+	b, err := newBackend("app", cfg, func(string, string, breaker.State, breaker.State) {}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func BenchmarkPick(b *testing.B) {
 					ts[0].Weight = 3
 				}
 				bk, err := newBackend("app", &config.Backend{Targets: ts, Balance: policy},
-					func(string, string, stats.BreakerState, stats.BreakerState) {}, time.Now)
+					func(string, string, breaker.State, breaker.State) {}, time.Now)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
 // Within one flush interval, every counter is one line with the sum, every
@@ -22,7 +20,7 @@ func TestStatsdCountersSummedPerFlush(t *testing.T) {
 	l := listenUDP(t)
 	read := l.startReading()
 	cfg := statsdConfig(l.addr(), "")
-	cfg.Statsd.FlushInterval = config.Duration(time.Hour) // only Close flushes
+	cfg.Statsd.FlushInterval = time.Hour // only Close flushes
 	s := newStats(t, cfg)
 	const requests, rejections = 1000, 500
 	apis := []string{"session_context", "address_info", "list_emails", "have_email"}
@@ -121,7 +119,7 @@ func TestStatsdReloadCountsOnce(t *testing.T) {
 	readA, readB := a.startReading(), b.startReading()
 	cfgA, cfgB := statsdConfig(a.addr(), "p"), statsdConfig(b.addr(), "p")
 	cfgA.Statsd.FlushInterval = 0 // the default, 100ms
-	cfgB.Statsd.FlushInterval = config.Duration(time.Millisecond)
+	cfgB.Statsd.FlushInterval = time.Millisecond
 	s := newStats(t, cfgA)
 
 	// Recording and reloads go in lockstep: the goroutines run at most two

@@ -141,10 +141,7 @@ func TestDashboardPanels(t *testing.T) {
 // Each expression parses as PromQL: promtool checks them as recording rules,
 // with Grafana's variables replaced by what they expand to.
 func TestDashboardPromQL(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		skipOrFail(t, "promtool not installed (Debian package prometheus): %v", err)
-	}
+	promtool := promtoolPath(t)
 	expand := strings.NewReplacer("$__rate_interval", "5m", "$route", ".*", "$backend", ".*")
 	var rules strings.Builder
 	rules.WriteString("groups:\n- name: dashboard\n  rules:\n")

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -23,9 +22,9 @@ func Example() {
 	}
 	defer conn.Close()
 
-	cfg := config.Stats{
-		Statsd:     config.Statsd{Address: conn.LocalAddr().String(), Prefix: "browserid.router"},
-		Prometheus: config.Prometheus{Enabled: true},
+	cfg := stats.Options{
+		Statsd:     stats.StatsdOptions{Address: conn.LocalAddr().String(), Prefix: "browserid.router"},
+		Prometheus: true,
 	}
 	reg := prometheus.NewRegistry()
 	s, err := stats.New(cfg, reg, stats.BuildInfo{Version: "1.0.0", Commit: "abc"}, nil)
@@ -77,7 +76,7 @@ func (clock) Now() time.Time                         { return time.Date(2024, 1,
 func (clock) NewTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
 
 func ExampleNewLogger() {
-	cfg := config.Log{Level: "info", Format: "json", Sample: config.LogSample{Initial: 1, Thereafter: 0}}
+	cfg := stats.LogOptions{Level: "info", Format: "json", Sample: stats.SampleOptions{Initial: 1, Thereafter: 0}}
 	dropped := 0 // in bulwark: Stats.LogDropped
 	log, err := stats.NewLogger(cfg, os.Stdout, func() { dropped++ }, zap.WithClock(clock{}))
 	if err != nil {

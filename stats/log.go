@@ -7,8 +7,6 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
 // AccessMessage is the message of the router's access lines. NewLogger's
@@ -17,14 +15,14 @@ import (
 // dropped.
 const AccessMessage = "access"
 
-// NewLogger builds the process logger from config.Log: JSON lines (or
+// NewLogger builds the process logger from LogOptions: JSON lines (or
 // console text when Format is "console") at Level and above, written to out.
 // With Sample.Initial > 0, each message other than AccessMessage is written
 // at most Initial times per second and then every Thereafter-th time
 // (Thereafter 0: never again that second); each line sampled away calls
 // dropped (e.g. Stats.LogDropped), which may be nil. opts are appended to the
 // logger's options.
-func NewLogger(cfg config.Log, out zapcore.WriteSyncer, dropped func(), opts ...zap.Option) (*zap.Logger, error) {
+func NewLogger(cfg LogOptions, out zapcore.WriteSyncer, dropped func(), opts ...zap.Option) (*zap.Logger, error) {
 	level := zapcore.InfoLevel
 	if cfg.Level != "" {
 		var err error
@@ -94,7 +92,7 @@ type LineSampler struct {
 }
 
 // NewLineSampler returns a sampler of cfg's policy; dropped may be nil.
-func NewLineSampler(cfg config.LogSample, dropped func()) *LineSampler {
+func NewLineSampler(cfg SampleOptions, dropped func()) *LineSampler {
 	if dropped == nil {
 		dropped = func() {}
 	}

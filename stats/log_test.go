@@ -9,8 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
 // fixedClock is a zapcore.Clock that reads a time the test sets.
@@ -24,7 +22,7 @@ func TestLoggerSampling(t *testing.T) {
 	out := &zaptest.Buffer{}
 	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := &fixedClock{now: t0}
-	cfg := config.Log{Level: "info", Format: "json", Sample: config.LogSample{Initial: 2, Thereafter: 3}}
+	cfg := LogOptions{Level: "info", Format: "json", Sample: SampleOptions{Initial: 2, Thereafter: 3}}
 	log, err := NewLogger(cfg, out, s.LogDropped, zap.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
@@ -73,14 +71,14 @@ func TestLoggerSampling(t *testing.T) {
 func TestLoggerFormatsAndLevels(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		give config.Log
+		give LogOptions
 		want []string // substrings of the only line written
 	}{
-		{"default", config.Log{}, []string{`"level":"info"`, `"msg":"hello"`, `"k":1`}},
-		{"console", config.Log{Format: "console"}, []string{"\tINFO\t", "hello", `{"k": 1}`}},
-		{"warn hides info", config.Log{Level: "warn"}, nil},
-		{"debug", config.Log{Level: "debug"}, []string{`"level":"info"`}},
-		{"no sampling", config.Log{Sample: config.LogSample{Initial: 0, Thereafter: 5}}, []string{`"msg":"hello"`}},
+		{"default", LogOptions{}, []string{`"level":"info"`, `"msg":"hello"`, `"k":1`}},
+		{"console", LogOptions{Format: "console"}, []string{"\tINFO\t", "hello", `{"k": 1}`}},
+		{"warn hides info", LogOptions{Level: "warn"}, nil},
+		{"debug", LogOptions{Level: "debug"}, []string{`"level":"info"`}},
+		{"no sampling", LogOptions{Sample: SampleOptions{Initial: 0, Thereafter: 5}}, []string{`"msg":"hello"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := &zaptest.Buffer{}
@@ -106,7 +104,7 @@ func TestLoggerFormatsAndLevels(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []config.Log{{Level: "loud"}, {Format: "xml"}} {
+	for _, bad := range []LogOptions{{Level: "loud"}, {Format: "xml"}} {
 		if _, err := NewLogger(bad, &zaptest.Buffer{}, nil); err == nil {
 			t.Errorf("NewLogger(%+v): no error", bad)
 		}
@@ -117,7 +115,7 @@ func TestLoggerFormatsAndLevels(t *testing.T) {
 func TestLoggerLeavesAccessLinesToTheRouter(t *testing.T) {
 	out := &zaptest.Buffer{}
 	dropped := 0
-	cfg := config.Log{Level: "info", Sample: config.LogSample{Initial: 1, Thereafter: 0}}
+	cfg := LogOptions{Level: "info", Sample: SampleOptions{Initial: 1, Thereafter: 0}}
 	log, err := NewLogger(cfg, out, func() { dropped++ }, zap.WithClock(&fixedClock{now: time.Unix(1e9, 0)}))
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +142,7 @@ func TestLoggerLeavesAccessLinesToTheRouter(t *testing.T) {
 func TestLineSampler(t *testing.T) {
 	t0 := time.Unix(1e9, 0)
 	dropped := 0
-	s := NewLineSampler(config.LogSample{Initial: 2, Thereafter: 3}, func() { dropped++ })
+	s := NewLineSampler(SampleOptions{Initial: 2, Thereafter: 3}, func() { dropped++ })
 	for _, tt := range []struct {
 		at          time.Duration
 		n           int
@@ -169,7 +167,7 @@ func TestLineSampler(t *testing.T) {
 			t.Errorf("at %v: %s, dropped %d; want %s, %d", tt.at, got, dropped, tt.want, tt.wantDropped)
 		}
 	}
-	for _, off := range []*LineSampler{nil, NewLineSampler(config.LogSample{}, nil)} {
+	for _, off := range []*LineSampler{nil, NewLineSampler(SampleOptions{}, nil)} {
 		for range 1000 {
 			if !off.Allow(t0) {
 				t.Fatal("a sampler that is off dropped a line")

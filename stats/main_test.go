@@ -3,7 +3,6 @@ package stats
 import (
 	"errors"
 	"net"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,24 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("net/http.(*conn).closeWriteAndWait"))
-}
-
-// ci reports whether the suite runs in CI, where a missing tool fails a test
-// instead of skipping it.
-func ci() bool { return os.Getenv("CI") == "true" }
-
-// skipOrFail skips the test, or fails it in CI.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if ci() {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 // udpListener is a statsd server stand-in: a real UDP socket on loopback.
@@ -126,4 +113,10 @@ func sumCounters(t testing.TB, packets []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// promtoolPath returns promtool's path, or skips the test (fails it in CI).
+func promtoolPath(t *testing.T) string {
+	t.Helper()
+	return testutil.Tool(t, "promtool", "Debian package prometheus")
 }

@@ -1,6 +1,10 @@
 package stats
 
-import "time"
+import (
+	"time"
+
+	"github.com/bulwark-router/bulwark/router/breaker"
+)
 
 // Multi is a Recorder that passes every event to each of its Recorders in
 // order. It is safe for concurrent use when they all are.
@@ -20,7 +24,7 @@ func (m Multi) Rejected(reason Reason) {
 	}
 }
 
-func (m Multi) BreakerState(backend, target string, s BreakerState) {
+func (m Multi) BreakerState(backend, target string, s breaker.State) {
 	for _, x := range m {
 		x.BreakerState(backend, target, s)
 	}

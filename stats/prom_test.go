@@ -280,7 +280,7 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("/metrics: %d\n%s", code, body)
 	}
 	cfg := statsdConfig("", "")
-	cfg.Prometheus.Enabled = false
+	cfg.Prometheus = false
 	if err := s.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -291,10 +291,7 @@ func TestHandler(t *testing.T) {
 
 // promtool, Prometheus' own linter, accepts the exposition.
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		skipOrFail(t, "promtool not installed (Debian package prometheus): %v", err)
-	}
+	promtool := promtoolPath(t)
 	s := newStats(t, statsdConfig("", ""))
 	recordMix(s)
 	s.LogDropped()

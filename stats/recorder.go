@@ -1,7 +1,7 @@
 // Package stats records what the router does and fans it out to statsd and
 // Prometheus. The request path, admission, breakers and health checks call it
-// through the Recorder interface; it imports no other bulwark package except
-// config.
+// through the Recorder interface; it imports no other bulwark package: its
+// caller turns the config into Options and LogOptions.
 //
 // statsd counters on the request path (request, response.CODE, ROUTE.API,
 // backend.NAME.error, rejected.REASON) are summed in memory and sent once
@@ -11,7 +11,11 @@
 // statsd daemon computes the same either way, from far fewer packets.
 package stats
 
-import "time"
+import (
+	"time"
+
+	"github.com/bulwark-router/bulwark/router/breaker"
+)
 
 // Reason is why the router refused a request itself. Its String form is the
 // Prometheus label value and the statsd segment (PREFIX.rejected.REASON).
@@ -78,28 +82,6 @@ func Reasons() []Reason {
 	return out
 }
 
-// BreakerState is a circuit breaker's state as exported in
-// bulwark_circuit_state: 0 closed, 1 half-open, 2 open.
-type BreakerState uint8
-
-const (
-	StateClosed BreakerState = iota
-	StateHalfOpen
-	StateOpen
-)
-
-func (s BreakerState) String() string {
-	switch s {
-	case StateClosed:
-		return "closed"
-	case StateHalfOpen:
-		return "half-open"
-	case StateOpen:
-		return "open"
-	}
-	return "unknown"
-}
-
 // Request describes one finished request for Recorder.Request.
 type Request struct {
 	Route string // route stats name; "" when no route matched
@@ -125,7 +107,7 @@ type Request struct {
 type Recorder interface {
 	Request(r *Request)
 	Rejected(reason Reason)
-	BreakerState(backend, target string, s BreakerState)
+	BreakerState(backend, target string, s breaker.State)
 	BackendUp(backend, target string, up bool)
 	HealthFail(backend string)
 	InFlight(delta int)
@@ -138,13 +120,13 @@ type Recorder interface {
 // Nop is a Recorder that records nothing. Its zero value is ready to use.
 type Nop struct{}
 
-func (Nop) Request(*Request)                          {}
-func (Nop) Rejected(Reason)                           {}
-func (Nop) BreakerState(string, string, BreakerState) {}
-func (Nop) BackendUp(string, string, bool)            {}
-func (Nop) HealthFail(string)                         {}
-func (Nop) InFlight(int)                              {}
-func (Nop) QueueWait(string, time.Duration)           {}
-func (Nop) TrackedClients(int)                        {}
-func (Nop) BansActive(int)                            {}
-func (Nop) UnderAttack(bool)                          {}
+func (Nop) Request(*Request)                           {}
+func (Nop) Rejected(Reason)                            {}
+func (Nop) BreakerState(string, string, breaker.State) {}
+func (Nop) BackendUp(string, string, bool)             {}
+func (Nop) HealthFail(string)                          {}
+func (Nop) InFlight(int)                               {}
+func (Nop) QueueWait(string, time.Duration)            {}
+func (Nop) TrackedClients(int)                         {}
+func (Nop) BansActive(int)                             {}
+func (Nop) UnderAttack(bool)                           {}

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
-	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
 // ErrClosed is returned by Update after Close.
@@ -53,12 +53,14 @@ type Stats struct {
 	// out-of-range reasons last; the other counters live in pairs.
 	rejected [numReasons + 1]atomic.Int64
 
-	bmu      sync.Mutex                 // guards breakers and attack
-	breakers map[targetKey]BreakerState // last state reported per target
+	bmu      sync.Mutex                  // guards breakers and attack
+	breakers map[targetKey]breaker.State // last state reported per target
 	attack   bool
 
 	mu     sync.Mutex // serialises Update and Close
 	closed bool
+
+	src sources // statsd lines of parts with counts of their own
 }
 
 type targetKey struct{ backend, target string }
@@ -73,7 +75,7 @@ var _ Recorder = (*Stats)(nil)
 // the request path, drops and counts what it cannot send
 // (bulwark_statsd_dropped_total) and logs the failure at most once a minute.
 // A nil log discards logs.
-func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Logger) (*Stats, error) {
+func New(cfg Options, reg *prometheus.Registry, info BuildInfo, log *zap.Logger) (*Stats, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -95,11 +97,11 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 		reg:      reg,
 		prom:     prom,
 		handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		breakers: map[targetKey]BreakerState{},
+		breakers: map[targetKey]breaker.State{},
 	}
 	s.pairs.prom = prom
 	s.queueWait.vec = prom.queueWait
-	s.promOn.Store(cfg.Prometheus.Enabled)
+	s.promOn.Store(cfg.Prometheus)
 	if cfg.Statsd.Address != "" {
 		k, err := s.newSink(cfg.Statsd)
 		if err != nil {
@@ -110,7 +112,7 @@ func New(cfg config.Stats, reg *prometheus.Registry, info BuildInfo, log *zap.Lo
 	return s, nil
 }
 
-func (s *Stats) newSink(cfg config.Statsd) (*statsdSink, error) {
+func (s *Stats) newSink(cfg StatsdOptions) (*statsdSink, error) {
 	k, err := newStatsdSink(cfg, s.appendCounters, s.statsdDropped, s.statsdFailing(cfg.Address))
 	if err != nil {
 		return nil, err
@@ -122,6 +124,7 @@ func (s *Stats) newSink(cfg config.Statsd) (*statsdSink, error) {
 // appendCounters is the sinks' flush hook: it takes the counts since the
 // last flush and appends their lines under prefix.
 func (s *Stats) appendCounters(b []byte, prefix string) []byte {
+	b = s.src.appendLines(b, prefix)
 	return s.takeCounts().appendLines(b, prefix)
 }
 
@@ -140,13 +143,13 @@ func (s *Stats) statsdFailing(addr string) func(error, int) {
 // and closed. Counters recorded during the swap are sent by one sink or the
 // other, exactly once; timer lines recorded during the swap may be dropped
 // and counted. Turning statsd on again starts the counters from zero.
-func (s *Stats) Update(cfg config.Stats) error {
+func (s *Stats) Update(cfg Options) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.promOn.Store(cfg.Prometheus.Enabled)
+	s.promOn.Store(cfg.Prometheus)
 	old := s.sd.Load()
 	if old != nil && old.cfg == cfg.Statsd || old == nil && cfg.Statsd.Address == "" {
 		return nil
@@ -242,7 +245,7 @@ func (s *Stats) Rejected(reason Reason) {
 // BreakerState sets bulwark_circuit_state and counts
 // PREFIX.breaker.BACKEND.open each time a target's breaker goes to open from
 // another state (a target never reported before counts as closed).
-func (s *Stats) BreakerState(backend, target string, st BreakerState) {
+func (s *Stats) BreakerState(backend, target string, st breaker.State) {
 	k := targetKey{backend, target}
 	s.bmu.Lock()
 	prev, seen := s.breakers[k]
@@ -251,7 +254,7 @@ func (s *Stats) BreakerState(backend, target string, st BreakerState) {
 		s.prom.circuit.WithLabelValues(labelValue(backend), labelValue(target)).Set(float64(st))
 	}
 	s.bmu.Unlock()
-	if st == StateOpen && (!seen || prev != StateOpen) {
+	if st == breaker.StateOpen && (!seen || prev != breaker.StateOpen) {
 		if sd := s.sd.Load(); sd != nil {
 			sd.inc("breaker." + statsdSegment(backend) + ".open")
 		}

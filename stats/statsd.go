@@ -9,25 +9,23 @@ import (
 	"time"
 
 	"github.com/cactus/go-statsd-client/v5/statsd"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
-// Statsd defaults, as in config.Load.
+// Statsd defaults.
 const (
 	DefaultPrefix        = "bulwark"
 	DefaultFlushInterval = 100 * time.Millisecond
 )
 
-// statsdSink writes the statsd names of SPEC.md through one non-blocking
-// buffered sender. Requests, the hot path, format their timer lines straight
+// statsdSink writes the statsd names the README lists (Observability)
+// through one non-blocking buffered sender. Requests, the hot path, format their timer lines straight
 // into a stack buffer, one message per request. Counters are summed by the
 // Stats and appended by the sender's flush hook once per flush interval, as
 // PREFIX.NAME:N|c. Rare events go at once through a cactus statsd client
 // sharing the same sender. It is immutable once built, safe for concurrent
 // use, and replaced whole when the address, prefix or flush interval change.
 type statsdSink struct {
-	cfg    config.Statsd // as given, to detect changes
+	cfg    StatsdOptions // as given, to detect changes
 	prefix string
 	send   *sender
 	client statsd.Statter
@@ -36,9 +34,9 @@ type statsdSink struct {
 // newStatsdSink starts the sink's sender. counters, called from the sender's
 // flushing goroutine at each flush and once on close, appends the counter
 // lines under prefix (see sender.counters); it may be nil.
-func newStatsdSink(cfg config.Statsd, counters func(b []byte, prefix string) []byte, dropped func(int), failing func(error, int)) (*statsdSink, error) {
+func newStatsdSink(cfg StatsdOptions, counters func(b []byte, prefix string) []byte, dropped func(int), failing func(error, int)) (*statsdSink, error) {
 	prefix := statsdPrefix(cfg.Prefix)
-	interval := cfg.FlushInterval.D()
+	interval := cfg.FlushInterval
 	if interval <= 0 {
 		interval = DefaultFlushInterval
 	}

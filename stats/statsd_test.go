@@ -12,18 +12,16 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
-func statsdConfig(addr, prefix string) config.Stats {
-	return config.Stats{
-		Statsd:     config.Statsd{Address: addr, Prefix: prefix, FlushInterval: config.Duration(50 * time.Millisecond)},
-		Prometheus: config.Prometheus{Enabled: true},
+func statsdConfig(addr, prefix string) Options {
+	return Options{
+		Statsd:     StatsdOptions{Address: addr, Prefix: prefix, FlushInterval: 50 * time.Millisecond},
+		Prometheus: true,
 	}
 }
 
-func newStats(t *testing.T, cfg config.Stats) *Stats {
+func newStats(t *testing.T, cfg Options) *Stats {
 	t.Helper()
 	s, err := New(cfg, nil, BuildInfo{Version: "1.2.3", Commit: "abc123"}, zap.NewNop())
 	if err != nil {

@@ -38,20 +38,20 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 			s.LogDropped()
 		}
 	}
-	log, err := stats.NewLogger(cfg.Log, zapcore.AddSync(stderr), dropped)
+	log, err := stats.NewLogger(logOptions(cfg.Log), zapcore.AddSync(stderr), dropped)
 	if err != nil {
 		return nil, err
 	}
 	redisstore.LogTo(log.Named("redis"))
 	reg := prometheus.NewRegistry()
-	s, err := stats.New(cfg.Stats, reg, stats.BuildInfo{Version: info.Version, Commit: info.Commit}, log.Named("stats"))
+	s, err := stats.New(statsOptions(cfg.Stats), reg, stats.BuildInfo{Version: info.Version, Commit: info.Commit}, log.Named("stats"))
 	if err != nil {
 		return nil, err
 	}
 	st.Store(s)
 	rec := admin.NewRecorder(s, nil) // counts refusals and breaker changes for the status page
 	rt, err := router.New(cfg, router.Options{Logger: log, Recorder: rec, Info: info,
-		AccessSampler: stats.NewLineSampler(cfg.Log.Sample, dropped)})
+		AccessSampler: stats.NewLineSampler(sampleOptions(cfg.Log.Sample), dropped)})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -61,19 +61,9 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		Name: "bulwark_early_refusals_total",
 		Help: "Requests refused by the connection front from their raw head (server.early_refusal); also counted in bulwark_rejections_total.",
 	}, func() float64 { return float64(rt.EarlyRefusals()) }))
-	if _, ok := rt.Admission().StoreUp(); ok {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "bulwark_limit_store_up",
-			Help: "1 when the limit store (limit_store) answered the last command, else 0.",
-		}, func() float64 {
-			if up, _ := rt.Admission().StoreUp(); up {
-				return 1
-			}
-			return 0
-		}))
-	}
+	storeMetrics(reg, s, rt.Admission())
 	srv.Admin().Handle("/metrics", s.Handler())
-	srv.OnReload(func(c *config.Config) error { return s.Update(c.Stats) })
+	srv.OnReload(func(c *config.Config) error { return s.Update(statsOptions(c.Stats)) })
 	smp := admin.NewSampler(srv, rec)
 	srv.Admin().Handle("/admin/api/status", smp.StatusHandler())
 	srv.Admin().Handle("/admin/{$}", admin.PageHandler())

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -38,7 +38,7 @@ type proc struct {
 func startProc(t *testing.T, yaml string) *proc {
 	t.Helper()
 	p := &proc{log: newLineLog(), done: make(chan struct{}),
-		addr: freeAddr(t), admin: freeAddr(t)}
+		addr: testutil.FreeAddr(t), admin: testutil.FreeAddr(t)}
 	p.base = "http://" + p.addr
 	p.cfg = filepath.Join(t.TempDir(), "bulwark.yaml")
 	p.writeConfig(t, yaml)
@@ -146,17 +146,6 @@ func procEnv() []string {
 		}
 	}
 	return append(env, "GORACE=atexit_sleep_ms=0")
-}
-
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // lineLog is an io.Writer that keeps what is written as lines and lets a

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"os"
@@ -30,22 +31,13 @@ type Daemon struct {
 	MgmtAddr string // the management (admin) TCP port
 }
 
-// skipUnlessCI skips t, or fails it when CI=true: CI installs node and npm.
-func skipUnlessCI(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // install installs the daemon once and returns node's path and stats.js's.
 func install(t testing.TB) (node, script string) {
 	t.Helper()
 	node, errNode := exec.LookPath("node")
 	npm, errNpm := exec.LookPath("npm")
 	if errNode != nil || errNpm != nil {
-		skipUnlessCI(t, "node or npm not installed: %v %v", errNode, errNpm)
+		testutil.SkipOrFail(t, "node or npm not installed: %v %v", errNode, errNpm)
 	}
 	dir := filepath.Join(os.TempDir(), "bulwark-test-etsy-statsd-"+Version)
 	script = filepath.Join(dir, "node_modules", "statsd", "stats.js")
@@ -62,7 +54,7 @@ func install(t testing.TB) (node, script string) {
 	cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--omit=optional",
 		"--ignore-scripts", "--no-save", "--prefix", tmp, "statsd@"+Version)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		skipUnlessCI(t, "npm install statsd@%s: %v\n%s", Version, err, out)
+		testutil.SkipOrFail(t, "npm install statsd@%s: %v\n%s", Version, err, out)
 	}
 	// Rename is atomic: a concurrent run either wins or finds it installed.
 	if err := os.Rename(tmp, dir); err != nil {

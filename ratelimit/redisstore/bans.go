@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -11,7 +12,7 @@ import (
 
 // Announcements on banChannel: "b <from> <ms> <level> <auth 0|1> <client>"
 // for a ban lasting ms from its arrival, "l <from> <client>" for a lift.
-// A ban key banPrefix+client holds "<level> <auth>" with the ban's TTL.
+// A ban key clientKey(banPrefix, client) holds "<level> <auth>" with the ban's TTL.
 
 // ShareBan announces a ban made by this router. It never blocks: the
 // announcement is written by the store's writer goroutine (dropped, and
@@ -69,9 +70,9 @@ func (s *Store) send(msg string) error {
 		switch f[0] {
 		case "b":
 			ms, _ := strconv.ParseInt(f[2], 10, 64)
-			p.Set(ctx, banPrefix+f[5], f[3]+" "+f[4], time.Duration(ms)*time.Millisecond)
+			p.Set(ctx, clientKey(banPrefix, f[5]), f[3]+" "+f[4], time.Duration(ms)*time.Millisecond)
 		case "l":
-			p.Del(ctx, banPrefix+f[2])
+			p.Del(ctx, clientKey(banPrefix, f[2]))
 		}
 		p.Publish(ctx, banChannel, msg)
 		return nil
@@ -133,27 +134,46 @@ func (s *Store) parse(msg string) (Ban, bool) {
 	return Ban{}, false
 }
 
-// catchUp applies every ban key in the store.
+// catchUp applies every ban key in the store (on every primary of a
+// cluster).
 func (s *Store) catchUp(apply func(Ban)) {
 	ctx := context.Background()
-	it := s.rdb.Scan(ctx, 0, banPrefix+"*", 256).Iterator()
-	for it.Next(ctx) {
-		key := it.Val()
-		p := s.rdb.Pipeline()
-		get, ttl := p.Get(ctx, key), p.PTTL(ctx, key)
-		if _, err := p.Exec(ctx); err != nil {
-			continue // expired between SCAN and GET
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		it := c.Scan(ctx, 0, banPrefix+"*", 256).Iterator()
+		for it.Next(ctx) {
+			key := it.Val()
+			p := c.Pipeline()
+			get, ttl := p.Get(ctx, key), p.PTTL(ctx, key)
+			if _, err := p.Exec(ctx); err != nil {
+				continue // expired between SCAN and GET
+			}
+			var level, auth int
+			if f := strings.Fields(get.Val()); len(f) == 2 {
+				level, _ = strconv.Atoi(f[0])
+				auth, _ = strconv.Atoi(f[1])
+			}
+			if d := ttl.Val(); d > 0 {
+				apply(Ban{Client: untag(banPrefix, key), For: d, Level: level, Auth: auth == 1})
+			}
 		}
-		var level, auth int
-		if f := strings.Fields(get.Val()); len(f) == 2 {
-			level, _ = strconv.Atoi(f[0])
-			auth, _ = strconv.Atoi(f[1])
-		}
-		if d := ttl.Val(); d > 0 {
-			apply(Ban{Client: strings.TrimPrefix(key, banPrefix), For: d, Level: level, Auth: auth == 1})
-		}
+		return it.Err()
 	}
-	if err := it.Err(); err != nil {
+	var err error
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		// ForEachMaster scans the primaries at once; apply runs one
+		// call at a time, after.
+		var mu sync.Mutex
+		var found []Ban
+		each := apply
+		apply = func(b Ban) { mu.Lock(); found = append(found, b); mu.Unlock() }
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+		for _, b := range found {
+			each(b)
+		}
+	} else {
+		err = scan(ctx, s.rdb)
+	}
+	if err != nil {
 		s.fail(err)
 	}
 }

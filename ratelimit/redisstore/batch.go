@@ -81,7 +81,7 @@ func (s *Store) runBatch(calls []*call) {
 	if failure != nil {
 		s.fail(failure)
 	} else {
-		s.circ.success()
+		s.ok()
 	}
 }
 

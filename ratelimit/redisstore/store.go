@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -18,13 +17,6 @@ import (
 // ErrUnavailable is returned instead of calling Redis while the circuit is
 // open (after consecutive errors).
 var ErrUnavailable = errors.New("redisstore: limit store unavailable")
-
-// Key prefixes. A fleet shares them through its Redis database.
-const (
-	bucketPrefix = "bulwark:rl:"
-	banPrefix    = "bulwark:ban:"
-	banChannel   = "bulwark:bans"
-)
 
 // Bucket names one shared bucket and its parameters: Interval is the time
 // per token and Tolerance the burst times Interval, both in nanoseconds.
@@ -59,7 +51,7 @@ type Ban struct {
 // Store is a connection to the fleet's Redis. Build it with New; it is safe
 // for concurrent use. Close stops its goroutines and closes the connections.
 type Store struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	log  *zap.Logger
 	now  func() time.Time
 	id   string // this router's instance, to skip its own announcements
@@ -72,7 +64,10 @@ type Store struct {
 	calls  chan *call
 
 	errs    atomic.Uint64
+	errsBy  [len(ErrorKinds)]atomic.Uint64
 	lastLog atomic.Int64 // unix ns of the last error line
+	down    atomic.Bool  // the circuit opened and nothing succeeded since
+	downAt  atomic.Int64 // unix ns when down turned true
 
 	out       chan string // ban and lift announcements to write
 	stop      chan struct{}
@@ -87,25 +82,19 @@ func New(c *config.LimitStore, log *zap.Logger) (*Store, error) {
 	if c == nil {
 		return nil, errors.New("redisstore: nil limit_store")
 	}
-	opt, err := redis.ParseURL(c.URL)
-	if err != nil {
-		return nil, fmt.Errorf("limit_store.url: %w", err)
-	}
 	timeout := time.Duration(c.Timeout)
 	if timeout <= 0 {
 		timeout = 50 * time.Millisecond
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
-	opt.MaxRetries = -1   // a retry would double a dead server's cost
-	opt.DialerRetries = 1 // so would a second dial
-	opt.ContextTimeoutEnabled = true
-	opt.MinIdleConns = batchers // dialled ahead of the first decision
-	opt.DisableIdentity = true
+	rdb, err := newClient(c, timeout)
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}
 	s := &Store{
-		rdb:     redis.NewClient(opt),
+		rdb:     rdb,
 		log:     log,
 		now:     time.Now,
 		id:      strconv.FormatUint(rand.Uint64(), 36),
@@ -131,10 +120,9 @@ func (s *Store) Take(client, net Bucket) (Result, error) {
 	if !s.circ.allow(s.now()) {
 		return Result{}, ErrUnavailable
 	}
-	keys := []string{bucketPrefix + client.Key}
+	keys := bucketKeys(client.Key, net.Key)
 	args := []any{us(client.Interval), us(client.Tolerance)}
 	if net.Key != "" {
-		keys = append(keys, bucketPrefix+net.Key)
 		args = append(args, us(net.Interval), us(net.Tolerance))
 	}
 	if !s.direct {
@@ -147,30 +135,15 @@ func (s *Store) Take(client, net Bucket) (Result, error) {
 		s.fail(err)
 		return Result{}, err
 	}
-	s.circ.success()
+	s.ok()
 	return r, nil
 }
 
 // us formats nanoseconds as microseconds, exactly.
 func us(ns int64) string { return strconv.FormatFloat(float64(ns)/1e3, 'f', -1, 64) }
 
-// Up reports whether the last command succeeded (true before the first).
-func (s *Store) Up() bool { return s.circ.up() }
-
 // Errors is the number of failed commands so far.
 func (s *Store) Errors() uint64 { return s.errs.Load() }
-
-// fail counts an error, feeds the circuit and logs at most once per 10s.
-func (s *Store) fail(err error) {
-	n := s.errs.Add(1)
-	now := s.now()
-	s.circ.failure(now)
-	last := s.lastLog.Load()
-	if now.UnixNano()-last >= int64(10*time.Second) && s.lastLog.CompareAndSwap(last, now.UnixNano()) {
-		s.log.Warn("limit store error: deciding by limit_store.on_error",
-			zap.Error(err), zap.Uint64("errors_total", n))
-	}
-}
 
 // Close stops the ban writer and watcher and closes the connections.
 func (s *Store) Close() error {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"testing"
 	"time"
 )
@@ -9,22 +10,22 @@ import (
 // A backend whose targets all failed their health checks is down because
 // of its targets, though its own breaker is closed; the status says which.
 func TestStatusSaysWhyABackendIsDown(t *testing.T) {
-	var clk fakeClock
+	clk := &testutil.Clock{}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	clk.set(t0)
-	rec := NewRecorder(nil, clk.now)
+	clk.Set(t0)
+	rec := NewRecorder(nil, clk.Now)
 	srv := startServer(t, fmt.Sprintf(`
 backends:
   app:
     targets: [http://%s, http://%s]
     health: {path: /h, interval: 20ms, timeout: 1s, fall: 1}
 routes: [{backend: app}]
-`, deadAddr(t), deadAddr(t)), rec)
-	s := newSampler(srv, rec, WithClock(clk.now), WithStarted(t0))
+`, testutil.FreeAddr(t), testutil.FreeAddr(t)), rec)
+	s := newSampler(srv, rec, WithClock(clk.Now), WithStarted(t0))
 	var b Backend
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		clk.add(time.Second)
-		s.sample(clk.now())
+		clk.Advance(time.Second)
+		s.sample(clk.Now())
 		if b = s.Status().Backends[0]; b.Down != "" || time.Now().After(deadline) {
 			break
 		}

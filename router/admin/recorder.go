@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -30,7 +31,7 @@ type Recorder struct {
 type breakerKey struct{ backend, target string }
 
 type breakerChange struct {
-	to stats.BreakerState
+	to breaker.State
 	at time.Time
 }
 
@@ -56,7 +57,7 @@ func (r *Recorder) Rejected(reason stats.Reason) {
 
 // BreakerState notes when the breaker changed and forwards it. target is ""
 // for a backend-level breaker.
-func (r *Recorder) BreakerState(backend, target string, s stats.BreakerState) {
+func (r *Recorder) BreakerState(backend, target string, s breaker.State) {
 	at := r.now()
 	r.mu.Lock()
 	r.changes[breakerKey{backend, target}] = breakerChange{to: s, at: at}
@@ -109,7 +110,7 @@ func (r *Recorder) Attacked() bool { return r.attack.Load() }
 
 // lastChange returns when the breaker last changed to state s; ok is false
 // when its last reported change was to another state, or none was seen.
-func (r *Recorder) lastChange(backend, target string, s stats.BreakerState) (at time.Time, ok bool) {
+func (r *Recorder) lastChange(backend, target string, s breaker.State) (at time.Time, ok bool) {
 	r.mu.Lock()
 	c, found := r.changes[breakerKey{backend, target}]
 	r.mu.Unlock()

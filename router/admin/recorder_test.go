@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -15,9 +16,9 @@ type countingRecorder struct {
 	attack   bool
 }
 
-func (c *countingRecorder) Rejected(r stats.Reason)                         { c.rejected[r]++ }
-func (c *countingRecorder) BreakerState(string, string, stats.BreakerState) { c.breakers++ }
-func (c *countingRecorder) UnderAttack(on bool)                             { c.attack = on }
+func (c *countingRecorder) Rejected(r stats.Reason)                    { c.rejected[r]++ }
+func (c *countingRecorder) BreakerState(string, string, breaker.State) { c.breakers++ }
+func (c *countingRecorder) UnderAttack(on bool)                        { c.attack = on }
 
 func TestRecorderCountsAndForwards(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -27,7 +28,7 @@ func TestRecorderCountsAndForwards(t *testing.T) {
 	r.Rejected(stats.RateLimit)
 	r.Rejected(stats.Banned)
 	r.Rejected(stats.Reason(200)) // out of range: forwarded, not counted
-	r.BreakerState("app", "http://a", stats.StateOpen)
+	r.BreakerState("app", "http://a", breaker.StateOpen)
 	r.UnderAttack(true)
 
 	tests := []struct {
@@ -50,13 +51,13 @@ func TestRecorderCountsAndForwards(t *testing.T) {
 	if next.breakers != 1 || !next.attack || !r.Attacked() {
 		t.Errorf("forwarded breakers=%d attack=%v; Attacked=%v", next.breakers, next.attack, r.Attacked())
 	}
-	if at, ok := r.lastChange("app", "http://a", stats.StateOpen); !ok || !at.Equal(t0) {
+	if at, ok := r.lastChange("app", "http://a", breaker.StateOpen); !ok || !at.Equal(t0) {
 		t.Errorf("lastChange(open) = %v, %v", at, ok)
 	}
-	if _, ok := r.lastChange("app", "http://a", stats.StateClosed); ok {
+	if _, ok := r.lastChange("app", "http://a", breaker.StateClosed); ok {
 		t.Error("lastChange(closed) found a change to open")
 	}
-	if _, ok := NewRecorder(nil, nil).lastChange("x", "", stats.StateClosed); ok {
+	if _, ok := NewRecorder(nil, nil).lastChange("x", "", breaker.StateClosed); ok {
 		t.Error("empty recorder has a change")
 	}
 }

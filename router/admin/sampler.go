@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/router"
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -54,7 +55,7 @@ type targetHist struct {
 
 // breakerHist tracks how long a breaker has been in its state.
 type breakerHist struct {
-	state stats.BreakerState
+	state breaker.State
 	since time.Time
 	seen  bool
 }
@@ -197,7 +198,7 @@ func (s *Sampler) sample(now time.Time) {
 
 // trackBreaker notes a breaker's state at now, taking the exact change time
 // from the recorder when it saw the change.
-func (s *Sampler) trackBreaker(h *breakerHist, backend, target string, st stats.BreakerState, now time.Time) {
+func (s *Sampler) trackBreaker(h *breakerHist, backend, target string, st breaker.State, now time.Time) {
 	if h.seen && h.state == st {
 		return
 	}

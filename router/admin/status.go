@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router"
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -194,17 +195,17 @@ func (bh *backendHist) status(now time.Time) Backend {
 		switch {
 		case !ts.Up:
 			down++
-		case ts.Breaker == stats.StateOpen:
+		case ts.Breaker == breaker.StateOpen:
 			open++
 		default:
 			anyUp = true
 		}
 		b.Targets = append(b.Targets, t)
 	}
-	b.Up = anyUp && bh.cur.Breaker != stats.StateOpen
+	b.Up = anyUp && bh.cur.Breaker != breaker.StateOpen
 	switch {
 	case b.Up:
-	case bh.cur.Breaker == stats.StateOpen:
+	case bh.cur.Breaker == breaker.StateOpen:
 		b.Down = "breaker open"
 	case open == 0:
 		b.Down = "targets down"

@@ -5,26 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/router"
 )
-
-// fakeClock is a settable clock for the sampler and the recorder.
-type fakeClock struct{ ns atomic.Int64 }
-
-func (c *fakeClock) now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
-func (c *fakeClock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // startServer runs a real router and server for yaml on loopback ports,
 // with rec as its recorder.
@@ -56,34 +48,11 @@ func startServer(t *testing.T, yaml string, rec *Recorder) *router.Server {
 	return srv
 }
 
-// deadAddr is a loopback address nobody listens on.
-func deadAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // get sends n GETs to url as client (X-Forwarded-For from a trusted peer)
 // and returns the status codes seen.
 func get(t *testing.T, url, client string, n int) map[int]int {
 	t.Helper()
-	codes := map[int]int{}
-	for range n {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("X-Forwarded-For", client)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		codes[resp.StatusCode]++
-	}
-	return codes
+	return testutil.GetAs(t, http.DefaultClient, url, client, n)
 }
 
 // TestStatusKnownTraffic sends a known mix through a real router and
@@ -96,12 +65,12 @@ func TestStatusKnownTraffic(t *testing.T) {
 		io.WriteString(w, "slow")
 	}))
 	defer slow.Close()
-	dead := deadAddr(t)
+	dead := testutil.FreeAddr(t)
 
-	var clk fakeClock
+	clk := &testutil.Clock{}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	clk.set(t0)
-	rec := NewRecorder(nil, clk.now)
+	clk.Set(t0)
+	rec := NewRecorder(nil, clk.Now)
 	srv := startServer(t, fmt.Sprintf(`
 client_ip: {trusted_proxies: [127.0.0.1/32]}
 limits:
@@ -121,11 +90,11 @@ routes:
   - {match: {path_prefix: /limited}, backend: fast, limit: strict}
   - {backend: fast}
 `, fast.URL, slow.URL, dead), rec)
-	s := newSampler(srv, rec, WithClock(clk.now), WithStarted(t0.Add(-5*time.Second)))
+	s := newSampler(srv, rec, WithClock(clk.Now), WithStarted(t0.Add(-5*time.Second)))
 	base := "http://" + srv.Addr().String()
 
 	// One second of traffic.
-	clk.add(500 * time.Millisecond)
+	clk.Advance(500 * time.Millisecond)
 	get(t, base+"/", "10.0.0.1", 10)
 	get(t, base+"/slow", "10.0.0.1", 4)
 	if c := get(t, base+"/dead", "10.0.0.1", 5); c[502] != 3 || c[503] != 2 {
@@ -134,8 +103,8 @@ routes:
 	if c := get(t, base+"/limited", "10.0.0.9", 6); c[200] != 2 || c[429] != 3 || c[403] != 1 {
 		t.Fatalf("limited client got %v, want 2×200, 3×429, then 403 (banned)", c)
 	}
-	clk.set(t0.Add(time.Second))
-	s.sample(clk.now())
+	clk.Set(t0.Add(time.Second))
+	s.sample(clk.Now())
 	st := s.Status()
 
 	// Build, config, uptime, listeners.
@@ -254,8 +223,8 @@ routes:
 
 	// Nine quiet seconds: rates are over the last ten.
 	for i := 2; i <= 10; i++ {
-		clk.set(t0.Add(time.Duration(i) * time.Second))
-		s.sample(clk.now())
+		clk.Set(t0.Add(time.Duration(i) * time.Second))
+		s.sample(clk.Now())
 	}
 	st = s.Status()
 	for _, b := range st.Backends {

@@ -3,16 +3,14 @@ package breaker
 import (
 	"testing"
 	"time"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
 // BenchmarkBreakerAllowDone is the forward path: a closed breaker admitting
 // and recording successes from every core, on the real clock.
 func BenchmarkBreakerAllowDone(b *testing.B) {
-	br := New(config.Breaker{
+	br := New(Config{
 		ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20,
-		Window: config.Duration(10 * time.Second), OpenFor: config.Duration(5 * time.Second),
+		Window: 10 * time.Second, OpenFor: 5 * time.Second,
 		HalfOpenRequests: 1,
 	})
 	b.ReportAllocs()
@@ -30,7 +28,7 @@ func BenchmarkBreakerAllowDone(b *testing.B) {
 // BenchmarkBreakerAllowOpen is the refusal path while open: a clock check
 // and the *OpenError.
 func BenchmarkBreakerAllowOpen(b *testing.B) {
-	br := New(config.Breaker{ConsecutiveFailures: 1, MinRequests: 1, OpenFor: config.Duration(time.Hour), HalfOpenRequests: 1})
+	br := New(Config{ConsecutiveFailures: 1, MinRequests: 1, OpenFor: time.Hour, HalfOpenRequests: 1})
 	tok, _ := br.Allow()
 	br.Done(tok, Failure)
 	b.ReportAllocs()
@@ -45,7 +43,7 @@ func BenchmarkBreakerAllowOpen(b *testing.B) {
 
 // BenchmarkBreakerReady is the balancer's check.
 func BenchmarkBreakerReady(b *testing.B) {
-	br := New(config.Breaker{ConsecutiveFailures: 5, MinRequests: 1, HalfOpenRequests: 1})
+	br := New(Config{ConsecutiveFailures: 5, MinRequests: 1, HalfOpenRequests: 1})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

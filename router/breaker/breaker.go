@@ -27,9 +27,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/bulwark-router/bulwark/config"
-	"github.com/bulwark-router/bulwark/stats"
 )
 
 // Result is how a request admitted by Allow ended.
@@ -80,7 +77,7 @@ type Breaker struct {
 	halfMax     int32
 	now         func() time.Time
 	origin      time.Time
-	onChange    func(from, to stats.BreakerState)
+	onChange    func(from, to State)
 
 	// Lock-free mirrors, written only under mu.
 	word      atomic.Uint64 // generation<<2 | state
@@ -97,12 +94,12 @@ type Breaker struct {
 	notifying bool
 }
 
-type transition struct{ from, to stats.BreakerState }
+type transition struct{ from, to State }
 
 // New returns a closed breaker for cfg. cfg.Disabled, or ConsecutiveFailures
 // and FailureRatio both 0, give a breaker that always allows. Missing
-// OpenFor, Window, MinRequests or HalfOpenRequests take the config defaults.
-func New(cfg config.Breaker, opts ...Option) *Breaker {
+// OpenFor, Window, MinRequests or HalfOpenRequests take Config's defaults.
+func New(cfg Config, opts ...Option) *Breaker {
 	b := &Breaker{
 		off:         cfg.Disabled || (cfg.ConsecutiveFailures <= 0 && cfg.FailureRatio <= 0),
 		consecutive: cfg.ConsecutiveFailures,
@@ -126,11 +123,11 @@ func New(cfg config.Breaker, opts ...Option) *Breaker {
 	}
 	b.maxOpenFor = max(b.maxOpenFor, b.openFor)
 	b.origin = b.now()
-	b.word.Store(1<<2 | uint64(stats.StateClosed))
+	b.word.Store(1<<2 | uint64(StateClosed))
 	return b
 }
 
-func stateOf(word uint64) stats.BreakerState { return stats.BreakerState(word & 3) }
+func stateOf(word uint64) State { return State(word & 3) }
 
 // since is the injected clock in ns since New; it never goes below 0.
 func (b *Breaker) since() int64 { return max(int64(b.now().Sub(b.origin)), 0) }
@@ -143,14 +140,14 @@ func (b *Breaker) Allow() (Token, error) {
 	}
 	w := b.word.Load()
 	switch stateOf(w) {
-	case stats.StateClosed:
+	case StateClosed:
 		return Token{w}, nil
-	case stats.StateOpen:
+	case StateOpen:
 		t := b.since()
 		if until := b.openUntil.Load(); t < until {
 			return Token{}, &OpenError{RetryAfter: time.Duration(until - t)}
 		}
-	case stats.StateHalfOpen:
+	case StateHalfOpen:
 		if b.probes.Load() >= b.halfMax {
 			return Token{}, &OpenError{RetryAfter: time.Duration(b.openFor)}
 		}
@@ -165,9 +162,9 @@ func (b *Breaker) allowSlow() (Token, error) {
 	w := b.word.Load()
 	var err error
 	switch stateOf(w) {
-	case stats.StateOpen: // a probe failed since the fast path looked
+	case StateOpen: // a probe failed since the fast path looked
 		err = &OpenError{RetryAfter: time.Duration(max(b.openUntil.Load()-b.since(), 0))}
-	case stats.StateHalfOpen:
+	case StateHalfOpen:
 		if n := b.probes.Load(); n < b.halfMax {
 			b.probes.Store(n + 1)
 		} else {
@@ -186,10 +183,10 @@ func (b *Breaker) allowSlow() (Token, error) {
 
 // advance turns an expired open state into half-open. Call with mu held.
 func (b *Breaker) advance(t int64) bool {
-	if stateOf(b.word.Load()) == stats.StateOpen && t >= b.openUntil.Load() {
+	if stateOf(b.word.Load()) == StateOpen && t >= b.openUntil.Load() {
 		b.probes.Store(0)
 		b.probesOK = 0
-		b.setState(stats.StateHalfOpen)
+		b.setState(StateHalfOpen)
 		return true
 	}
 	return false
@@ -201,7 +198,7 @@ func (b *Breaker) Done(t Token, r Result) {
 	if t.word == 0 || b.word.Load() != t.word {
 		return
 	}
-	if r == Ignore && stateOf(t.word) == stats.StateClosed {
+	if r == Ignore && stateOf(t.word) == StateClosed {
 		return
 	}
 	b.mu.Lock()
@@ -212,7 +209,7 @@ func (b *Breaker) Done(t Token, r Result) {
 	now := b.since()
 	changed := false
 	switch stateOf(t.word) {
-	case stats.StateClosed:
+	case StateClosed:
 		if r == Success {
 			b.fails = 0
 			b.win.add(now, false)
@@ -224,7 +221,7 @@ func (b *Breaker) Done(t Token, r Result) {
 			b.trip(now)
 			changed = true
 		}
-	case stats.StateHalfOpen:
+	case StateHalfOpen:
 		switch r {
 		case Success:
 			b.probesOK++
@@ -267,7 +264,7 @@ func (b *Breaker) trip(now int64) {
 	d = min(d, b.maxOpenFor)
 	b.trips++
 	b.openUntil.Store(now + d)
-	b.setState(stats.StateOpen)
+	b.setState(StateOpen)
 }
 
 // close resets every count. Call with mu held.
@@ -275,11 +272,11 @@ func (b *Breaker) close() {
 	b.trips, b.fails, b.probesOK = 0, 0, 0
 	b.probes.Store(0)
 	b.win.reset()
-	b.setState(stats.StateClosed)
+	b.setState(StateClosed)
 }
 
 // setState starts a new generation and queues the change. Call with mu held.
-func (b *Breaker) setState(to stats.BreakerState) {
+func (b *Breaker) setState(to State) {
 	w := b.word.Load()
 	b.word.Store((w>>2+1)<<2 | uint64(to))
 	if b.onChange != nil {
@@ -289,9 +286,9 @@ func (b *Breaker) setState(to stats.BreakerState) {
 
 // State is the current state. An open breaker past its open time turns
 // half-open here (and reports the change).
-func (b *Breaker) State() stats.BreakerState {
+func (b *Breaker) State() State {
 	s := stateOf(b.word.Load())
-	if s != stats.StateOpen || b.since() < b.openUntil.Load() {
+	if s != StateOpen || b.since() < b.openUntil.Load() {
 		return s
 	}
 	b.mu.Lock()
@@ -306,7 +303,7 @@ func (b *Breaker) State() stats.BreakerState {
 
 // RetryAfter is the time until half-open; 0 when not open.
 func (b *Breaker) RetryAfter() time.Duration {
-	if stateOf(b.word.Load()) != stats.StateOpen {
+	if stateOf(b.word.Load()) != StateOpen {
 		return 0
 	}
 	return time.Duration(max(b.openUntil.Load()-b.since(), 0))
@@ -317,9 +314,9 @@ func (b *Breaker) RetryAfter() time.Duration {
 // open time. Balancers use it to skip targets; it takes no lock.
 func (b *Breaker) Ready() bool {
 	switch stateOf(b.word.Load()) {
-	case stats.StateClosed:
+	case StateClosed:
 		return true
-	case stats.StateHalfOpen:
+	case StateHalfOpen:
 		return b.probes.Load() < b.halfMax
 	default:
 		return b.since() >= b.openUntil.Load()

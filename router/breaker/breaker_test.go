@@ -7,25 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-router/bulwark/config"
-	"github.com/bulwark-router/bulwark/stats"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable clock; tests move it between steps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 const (
-	closed = stats.StateClosed
-	half   = stats.StateHalfOpen
-	open   = stats.StateOpen
+	closed = StateClosed
+	half   = StateHalfOpen
+	open   = StateOpen
 )
 
 // step is one action at a fixed instant (time since the breaker was made)
@@ -43,28 +33,28 @@ type step struct {
 	do         string
 	admitted   bool
 	refusedFor time.Duration
-	state      stats.BreakerState
+	state      State
 	retry      time.Duration
 }
 
-func brk(consecutive int, ratio float64, minRequests, halfOpen int) config.Breaker {
-	return config.Breaker{
+func brk(consecutive int, ratio float64, minRequests, halfOpen int) Config {
+	return Config{
 		ConsecutiveFailures: consecutive,
 		FailureRatio:        ratio,
 		MinRequests:         minRequests,
-		Window:              config.Duration(10 * time.Second),
-		OpenFor:             config.Duration(5 * time.Second),
+		Window:              10 * time.Second,
+		OpenFor:             5 * time.Second,
 		HalfOpenRequests:    halfOpen,
 	}
 }
 
-func runSteps(t *testing.T, cfg config.Breaker, steps []step) {
+func runSteps(t *testing.T, cfg Config, steps []step) {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	b := New(cfg, WithClock(clk.Now))
 	var held []Token
 	for i, s := range steps {
-		clk.set(t0.Add(s.at))
+		clk.Set(t0.Add(s.at))
 		where := fmt.Sprintf("step %d (at %v, %q)", i, s.at, s.do)
 		switch s.do {
 		case "+", "-":
@@ -226,7 +216,7 @@ func TestStaleTokenIgnored(t *testing.T) {
 }
 
 func TestAlwaysAllows(t *testing.T) {
-	for name, cfg := range map[string]config.Breaker{
+	for name, cfg := range map[string]Config{
 		"disabled":       {ConsecutiveFailures: 1, FailureRatio: 0.1, MinRequests: 1, Disabled: true},
 		"no trip policy": {ConsecutiveFailures: 0, FailureRatio: 0, MinRequests: 1},
 	} {
@@ -247,7 +237,7 @@ func TestAlwaysAllows(t *testing.T) {
 }
 
 func TestReady(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	b := New(brk(1, 0, 20, 2), WithClock(clk.Now))
 	tests := []struct {
 		at   time.Duration
@@ -262,7 +252,7 @@ func TestReady(t *testing.T) {
 		{at: 5 * time.Second, do: func() { b.Allow() }, want: false}, // both probe slots taken
 	}
 	for i, tt := range tests {
-		clk.set(t0.Add(tt.at))
+		clk.Set(t0.Add(tt.at))
 		if tt.do != nil {
 			tt.do()
 		}
@@ -273,17 +263,17 @@ func TestReady(t *testing.T) {
 }
 
 func TestOnStateChangeAfterUnlockInOrder(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	var b *Breaker
 	var got []string
-	b = New(brk(1, 0, 20, 1), WithClock(clk.Now), OnStateChange(func(from, to stats.BreakerState) {
+	b = New(brk(1, 0, 20, 1), WithClock(clk.Now), OnStateChange(func(from, to State) {
 		// These would deadlock if the callback ran under the lock.
 		_ = b.State()
 		_ = b.Ready()
 		got = append(got, from.String()+">"+to.String())
 		if to == open && len(got) == 1 {
 			// Re-entrant change from inside the callback: delivered after this one.
-			clk.set(t0.Add(5 * time.Second))
+			clk.Set(t0.Add(5 * time.Second))
 			tok, err := b.Allow()
 			if err != nil {
 				t.Errorf("Allow in callback: %v", err)
@@ -310,9 +300,9 @@ func TestOpenErrorMessage(t *testing.T) {
 // the race detector and checks the half-open slot count never goes wrong.
 func TestConcurrent(t *testing.T) {
 	cfg := brk(3, 0.5, 10, 2)
-	cfg.OpenFor = config.Duration(time.Microsecond)
+	cfg.OpenFor = time.Microsecond
 	var changes sync.Map
-	b := New(cfg, OnStateChange(func(from, to stats.BreakerState) { changes.Store(to, true) }))
+	b := New(cfg, OnStateChange(func(from, to State) { changes.Store(to, true) }))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

@@ -5,21 +5,19 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/router/breaker"
-	"github.com/bulwark-router/bulwark/stats"
 )
 
 func Example() {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	b := breaker.New(config.Breaker{
+	b := breaker.New(breaker.Config{
 		ConsecutiveFailures: 2,
 		MinRequests:         1,
-		OpenFor:             config.Duration(5 * time.Second),
+		OpenFor:             5 * time.Second,
 		HalfOpenRequests:    1,
 	},
 		breaker.WithClock(func() time.Time { return now }),
-		breaker.OnStateChange(func(from, to stats.BreakerState) { fmt.Println(from, "->", to) }),
+		breaker.OnStateChange(func(from, to breaker.State) { fmt.Println(from, "->", to) }),
 	)
 	for range 2 {
 		tok, _ := b.Allow()

@@ -1,10 +1,6 @@
 package breaker
 
-import (
-	"time"
-
-	"github.com/bulwark-router/bulwark/stats"
-)
+import "time"
 
 // Option configures New.
 type Option func(*Breaker)
@@ -21,7 +17,7 @@ func WithClock(now func() time.Time) Option {
 // OnStateChange registers fn, called on every state change in the order the
 // changes happened. It runs after the breaker's lock is released, so it may
 // call the breaker's methods.
-func OnStateChange(fn func(from, to stats.BreakerState)) Option {
+func OnStateChange(fn func(from, to State)) Option {
 	return func(b *Breaker) { b.onChange = fn }
 }
 

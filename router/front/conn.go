@@ -197,30 +197,11 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 		}
 		kind := headShort
 		if c.skip == 0 && c.r < c.w {
-			kind = parseHead(c.buf[c.r:c.w], c.d.ForwardedField(), &c.h)
+			kind = parseRequestHead(c.buf[c.r:c.w], c.d.ForwardedField(), &c.h)
 		}
 		switch kind {
 		case headShort:
-			if c.w-c.r == bufSize {
-				c.raw = true // a head larger than the buffer
-				c.leave(false)
-				continue
-			}
-			mode := fillHead
-			switch {
-			case c.passed != c.answered.Load():
-				mode = fillHold // net/http's watch: its deadline, its abort
-			case c.refused:
-				mode = fillIdle
-			}
-			if err := c.fill(fd, mode); err != nil {
-				if err == errWouldBlock {
-					return 0, err
-				}
-				c.rdl, c.wdl = time.Time{}, time.Time{}
-				if !isTimeout(err) {
-					c.releaseBuf()
-				}
+			if err := c.moreHead(fd); err != nil {
 				return 0, err
 			}
 		case headRaw:
@@ -235,7 +216,7 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 				// in net/http's. Only a full buffer or an error other than
 				// net/http's abort hands it over early.
 				if c.w-c.r < bufSize {
-					err := c.fill(fd, fillHold)
+					err := c.fill(fd, fillNetHTTP)
 					if err == nil {
 						continue
 					}
@@ -264,6 +245,31 @@ func (c *conn) readLoop(p []byte, fd int) (int, error) {
 	}
 }
 
+// moreHead reads more of a head that is not whole yet; a head larger than
+// the buffer goes to net/http as it is.
+func (c *conn) moreHead(fd int) error {
+	if c.w-c.r == bufSize {
+		c.raw = true // a head larger than the buffer
+		c.leave(false)
+		return nil
+	}
+	mode := fillHead
+	switch {
+	case c.passed != c.answered.Load():
+		mode = fillNetHTTP // net/http's watch: its deadline, its abort
+	case c.refused:
+		mode = fillIdle
+	}
+	err := c.fill(fd, mode)
+	if err != nil && err != errWouldBlock {
+		c.rdl, c.wdl = time.Time{}, time.Time{}
+		if !isTimeout(err) {
+			c.releaseBuf()
+		}
+	}
+	return err
+}
+
 // handOver copies buffered bytes of a request net/http is to read into p.
 func (c *conn) handOver(p []byte) int {
 	b := c.buf[c.r:c.w]
@@ -283,9 +289,9 @@ func (c *conn) handOver(p []byte) int {
 
 // How fill sets the read deadline.
 const (
-	fillHead = iota // part of a head is in: the header timeout; else net/http's deadline
-	fillIdle        // the front waits on its own account: the idle timeout, or the header one
-	fillHold        // net/http's deadline stands
+	fillHead    = iota // part of a head is in: the header timeout; else net/http's deadline
+	fillIdle           // the front waits on its own account: the idle timeout, or the header one
+	fillNetHTTP        // net/http's deadline stands
 )
 
 // fill reads more of the connection into the buffer. Once part of a head
@@ -307,7 +313,7 @@ func (c *conn) fill(fd, mode int) error {
 		c.r = 0
 	}
 	switch {
-	case mode == fillHold:
+	case mode == fillNetHTTP:
 		if fd >= 0 && !c.held {
 			// net/http's watch while it serves a request, which its abort
 			// always ends: wait before the first read. A notice the poller

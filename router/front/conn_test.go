@@ -3,6 +3,7 @@ package front
 import (
 	"bufio"
 	"errors"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -184,12 +185,8 @@ func TestFrontSeesAFinThatCameWithTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	client.CloseWrite()
-	for deadline := time.Now().Add(5 * time.Second); tcpState(t, server) != tcpCloseWait; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the FIN did not arrive (state %d)", tcpState(t, server))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, 5*time.Second, func() bool { return testutil.TCPState(t, server) == testutil.TCPCloseWait },
+		"the FIN did not arrive")
 	const probe = 200 * time.Millisecond
 	fc, took, err := readRefused(t, client, server, Timeouts{Idle: 30 * time.Second, Probe: probe})
 	if !errors.Is(err, io.EOF) {
@@ -272,7 +269,9 @@ func TestFrontWritesToAClientThatReadsLate(t *testing.T) {
 		}
 		sent <- bw.Flush()
 	}()
-	time.Sleep(300 * time.Millisecond) // let the answers back up
+	// Let the answers back up: the client's socket fills.
+	testutil.WaitFor(t, 10*time.Second, func() bool { return testutil.Unread(t, client) >= 64<<10 },
+		"the answers never filled the client's socket")
 	br := bufio.NewReader(client)
 	for i := range n {
 		resp, err := http.ReadResponse(br, nil)

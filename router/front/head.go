@@ -6,13 +6,13 @@ import (
 )
 
 // The front reads each request head before net/http does, to answer the
-// requests the router refuses without building them. parseHead reads just
+// requests the router refuses without building them. parseRequestHead reads just
 // enough of a head for that: where it ends, how long
 // its body is, and the method, target, host and forwarded chain that pick
 // the route and the client. It is strict: anything it is not sure net/http
 // reads the same way is not for the front to decide.
 
-// headKind is parseHead's verdict.
+// headKind is parseRequestHead's verdict.
 type headKind uint8
 
 const (
@@ -57,20 +57,20 @@ type Head struct {
 }
 
 // Method is the request's method.
-func (h *Head) Method() string { return bstr(h.method) }
+func (h *Head) Method() string { return viewString(h.method) }
 
 // Path is the request target up to '?', as sent: the front decides only
 // heads whose path has no escapes, so it is also the unescaped path.
-func (h *Head) Path() string { return bstr(h.path) }
+func (h *Head) Path() string { return viewString(h.path) }
 
 // Query is the request target after '?', as sent ("" when none).
-func (h *Head) Query() string { return bstr(h.query) }
+func (h *Head) Query() string { return viewString(h.query) }
 
 // UserAgent is the User-Agent field's value ("" when none).
-func (h *Head) UserAgent() string { return bstr(h.ua) }
+func (h *Head) UserAgent() string { return viewString(h.ua) }
 
 // Host is the Host field's value.
-func (h *Head) Host() string { return bstr(h.host) }
+func (h *Head) Host() string { return viewString(h.host) }
 
 // RequestID is the first X-Request-Id field's value, nil when there is none.
 func (h *Head) RequestID() []byte { return h.reqID }
@@ -82,16 +82,16 @@ func (h *Head) Closing() bool { return h.closing }
 // ForwardedField), in order, to dst; at most MaxForwarded of them.
 func (h *Head) AppendForwarded(dst []string) []string {
 	for i := range h.nfwd {
-		dst = append(dst, bstr(h.fwd[i]))
+		dst = append(dst, viewString(h.fwd[i]))
 	}
 	return dst
 }
 
-// bstr views b as a string without copying. The string is valid only while
+// viewString views b as a string without copying. The string is valid only while
 // b's bytes are unchanged: within one request's decision.
-func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+func viewString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// parseHead parses the request head at the start of b. fwdName is the
+// parseRequestHead parses the request head at the start of b. fwdName is the
 // forwarded-chain field (client_ip.header) in canonical form.
 //
 // It reads b once, a line at a time: the blank line that ends the head is
@@ -99,7 +99,7 @@ func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // as soon as it is whole (see requestLine); a malformed field line makes
 // the head headRaw once the head is whole (until then it is headShort, as
 // any incomplete head with a plausible start).
-func parseHead(b []byte, fwdName string, h *Head) headKind {
+func parseRequestHead(b []byte, fwdName string, h *Head) headKind {
 	*h = Head{}
 	line, rest, ok := cutLine(b)
 	if !ok {
@@ -236,7 +236,7 @@ func refusedVersion(proto []byte) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// incomplete is parseHead's verdict on b when its lines so far are fine but
+// incomplete is parseRequestHead's verdict on b when its lines so far are fine but
 // one is not yet whole: headShort, or headRaw when b cannot be the start of
 // a head the front reads (a bare LF in what is left, or nothing like a
 // request line at the start).
@@ -247,7 +247,7 @@ func incomplete(b []byte) headKind {
 	return headShort
 }
 
-// malformed is parseHead's verdict on b when a line of it is not one the
+// malformed is parseRequestHead's verdict on b when a line of it is not one the
 // front reads: headRaw once the head is whole, else as incomplete says.
 func malformed(b []byte) headKind {
 	if headEnd(b) >= 0 {

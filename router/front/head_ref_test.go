@@ -2,11 +2,12 @@ package front
 
 import (
 	"bytes"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"reflect"
 	"testing"
 )
 
-// parseHeadRef is parseHead as it was before it read a head in one pass
+// parseHeadRef is parseRequestHead as it was before it read a head in one pass
 // (a search for the blank line first, then the lines, a field value byte
 // by byte): FuzzParseHeadSameAsBefore holds the one-pass parser to it. A
 // whole request line is judged at once in both (requestLine).
@@ -120,7 +121,7 @@ func FuzzParseHeadSameAsBefore(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got, want Head
-		kg := parseHead(b, "X-Forwarded-For", &got)
+		kg := parseRequestHead(b, "X-Forwarded-For", &got)
 		kw := parseHeadRef(b, "X-Forwarded-For", &want)
 		if kg != kw {
 			t.Fatalf("%q: verdict %d, before %d", b, kg, kw)
@@ -134,13 +135,13 @@ func FuzzParseHeadSameAsBefore(f *testing.F) {
 func BenchmarkParseHead(b *testing.B) {
 	for _, tc := range []struct{ name, req string }{
 		{"wrk", "GET /limited/x HTTP/1.1\r\nHost: 127.0.0.1:19181\r\n\r\n"},
-		{"browser", "GET /wsapi/session_context HTTP/1.1\r\n" + browserFields + "\r\n"},
+		{"browser", "GET /wsapi/session_context HTTP/1.1\r\n" + testutil.BrowserFields + "\r\n"},
 	} {
 		buf := []byte(tc.req)
 		for _, p := range []struct {
 			name  string
 			parse func([]byte, string, *Head) headKind
-		}{{"one_pass", parseHead}, {"before", parseHeadRef}} {
+		}{{"one_pass", parseRequestHead}, {"before", parseHeadRef}} {
 			b.Run(tc.name+"/"+p.name, func(b *testing.B) {
 				var h Head
 				for range b.N {
@@ -152,11 +153,3 @@ func BenchmarkParseHead(b *testing.B) {
 		}
 	}
 }
-
-// browserFields are the fields of a browser's request, 11 of them.
-const browserFields = "Host: login.persona.org\r\n" +
-	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
-	"Accept: application/json, text/javascript, */*; q=0.01\r\nAccept-Language: en-US,en;q=0.5\r\n" +
-	"Accept-Encoding: gzip, deflate, br\r\nX-Requested-With: XMLHttpRequest\r\nConnection: keep-alive\r\n" +
-	"Referer: https://login.persona.org/sign_in\r\nCookie: browserid_state=abcdefghijklmnopqrstuvwxyz0123456789\r\n" +
-	"X-Forwarded-For: 203.0.113.7\r\n"

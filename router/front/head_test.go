@@ -63,7 +63,7 @@ func TestParseHead(t *testing.T) {
 	}
 	for _, tc := range cases {
 		var h Head
-		got := parseHead([]byte(tc.in), "X-Forwarded-For", &h)
+		got := parseRequestHead([]byte(tc.in), "X-Forwarded-For", &h)
 		if got != tc.want {
 			t.Errorf("%q: kind %d, want %d", tc.in, got, tc.want)
 			continue
@@ -89,12 +89,12 @@ func TestParseHeadAllocatesNothing(t *testing.T) {
 	b := []byte("POST /wsapi/stage_user HTTP/1.1\r\nHost: login.example.com\r\nUser-Agent: wrk\r\n" +
 		"X-Forwarded-For: 192.0.2.1\r\nContent-Length: 12\r\nAccept: */*\r\n\r\n")
 	var h Head
-	if n := testing.AllocsPerRun(100, func() { parseHead(b, "X-Forwarded-For", &h) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { parseRequestHead(b, "X-Forwarded-For", &h) }); n != 0 {
 		t.Fatalf("%v allocations per head", n)
 	}
 }
 
-// FuzzParseHead holds parseHead to net/http: whatever it lets the front
+// FuzzParseHead holds parseRequestHead to net/http: whatever it lets the front
 // read (headDecide, headPass), net/http's server reads as the same request
 // ending at the same byte, with the same method, path, host, body length
 // and forwarded chain; and a request line it refuses (headBad) net/http's
@@ -115,7 +115,7 @@ func FuzzParseHead(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var h Head
-		kind := parseHead(b, "X-Forwarded-For", &h)
+		kind := parseRequestHead(b, "X-Forwarded-For", &h)
 		if kind == headBad {
 			// The front refuses it: net/http's server does not serve it.
 			line, _, _ := cutLine(b)

@@ -6,7 +6,7 @@ import (
 	"math/bits"
 )
 
-// The byte-level reads of parseHead: field lines, control bytes, character
+// The byte-level reads of parseRequestHead: field lines, control bytes, character
 // sets.
 
 // What cutField found at the start of a head's fields.

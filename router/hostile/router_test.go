@@ -1,18 +1,17 @@
 package hostile
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/router"
-	"github.com/bulwark-router/bulwark/stats"
+	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
 // transports are the two upstream paths every case runs on.
@@ -69,16 +68,8 @@ func startRouter(t testing.TB, yaml string) (*router.Server, string) {
 
 // stopRouter drains srv and waits until no request is left in it.
 func stopRouter(t testing.TB, srv *router.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(ctx)
-	for srv.Router().InFlight() > 0 {
-		if ctx.Err() != nil {
-			t.Errorf("%d requests still in the router after shutdown", srv.Router().InFlight())
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
+	t.Helper()
+	testutil.Drain(t, srv.Shutdown, srv.Router().InFlight)
 }
 
 // breakerMoved describes any breaker of srv that is not closed, and any
@@ -86,11 +77,11 @@ func stopRouter(t testing.TB, srv *router.Server) {
 func breakerMoved(srv *router.Server) string {
 	var moved []string
 	for _, b := range srv.Router().Status(nil) {
-		if b.Breaker != stats.StateClosed {
+		if b.Breaker != breaker.StateClosed {
 			moved = append(moved, fmt.Sprintf("backend %s breaker %v", b.Name, b.Breaker))
 		}
 		for _, tg := range b.Targets {
-			if tg.Breaker != stats.StateClosed {
+			if tg.Breaker != breaker.StateClosed {
 				moved = append(moved, fmt.Sprintf("target %s breaker %v", tg.URL, tg.Breaker))
 			}
 			if tg.Failures > 0 {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,7 +162,7 @@ func TestInformational(t *testing.T) {
 	if got := readAll(t, resp); resp.StatusCode != 200 || got != "abc" {
 		t.Errorf("final = %d %q", resp.StatusCode, got)
 	}
-	if want := []int{103, 100, 102}; !equalInts(codes, want) || links[0] != "</a.css>; rel=preload" || !continued {
+	if want := []int{103, 100, 102}; !slices.Equal(codes, want) || links[0] != "</a.css>; rel=preload" || !continued {
 		t.Errorf("1xx codes %v links %q continued %v, want %v", codes, links, continued, want)
 	}
 
@@ -184,18 +185,6 @@ func TestInformational(t *testing.T) {
 	if resp.StatusCode != 200 || len(seen) == 0 || seen[0] != 103 {
 		t.Errorf("client saw 1xx %v and %d", seen, resp.StatusCode)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func itoa(n int) string {
@@ -248,7 +237,7 @@ func TestContinueOnce(t *testing.T) {
 		if expect {
 			wantContinued = 1
 		}
-		if !equalInts(codes, []int{100}) || continued != wantContinued {
+		if !slices.Equal(codes, []int{100}) || continued != wantContinued {
 			t.Errorf("Expect %v: 1xx %v, Got100Continue %d times; want one 100, %d", expect, codes, continued, wantContinued)
 		}
 	}

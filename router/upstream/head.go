@@ -13,9 +13,9 @@ import (
 //
 // Most answers are of one kind: HTTP/1.1, a final status with a body, a
 // Content-Length, fields in plain "Name: value" lines, the whole head in
-// the buffer already. parseHead reads those itself, into one string for
+// the buffer already. parseResponseHead reads those itself, into one string for
 // the head and one slice for the values, and lr becomes the body. Anything
-// else, and anything parseHead is not sure http.ReadResponse reads the same
+// else, and anything parseResponseHead is not sure http.ReadResponse reads the same
 // way, is left to http.ReadResponse, which reads it from the start; a head
 // with both Content-Length and Transfer-Encoding then closes the
 // connection after it.
@@ -30,7 +30,7 @@ func readResponse(br *bufio.Reader, req *http.Request, lr *lengthReader) (*http.
 			}
 		}
 		b, _ := br.Peek(br.Buffered())
-		if resp, n := parseHead(b); resp != nil {
+		if resp, n := parseResponseHead(b); resp != nil {
 			br.Discard(n)
 			resp.Request = req
 			if resp.ContentLength == 0 {
@@ -50,14 +50,16 @@ func readResponse(br *bufio.Reader, req *http.Request, lr *lengthReader) (*http.
 	return resp, err
 }
 
-// maxHeadFields is how many fields parseHead takes; a head with more goes
+// maxHeadFields is how many fields parseResponseHead takes; a head with more goes
 // to http.ReadResponse.
 const maxHeadFields = 64
 
-// parseHead parses the response head at the start of b, when it is whole
+// parseResponseHead parses the response head at the start of b, when it is whole
 // and of the common kind (see readResponse). It returns the response
 // without Request and Body, and the head's length; or nil.
-func parseHead(b []byte) (*http.Response, int) {
+//
+//house:long a hot parser loop over the head's bytes, which reads best whole.
+func parseResponseHead(b []byte) (*http.Response, int) {
 	const proto = "HTTP/1.1 "
 	line, rest, ok := cutCRLF(b)
 	if !ok || len(line) < len(proto)+3 || string(line[:len(proto)]) != proto {

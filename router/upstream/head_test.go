@@ -35,7 +35,7 @@ var headSeeds = []string{
 	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n",
 }
 
-// TestParseHeadMatchesReadResponse: every head parseHead takes, it reads as
+// TestParseHeadMatchesReadResponse: every head parseResponseHead takes, it reads as
 // http.ReadResponse does, and the seeds it takes are the common kind.
 func TestParseHeadMatchesReadResponse(t *testing.T) {
 	took := 0
@@ -45,16 +45,16 @@ func TestParseHeadMatchesReadResponse(t *testing.T) {
 		}
 	}
 	// The first four seeds are what backends send most; the rest are
-	// parseHead's to decline or to match.
+	// parseResponseHead's to decline or to match.
 	for _, s := range headSeeds[:4] {
-		if resp, _ := parseHead([]byte(s)); resp == nil {
-			t.Errorf("parseHead declined a common head: %q", s)
+		if resp, _ := parseResponseHead([]byte(s)); resp == nil {
+			t.Errorf("parseResponseHead declined a common head: %q", s)
 		}
 	}
-	t.Logf("parseHead took %d of %d heads", took, len(headSeeds))
+	t.Logf("parseResponseHead took %d of %d heads", took, len(headSeeds))
 }
 
-// FuzzParseHead: for any bytes from a backend, a head parseHead takes is
+// FuzzParseHead: for any bytes from a backend, a head parseResponseHead takes is
 // the response http.ReadResponse reads, body and framing included.
 func FuzzParseHead(f *testing.F) {
 	for _, s := range headSeeds {
@@ -64,10 +64,10 @@ func FuzzParseHead(f *testing.F) {
 }
 
 // compareHeads reads in with readResponse and with http.ReadResponse and
-// fails when they differ; it reports whether parseHead took it.
+// fails when they differ; it reports whether parseResponseHead took it.
 func compareHeads(t *testing.T, in []byte) bool {
 	t.Helper()
-	if r, _ := parseHead(in[:min(len(in), 4096)]); r == nil {
+	if r, _ := parseResponseHead(in[:min(len(in), 4096)]); r == nil {
 		return false // http.ReadResponse's to read
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
@@ -75,12 +75,12 @@ func compareHeads(t *testing.T, in []byte) bool {
 	var lr lengthReader
 	got, gerr := readResponse(br, req, &lr)
 	if gerr != nil || got.Body != http.NoBody && got.Body != &lr {
-		t.Fatalf("%q: parseHead took it, readResponse did not: %v", in, gerr)
+		t.Fatalf("%q: parseResponseHead took it, readResponse did not: %v", in, gerr)
 	}
 	ref := bufio.NewReaderSize(bytes.NewReader(in), 4096)
 	want, werr := http.ReadResponse(ref, req)
 	if werr != nil {
-		t.Fatalf("%q: parseHead took what http.ReadResponse refuses: %v", in, werr)
+		t.Fatalf("%q: parseResponseHead took what http.ReadResponse refuses: %v", in, werr)
 	}
 	if a, b := describe(got, br), describe(want, ref); a != b {
 		t.Fatalf("%q:\nparseHead:\n%s\nhttp.ReadResponse:\n%s", in, a, b)
@@ -107,7 +107,7 @@ func BenchmarkParseHead(b *testing.B) {
 	rd := bytes.NewReader(in)
 	br := bufio.NewReaderSize(rd, 4096)
 	var lr lengthReader
-	for _, name := range []string{"parseHead", "ReadResponse"} {
+	for _, name := range []string{"parseResponseHead", "ReadResponse"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -115,7 +115,7 @@ func BenchmarkParseHead(b *testing.B) {
 				br.Reset(rd)
 				var resp *http.Response
 				var err error
-				if name == "parseHead" {
+				if name == "parseResponseHead" {
 					resp, err = readResponse(br, req, &lr)
 				} else {
 					resp, err = http.ReadResponse(br, req)

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bulwark-router/bulwark/stats"
+	"github.com/bulwark-router/bulwark/router/breaker"
 )
 
 // NumLatencyBuckets is the size of a target's latency histogram: four
@@ -64,7 +64,7 @@ type TargetStatus struct {
 	Backup bool // serves only while no primary is ready
 	// Up is the active health checks' verdict (true when checks are off).
 	Up         bool
-	Breaker    stats.BreakerState
+	Breaker    breaker.State
 	RetryAfter time.Duration // until half-open; 0 unless open
 	InFlight   int64
 	Requests   uint64 // attempts sent
@@ -76,7 +76,7 @@ type TargetStatus struct {
 type BackendStatus struct {
 	Name string
 	// Breaker is the backend-level breaker (all targets failing).
-	Breaker     stats.BreakerState
+	Breaker     breaker.State
 	RetryAfter  time.Duration
 	MaxInFlight int // 0: unbounded
 	Targets     []TargetStatus
