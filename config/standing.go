@@ -55,4 +55,42 @@ func (v *validator) standing() {
 	default:
 		v.fail("abuse.token.secure", "unknown value %q (want auto, always or never)", t.Secure)
 	}
+	v.challenge()
+}
+
+// Challenge is what a stranger gets instead of a flat 503 when it would be
+// refused for lack of capacity (abuse.challenge).
+type Challenge struct {
+	// Mode is off, cookie (default: a 307 to the same URL setting a signed
+	// nonce cookie; 503 with the cookie for other methods) or pow (cookie,
+	// and HTML navigations get a page that solves a proof of work first).
+	Mode string `yaml:"mode"`
+	// CookieName is the nonce cookie's name. Default "bulwark_ch".
+	CookieName string `yaml:"cookie_name"`
+	// TTL is how long a nonce is valid. Default 10m.
+	TTL Duration `yaml:"ttl"`
+	// PowBits is the proof of work's difficulty when there is little
+	// pressure, in leading zero bits of SHA-256; it rises by one bit per
+	// doubling of the pressure, to at most PowBits+4. Default 16.
+	PowBits int `yaml:"pow_bits"`
+}
+
+func challengeDefaults() Challenge {
+	return Challenge{Mode: "cookie", CookieName: "bulwark_ch", TTL: Duration(10 * time.Minute), PowBits: 16}
+}
+
+func (v *validator) challenge() {
+	c := v.c.Abuse.Challenge
+	switch c.Mode {
+	case "off", "cookie", "pow":
+	default:
+		v.fail("abuse.challenge.mode", "unknown value %q (want off, cookie or pow)", c.Mode)
+	}
+	if !cookieName.MatchString(c.CookieName) || c.CookieName == v.c.Abuse.Token.CookieName {
+		v.fail("abuse.challenge.cookie_name", "invalid cookie name %q (and it must differ from abuse.token.cookie_name)", c.CookieName)
+	}
+	v.positive("abuse.challenge.ttl", c.TTL)
+	if c.PowBits < 1 || c.PowBits > 24 {
+		v.fail("abuse.challenge.pow_bits", "must be between 1 and 24")
+	}
 }

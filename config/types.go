@@ -321,6 +321,9 @@ type Abuse struct {
 	// Token is the signed reputation cookie (see standing.go). Read at
 	// start only.
 	Token Token `yaml:"token"`
+	// Challenge is what strangers get instead of a 503 under pressure
+	// (see standing.go). Read at start only.
+	Challenge Challenge `yaml:"challenge"`
 	// StateFile is where bans, reputation and token revocations are kept
 	// across restarts. Empty: nothing is kept.
 	StateFile string `yaml:"state_file"`

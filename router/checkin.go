@@ -75,6 +75,9 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 	st.key = t.clientIP.Key(st.client)
 	if !look && st.cookies != nil && rt.std != nil {
 		rt.std.identify(st, start)
+		if !st.hasToken && rt.ch != nil {
+			rt.ch.identify(st, start)
+		}
 	}
 	if look {
 		d, ok := rt.adm.Refuse(start, st.key, rte.limit)

@@ -32,7 +32,7 @@ const (
 
 // verifiedScore is the new-band score from which a new client ranks as
 // verified: some good answers and age, or a solved challenge.
-const verifiedScore = 48
+const verifiedScore = 32
 
 // rankOf is the rank of a client of class c with a middling score.
 func rankOf(c ratelimit.Class) int { return rankFor(c, 0) }
@@ -202,7 +202,10 @@ func (q *admitQueue) enter(rank int, t int64) (queueVerdict, *waiter) {
 		return granted, nil
 	}
 	q.pressureAt = t
-	if low && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap {
+	// A full share still makes room for a better-ranked stranger (one
+	// that proved it keeps cookies) by turning away a worse one's wait.
+	if low && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap &&
+		!(rank == rankVerified && q.displace(rank)) {
 		return q.refuse()
 	}
 	if q.nWaiting >= q.maxLen && !q.displace(rank) {

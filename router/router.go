@@ -66,7 +66,8 @@ type Router struct {
 	version  atomic.Uint64
 
 	adm       *ratelimit.Admission
-	std       *standing // reputation tokens (abuse.token)
+	std       *standing   // reputation tokens (abuse.token)
+	ch        *challenger // abuse.challenge; nil when off
 	checker   *health.Checker
 	heartbeat *health.Heartbeat
 	updateMu  sync.Mutex // serialises Update
@@ -124,6 +125,7 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		adm.Close()
 		return nil, err
 	}
+	rt.ch = newChallenger(cfg.Abuse.Challenge, rt.std)
 	rt.checker = health.NewChecker(nil, rt.rec, rt.log.Named("health"), rt.setTargetUp)
 	rt.heartbeat = health.NewHeartbeat(rt.probe, rt.state, health.WithHeartbeatClock(rt.now))
 	if err := rt.Update(cfg); err != nil {

@@ -20,35 +20,37 @@ import (
 // requestState travels with one request through the proxy, so the
 // transport, the error handler and the access log see the same facts.
 type requestState struct {
-	w         responseWriter
-	backend   *Backend
-	route     *route
-	target    *Target
-	attempts  int
-	failed    *Target // the target of the last failed attempt, nil if none failed
-	trusted   bool
-	client    netip.Addr
-	key       netip.Addr // the admission key (IPv6 grouped by prefix)
-	admitted  bool       // Admit let it in: Done is owed
-	requestID string
-	rawID     []byte                      // a trusted incoming request id not yet made a string
-	newID     [clientip.RequestIDLen]byte // the front's own id for rawID, made in place
-	ridValue  [1]string                   // the answer's X-Request-Id value (setAnswerID)
-	host      string                      // for the access line: Host, User-Agent and the raw query
-	userAgent string
-	query     string
-	reason    string // refusal reason, "" when forwarded
-	forwarded bool   // handed to the proxy: not recycled
-	body      *countingBody
-	trailer   http.Header // the forwarded request's trailer (relay)
-	bs        *bodyState  // the body as the router takes it (body.go); nil when none
-	abort     bool        // the client left mid-body: close without an answer
-	cookies   []string    // the Cookie fields, for a reputation token
-	conn      *connTokens // the connection's verified token, nil when unknown
-	token     uint64      // the reputation token's id, when hasToken
-	hasToken  bool        // admitted under a valid reputation token
-	std       *standing   // non-nil: give the client a token with the answer
-	https     bool        // the request came over HTTPS (for the token's Secure)
+	w          responseWriter
+	backend    *Backend
+	route      *route
+	target     *Target
+	attempts   int
+	failed     *Target // the target of the last failed attempt, nil if none failed
+	trusted    bool
+	client     netip.Addr
+	key        netip.Addr // the admission key (IPv6 grouped by prefix)
+	admitted   bool       // Admit let it in: Done is owed
+	requestID  string
+	rawID      []byte                      // a trusted incoming request id not yet made a string
+	newID      [clientip.RequestIDLen]byte // the front's own id for rawID, made in place
+	ridValue   [1]string                   // the answer's X-Request-Id value (setAnswerID)
+	host       string                      // for the access line: Host, User-Agent and the raw query
+	userAgent  string
+	query      string
+	reason     string // refusal reason, "" when forwarded
+	forwarded  bool   // handed to the proxy: not recycled
+	body       *countingBody
+	trailer    http.Header // the forwarded request's trailer (relay)
+	bs         *bodyState  // the body as the router takes it (body.go); nil when none
+	abort      bool        // the client left mid-body: close without an answer
+	cookies    []string    // the Cookie fields, for a reputation token
+	conn       *connTokens // the connection's verified token, nil when unknown
+	token      uint64      // the reputation token's id, when hasToken
+	hasToken   bool        // admitted under a valid reputation token
+	verified   bool        // carries a solved challenge nonce
+	challenged bool        // back from a challenge's redirect (the mark was on the URL)
+	std        *standing   // non-nil: give the client a token with the answer
+	https      bool        // the request came over HTTPS (for the token's Secure)
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -122,6 +124,9 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
+	if rt.ch != nil && r.URL.RawQuery != "" {
+		r.URL.RawQuery, st.challenged = stripMark(r.URL.RawQuery)
+	}
 	if st.std != nil {
 		st.https = r.TLS != nil || st.trusted && r.Header.Get("X-Forwarded-Proto") == "https"
 	}
@@ -158,6 +163,10 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	case checkRefused:
+		if d.Reason == stats.Overload && !d.DryRun && rt.ch.answer(rt, st, r, d.Reason) {
+			rt.finish(t, st, r.Method, r.URL.Path, start)
+			return
+		}
 		d.WriteRefusal(w)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
@@ -193,7 +202,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if !ok {
 			if err != nil {
 				writeSmall(w, StatusClientClosed, "client closed request")
-			} else {
+			} else if !rt.ch.answer(rt, st, r, stats.QueueFull) {
 				w.Header().Set("Retry-After", "1")
 				rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
 			}
@@ -293,7 +302,11 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 	}
 	code := st.w.code()
 	if st.admitted {
-		rt.adm.Done(end, st.key, code, st.route.auth)
+		dc := code
+		if st.reason != "" {
+			dc = StatusClientClosed // the router's own answer says nothing of the client
+		}
+		rt.adm.Done(end, st.key, dc, st.route.auth)
 	}
 	s := &st.stat
 	if st.route != nil {

@@ -129,7 +129,10 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 
 // connTokens caches the token last verified on a connection, so a token
 // is verified once per connection, not once per request.
-type connTokens struct{ last atomic.Pointer[verifiedToken] }
+type connTokens struct {
+	last  atomic.Pointer[verifiedToken]
+	nonce atomic.Pointer[string] // the last solved challenge nonce (challenge.go)
+}
 
 type verifiedToken struct {
 	raw string

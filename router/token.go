@@ -53,7 +53,7 @@ type macKey struct{ pool sync.Pool }
 // that nothing the hash's interface methods see lives on a stack.
 type macState struct {
 	h   hash.Hash
-	raw [tokenRaw]byte
+	raw [tokenRaw]byte // a token, or a nonce's MAC input (challenge.go)
 	sum [sha256.Size]byte
 }
 
@@ -65,9 +65,12 @@ func newMacKey(key []byte) *macKey {
 }
 
 // mac writes the MAC of s.raw's body into s.sum.
-func (s *macState) mac() []byte {
+func (s *macState) mac() []byte { return s.macOf(tokenBody) }
+
+// macOf writes the MAC of s.raw[:n] into s.sum.
+func (s *macState) macOf(n int) []byte {
 	s.h.Reset()
-	s.h.Write(s.raw[:tokenBody])
+	s.h.Write(s.raw[:n])
 	return s.h.Sum(s.sum[:0])
 }
 
@@ -136,25 +139,4 @@ var b64 = func() (t [256]byte) {
 // decodeToken decodes a tokenLen-character value into dst, refusing any
 // other character and a last character with stray low bits (one token,
 // one spelling).
-func decodeToken(dst *[tokenRaw]byte, v string) bool {
-	var acc uint32
-	var bits uint
-	n := 0
-	for i := range len(v) {
-		x := b64[v[i]]
-		if x == 0xff {
-			return false
-		}
-		acc = acc<<6 | uint32(x)
-		bits += 6
-		if bits >= 8 {
-			bits -= 8
-			if n == tokenRaw {
-				return false
-			}
-			dst[n] = byte(acc >> bits)
-			n++
-		}
-	}
-	return n == tokenRaw && acc&(1<<bits-1) == 0
-}
+func decodeToken(dst *[tokenRaw]byte, v string) bool { return decodeB64(dst[:], v) }
