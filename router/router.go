@@ -116,6 +116,7 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 			ratelimit.WithClock(rt.now),
 			ratelimit.WithReputation(cfg.Abuse.Reputation.KnownAfterGood, cfg.Abuse.Reputation.KnownAfterAge.D()),
 			ratelimit.WithAttackDetection(cfg.Abuse.Attack.MinNewPerSecond, cfg.Abuse.Attack.Factor, cfg.Abuse.Attack.Calm.D()),
+			ratelimit.WithStateFile(cfg.Abuse.StateFile),
 		}, opts.Admission...)...)
 	if err != nil {
 		return nil, err
