@@ -172,6 +172,8 @@ func (c *challenger) answer(rt *Router, st *requestState, r *http.Request, reaso
 	}
 	h["Cache-Control"] = noStore
 	st.reason = "challenge"
+	h[reasonHeader] = challengeValue
+	rt.noteDecision(st, "challenge", 0, rt.now())
 	switch {
 	case nav && !st.challenged:
 		rt.rec.Rejected(reason)

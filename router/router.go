@@ -66,8 +66,9 @@ type Router struct {
 	version  atomic.Uint64
 
 	adm       *ratelimit.Admission
-	std       *standing   // reputation tokens (abuse.token)
-	ch        *challenger // abuse.challenge; nil when off
+	std       *standing    // reputation tokens (abuse.token)
+	ch        *challenger  // abuse.challenge; nil when off
+	decisions decisionRing // recent refusals, for the explain API
 	checker   *health.Checker
 	heartbeat *health.Heartbeat
 	updateMu  sync.Mutex // serialises Update

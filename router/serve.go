@@ -167,6 +167,9 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			rt.finish(t, st, r.Method, r.URL.Path, start)
 			return
 		}
+		if !d.DryRun {
+			rt.markRefusal(st, d.Reason, d.Status)
+		}
 		d.WriteRefusal(w)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
@@ -284,6 +287,7 @@ func outcome(st *requestState) breaker.Result {
 
 // refuse answers a request the router itself turns away.
 func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
+	rt.markRefusal(st, reason, code)
 	st.reason = reason.String()
 	rt.rec.Rejected(reason)
 	writeSmall(&st.w, code, http.StatusText(code))
