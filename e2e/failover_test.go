@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/redistest"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 // hotKey is the shared bucket of the client the fleet tests send as
@@ -19,7 +20,7 @@ const hotKey = "bulwark:rl:{default:127.0.0.1}"
 // request fails; before the kill and from 2 s after the failover the two
 // routers together admit within one shared bucket's bound.
 func failover(t *testing.T, store string, kill func() time.Time) {
-	baddr, r1, r2 := freeAddr(t), freeAddr(t), freeAddr(t)
+	baddr, r1, r2 := testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	startBackend(t, "app", baddr, "")
 	startBulwark(t, "r1", r1, fleetConfigStore(r1, baddr, store, ""))
 	startBulwark(t, "r2", r2, fleetConfigStore(r2, baddr, store, ""))
