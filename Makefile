@@ -4,7 +4,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 30s
 
-.PHONY: build run test vet fuzz fuzz-short bench bench-proxy clean
+.PHONY: build run test vet fuzz fuzz-short bench bench-proxy clean release
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bulwark ./cmd/bulwark
@@ -35,8 +35,20 @@ bench:
 bench-proxy: build
 	./bench/proxy.sh
 
+# Static binaries for each of RELEASE_PLATFORMS in dist/, named with the
+# version (git describe) they are stamped with, and their SHA256SUMS.
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+release:
+	@mkdir -p dist
+	@for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=dist/bulwark-$(VERSION)-$$os-$$arch; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$out ./cmd/bulwark || exit 1; \
+		echo $$out; \
+	done
+	@cd dist && sha256sum bulwark-$(VERSION)-* > SHA256SUMS-$(VERSION)
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
 
 # The house rules: gofmt, go vet, file and function sizes (internal/house).
 .PHONY: house

@@ -34,6 +34,7 @@ func Default() *Config {
 			MinBodyRate:       ByteRate{Bytes: 1 << 10, Per: time.Second},
 			Path:              PathNorm{Normalize: true, MergeSlashes: true, EscapedSlashes: "keep"},
 			Upgrades:          []string{"websocket"},
+			HTTP2:             DefaultHTTP2(),
 		},
 		ClientIP: ClientIP{Header: "X-Forwarded-For", IPv6Prefix: 64},
 		Abuse: Abuse{
@@ -88,6 +89,8 @@ func (b *Backend) setDefaults() {
 
 func (p *PerNetwork) setDefaults() { p.IPv4Prefix, p.IPv6Prefix = 24, 48 }
 
+func (p *LimitPolicy) setDefaults() { p.MaxInspectBytes = DefaultMaxInspectBytes }
+
 func (s *LimitStore) setDefaults() {
 	s.OnError = "local"
 	s.Mode = "exact"
@@ -136,7 +139,9 @@ func load(data []byte, dir string) (*Config, error) {
 	// A field that failed to decode keeps its default, so validating the
 	// rest still finds every other problem in one pass.
 	c.normalize()
+	c.resolveTLSPaths(dir)
 	errs := append(d.errs, c.readTokenFiles(dir)...)
+	errs = append(errs, c.readKeySecret(dir)...)
 	errs = append(errs, withoutPaths(c.Validate(), d.errs)...)
 	if len(errs) > 0 {
 		sortErrors(errs)

@@ -12,6 +12,9 @@ type Config struct {
 	// ListenProxyProtocol accepts PROXY protocol v1/v2 headers, but only from
 	// ClientIP.TrustedProxies peers. Default false.
 	ListenProxyProtocol bool `yaml:"listen_proxy_protocol"`
+	// TLS, when set, makes the public listener speak TLS (and HTTP/2 by
+	// ALPN). Nil: plain HTTP.
+	TLS *TLS `yaml:"tls"`
 
 	Admin    Admin                   `yaml:"admin"`
 	Server   Server                  `yaml:"server"`
@@ -19,6 +22,8 @@ type Config struct {
 	Backends map[string]*Backend     `yaml:"backends"`
 	Routes   []Route                 `yaml:"routes"`
 	Limits   map[string]*LimitPolicy `yaml:"limits"`
+	// Rules act on requests matching a condition, in order (rules.go).
+	Rules []Rule `yaml:"rules"`
 	// LimitStore, when set, shares rate-limit buckets and bans through Redis.
 	// Nil means the in-memory table only.
 	LimitStore *LimitStore `yaml:"limit_store"`
@@ -100,6 +105,12 @@ type Server struct {
 	// field. Default [websocket]; an empty list allows none. h2c is never
 	// tunnelled and may not be listed.
 	Upgrades []string `yaml:"upgrades"`
+	// H2C serves HTTP/2 with prior knowledge on a plain listener (a load
+	// balancer that speaks h2c to its targets). Default false. Over TLS,
+	// HTTP/2 is negotiated by ALPN and always on.
+	H2C bool `yaml:"h2c"`
+	// HTTP2 bounds each HTTP/2 connection (config/tls.go).
+	HTTP2 HTTP2 `yaml:"http2"`
 }
 
 // PathNorm is how request paths are normalised before routing, limits and
@@ -151,6 +162,10 @@ type Backend struct {
 	Queue     Queue   `yaml:"queue"`
 	Health    Check   `yaml:"health"`
 	Breaker   Breaker `yaml:"breaker"`
+
+	// TLS configures the connections to https:// targets. Nil: the system
+	// roots, the target's host as server name, no client certificate.
+	TLS *BackendTLS `yaml:"tls"`
 }
 
 // Queue is the bounded admission queue used when MaxInFlight is reached.
@@ -260,6 +275,16 @@ type LimitPolicy struct {
 	Burst      int         `yaml:"burst"` // default: one second's worth of Rate, at least 1
 	DryRun     bool        `yaml:"dry_run"`
 	PerNetwork *PerNetwork `yaml:"per_network"`
+	// Key is what a bucket belongs to: client (default), network,
+	// header:NAME, cookie:NAME, query:NAME, json:FIELD or form:FIELD.
+	// Values are hashed with HMAC under abuse.key_secret_file; a request
+	// without the value has its own client's "missing" bucket.
+	Key string `yaml:"key"`
+	// KeyFold "lower" lower-cases values (e-mail addresses). Default "".
+	KeyFold string `yaml:"key_fold"`
+	// MaxInspectBytes bounds the body read for a json: or form: key.
+	// Default 16KiB (the body is still forwarded whole).
+	MaxInspectBytes Size `yaml:"max_inspect_bytes"`
 }
 
 // PerNetwork is an aggregate bucket shared by every client in a prefix.
@@ -318,6 +343,12 @@ type Abuse struct {
 	Reputation Reputation `yaml:"reputation"`
 	// Attack says when attack mode begins and ends. Read at start only.
 	Attack Attack `yaml:"attack"`
+	// KeySecretFile holds the secret limit keys' values are hashed under
+	// (HMAC). Empty: a random secret per process (each router of a fleet
+	// then keys alike values apart). Read when the config is loaded.
+	KeySecretFile string `yaml:"key_secret_file"`
+	// KeySecret is KeySecretFile's content, filled by Load.
+	KeySecret string `yaml:"-"`
 }
 
 // Reputation: a client is known after KnownAfterGood good answers (2xx,

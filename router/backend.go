@@ -112,6 +112,11 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 	b.policy = balancePolicyFor(cfg.Balance)
 	b.queue = newAdmitQueue(cfg, 1) // the share is set by Router.Update
 	b.transport = newTransport(cfg, b.targets)
+	tlsCfg, err := backendTLSConfig(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: tls: %w", name, err)
+	}
+	setBackendTLS(b.transport, tlsCfg)
 	return b, nil
 }
 

@@ -3,6 +3,7 @@ package router
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,10 @@ type Server struct {
 	pubLn, admLn net.Listener
 	wg           sync.WaitGroup
 	serveErr     chan error
+
+	certs     *certStore    // the listener's certificates; nil without tls
+	certPoll  time.Duration // how often their files are checked; 0: certPollEvery
+	stopWatch chan struct{} // closed by Shutdown to stop the file check
 }
 
 // NewServer prepares listeners' servers for rt; nothing listens until Start.
@@ -49,6 +54,7 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 	s.admin = NewAdminMux(cfg.Admin.Token, named...)
 	s.admin.Handle("/admin/api/reload", http.HandlerFunc(s.serveReload))
 	s.admin.Handle("/admin/api/bans", rt.Admission().BansHandler(AdminActor))
+	s.admin.Handle("/admin/api/rules", rt.Rules().Handler(AdminActor))
 	sc := cfg.Server
 	s.pub = &http.Server{
 		Handler:           rt,
@@ -160,6 +166,9 @@ type ListenerWrapper func(net.Listener) net.Listener
 
 // Start opens the listeners and serves in owned goroutines. wrap may be nil.
 func (s *Server) Start(wrap ListenerWrapper) error {
+	if err := s.configureTLS(); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
@@ -167,7 +176,9 @@ func (s *Server) Start(wrap ListenerWrapper) error {
 	if wrap != nil {
 		ln = wrap(ln)
 	}
-	if s.cfg.Server.EarlyRefusal {
+	if s.certs != nil {
+		ln = tls.NewListener(ln, s.certs.serverConfig()) // outside PROXY protocol and the caps (h2serve.go)
+	} else if s.cfg.Server.EarlyRefusal {
 		// The front is outermost: it sees each connection's peer as
 		// ServeHTTP does (after PROXY protocol) and reads what net/http
 		// would. Without it net/http reads the connections itself.
@@ -189,6 +200,7 @@ func (s *Server) Start(wrap ListenerWrapper) error {
 		s.serve(s.adm, aln)
 	}
 	s.serve(s.pub, ln)
+	s.watchCerts()
 	return nil
 }
 
@@ -237,6 +249,10 @@ func (s *Server) Reload(cfg *config.Config) error {
 	next.Server.ShutdownGrace, next.Server.DrainDelay = cfg.Server.ShutdownGrace, cfg.Server.DrainDelay
 	next.Server.Path = cfg.Server.Path // read per request from the routing table
 	next.Server.Upgrades = cfg.Server.Upgrades
+	if (s.cfg.TLS == nil) != (cfg.TLS == nil) {
+		next.TLS = s.cfg.TLS // turning TLS on or off needs a restart
+		s.log.Warn("reload turned tls on or off; that takes a restart, kept the running listener")
+	}
 	if keys := config.RestartOnlyChanges(s.cfg, cfg); len(keys) > 0 {
 		s.log.Warn("reload changed keys that change only on restart; kept the running values",
 			zap.Strings("keys", keys))
@@ -251,6 +267,9 @@ func (s *Server) Reload(cfg *config.Config) error {
 		return err
 	}
 	s.cfg, s.loadedAt = cfg, time.Now()
+	if s.certs != nil && cfg.TLS != nil {
+		s.certs.reload(cfg.TLS, "reload") // logged; a bad file keeps the certificates in force
+	}
 	return nil
 }
 
@@ -281,6 +300,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	if aerr := s.adm.Shutdown(actx); aerr != nil {
 		s.adm.Close()
+	}
+	if s.stopWatch != nil {
+		close(s.stopWatch)
 	}
 	s.wg.Wait()
 	s.router.Close()

@@ -40,6 +40,11 @@ const (
 	// SlowBody is a client that sent its request body below
 	// server.min_body_rate (408).
 	SlowBody
+	// H2Abuse is an HTTP/2 connection closed for crossing one of
+	// server.http2's bounds (Rapid Reset, floods).
+	H2Abuse
+	// Rule is a request a deny rule turned away (package rules).
+	Rule
 	numReasons
 )
 
@@ -57,6 +62,8 @@ var reasonNames = [...]string{
 	TooManyInFlight: "too_many_in_flight",
 	BadRequest:      "bad_request",
 	SlowBody:        "slow_body",
+	H2Abuse:         "h2_abuse",
+	Rule:            "rule",
 }
 
 func (r Reason) String() string {

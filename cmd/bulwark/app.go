@@ -61,6 +61,7 @@ func newApp(cfg *config.Config, info router.BuildInfo, stderr io.Writer) (*app, 
 		Name: "bulwark_early_refusals_total",
 		Help: "Requests refused by the connection front from their raw head (server.early_refusal); also counted in bulwark_rejections_total.",
 	}, func() float64 { return float64(rt.EarlyRefusals()) }))
+	reg.MustRegister(newH2Abuse(rt))
 	storeMetrics(reg, s, rt.Admission())
 	srv.Admin().Handle("/metrics", s.Handler())
 	srv.OnReload(func(c *config.Config) error { return s.Update(statsOptions(c.Stats)) })
@@ -81,7 +82,7 @@ func (a *app) start() error {
 	// The connection cap counts socket peers, so it wraps the raw listener
 	// (trusted proxies are never capped); PROXY headers are read after it.
 	wrap := func(l net.Listener) net.Listener {
-		l = a.rt.Admission().Listener(l, ext.Trusted)
+		l = router.ConnCapListener(l, a.rt.Admission(), ext.Trusted)
 		if cfg.ListenProxyProtocol {
 			l = clientip.ProxyListener(l, ext, cfg.Server.ReadHeaderTimeout.D())
 		}

@@ -34,8 +34,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	check := fs.Bool("check", false, "validate the config, print \"config ok\" or each problem, and exit")
 	demo := fs.Bool("demo", false, "run with the embedded default config and in-process demo backends")
 	showVersion := fs.Bool("version", false, "print version, commit and Go version")
+	health := fs.Bool("healthcheck", false, "exit 0 when the URL argument (default: the config's own /__lbheartbeat__) answers 200")
 	if err := fs.Parse(args); err != nil {
 		return errReported
+	}
+	if *health {
+		return healthcheck(fs.Arg(0), *cfgPath, stdout, stderr)
 	}
 	info := router.BuildInfo{Version: version, Commit: commit, Go: runtime.Version()}
 	if *showVersion {

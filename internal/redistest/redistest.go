@@ -5,10 +5,8 @@ package redistest
 import (
 	"bufio"
 	"fmt"
-	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -41,9 +39,7 @@ func StartTLS(t testing.TB, certFile, keyFile, caFile string) *Server {
 
 func start(t testing.TB, tls []string) *Server {
 	t.Helper()
-	if _, err := os.Stat(Bin); err != nil {
-		testutil.SkipOrFail(t, "redis-server not installed: %v", err)
-	}
+	need(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
