@@ -43,12 +43,21 @@ type defaulter interface{ setDefaults() }
 // single scalar (a backend target as its URL alone).
 type shorthand interface{ setScalar(string) }
 
-var (
-	durationType = reflect.TypeFor[Duration]()
-	sizeType     = reflect.TypeFor[Size]()
-	rateType     = reflect.TypeFor[Rate]()
-	byteRateType = reflect.TypeFor[ByteRate]()
-)
+// unitTypes are the types written as one scalar with a unit: what the
+// value must be, and its parser.
+var unitTypes = map[reflect.Type]struct {
+	what  string
+	parse func(string) (any, error)
+}{
+	reflect.TypeFor[Duration](): {"a duration", parseAs(ParseDuration)},
+	reflect.TypeFor[Size]():     {"a size", parseAs(ParseSize)},
+	reflect.TypeFor[Rate]():     {"a rate", parseAs(ParseRate)},
+	reflect.TypeFor[ByteRate](): {"a byte rate", parseAs(ParseByteRate)},
+}
+
+func parseAs[T any](parse func(string) (T, error)) func(string) (any, error) {
+	return func(s string) (any, error) { return parse(s) }
+}
 
 // decoder walks a yaml.Node tree into Go values, strictly: unknown keys,
 // duplicate keys and type mismatches are errors that name the field path.
@@ -95,40 +104,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 	}
-	switch v.Type() {
-	case durationType:
-		if s, ok := d.scalar(n, path, "a duration"); ok {
-			x, err := ParseDuration(s)
-			if err != nil {
-				d.fail(path, n, "%v", err)
-				return
-			}
-			v.Set(reflect.ValueOf(x))
-		}
-		return
-	case sizeType:
-		if s, ok := d.scalar(n, path, "a size"); ok {
-			x, err := ParseSize(s)
-			if err != nil {
-				d.fail(path, n, "%v", err)
-				return
-			}
-			v.Set(reflect.ValueOf(x))
-		}
-		return
-	case rateType:
-		if s, ok := d.scalar(n, path, "a rate"); ok {
-			x, err := ParseRate(s)
-			if err != nil {
-				d.fail(path, n, "%v", err)
-				return
-			}
-			v.Set(reflect.ValueOf(x))
-		}
-		return
-	case byteRateType:
-		if s, ok := d.scalar(n, path, "a byte rate"); ok {
-			x, err := ParseByteRate(s)
+	if u, ok := unitTypes[v.Type()]; ok {
+		if s, ok := d.scalar(n, path, u.what); ok {
+			x, err := u.parse(s)
 			if err != nil {
 				d.fail(path, n, "%v", err)
 				return
@@ -137,7 +115,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		return
 	}
-
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -154,6 +131,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeMap(n, v, path)
 	case reflect.Slice:
 		d.decodeSlice(n, v, path)
+	default:
+		d.decodeScalar(n, v, path)
+	}
+}
+
+// decodeScalar decodes a string, a boolean or a number.
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
+	switch v.Kind() {
 	case reflect.String:
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			v.SetString(s)

@@ -89,6 +89,8 @@ func (b *Backend) setDefaults() {
 
 func (p *PerNetwork) setDefaults() { p.IPv4Prefix, p.IPv6Prefix = 24, 48 }
 
+func (p *LimitPolicy) setDefaults() { p.MaxInspectBytes = DefaultMaxInspectBytes }
+
 func (s *LimitStore) setDefaults() {
 	s.OnError = "local"
 	s.Mode = "exact"
@@ -139,6 +141,7 @@ func load(data []byte, dir string) (*Config, error) {
 	c.normalize()
 	c.resolveTLSPaths(dir)
 	errs := append(d.errs, c.readTokenFiles(dir)...)
+	errs = append(errs, c.readKeySecret(dir)...)
 	errs = append(errs, withoutPaths(c.Validate(), d.errs)...)
 	if len(errs) > 0 {
 		sortErrors(errs)

@@ -29,7 +29,7 @@ func TestConfigMessages(t *testing.T) {
 				`routes[0].backend: required`},
 		{"unknown key far from all",
 			app + "routes:\n  - backend: app\ncolour: blue\n",
-			`colour: unknown key (known: abuse, admin, backends, client_ip, health, limit_store, limits, listen, listen_proxy_protocol, log, routes, server, stats, tls) (line 5)`},
+			`colour: unknown key (known: abuse, admin, backends, client_ip, health, limit_store, limits, listen, listen_proxy_protocol, log, routes, rules, server, stats, tls) (line 5)`},
 		{"target without scheme",
 			"backends:\n  app: {targets: ['127.0.0.1:18110']}\nroutes: [{backend: app}]\n",
 			`backends.app.targets[0]: invalid URL "127.0.0.1:18110" (want http://HOST:PORT or https://HOST:PORT) (line 2)`},

@@ -50,4 +50,4 @@ func appendDiff(out []string, path string, a, b reflect.Value) []string {
 }
 
 // isLeaf reports whether t is written as one value in the file.
-func isLeaf(t reflect.Type) bool { return t == rateType }
+func isLeaf(t reflect.Type) bool { return t == reflect.TypeFor[Rate]() }

@@ -78,3 +78,21 @@ func (v *validator) adminTokens() {
 		}
 	}
 }
+
+// readKeySecret fills abuse.key_secret from abuse.key_secret_file.
+func (c *Config) readKeySecret(dir string) Errors {
+	path := c.Abuse.KeySecretFile
+	if path == "" {
+		return nil
+	}
+	if dir != "" && !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	tok, err := readToken(path)
+	if err != nil {
+		p := "abuse.key_secret_file"
+		return Errors{{Path: p, Line: c.Line(p), Msg: strings.Replace(err.Error(), "token", "secret", 1)}}
+	}
+	c.Abuse.KeySecret = tok
+	return nil
+}

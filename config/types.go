@@ -22,6 +22,8 @@ type Config struct {
 	Backends map[string]*Backend     `yaml:"backends"`
 	Routes   []Route                 `yaml:"routes"`
 	Limits   map[string]*LimitPolicy `yaml:"limits"`
+	// Rules act on requests matching a condition, in order (rules.go).
+	Rules []Rule `yaml:"rules"`
 	// LimitStore, when set, shares rate-limit buckets and bans through Redis.
 	// Nil means the in-memory table only.
 	LimitStore *LimitStore `yaml:"limit_store"`
@@ -273,6 +275,16 @@ type LimitPolicy struct {
 	Burst      int         `yaml:"burst"` // default: one second's worth of Rate, at least 1
 	DryRun     bool        `yaml:"dry_run"`
 	PerNetwork *PerNetwork `yaml:"per_network"`
+	// Key is what a bucket belongs to: client (default), network,
+	// header:NAME, cookie:NAME, query:NAME, json:FIELD or form:FIELD.
+	// Values are hashed with HMAC under abuse.key_secret_file; a request
+	// without the value has its own client's "missing" bucket.
+	Key string `yaml:"key"`
+	// KeyFold "lower" lower-cases values (e-mail addresses). Default "".
+	KeyFold string `yaml:"key_fold"`
+	// MaxInspectBytes bounds the body read for a json: or form: key.
+	// Default 16KiB (the body is still forwarded whole).
+	MaxInspectBytes Size `yaml:"max_inspect_bytes"`
 }
 
 // PerNetwork is an aggregate bucket shared by every client in a prefix.
@@ -331,6 +343,12 @@ type Abuse struct {
 	Reputation Reputation `yaml:"reputation"`
 	// Attack says when attack mode begins and ends. Read at start only.
 	Attack Attack `yaml:"attack"`
+	// KeySecretFile holds the secret limit keys' values are hashed under
+	// (HMAC). Empty: a random secret per process (each router of a fleet
+	// then keys alike values apart). Read when the config is loaded.
+	KeySecretFile string `yaml:"key_secret_file"`
+	// KeySecret is KeySecretFile's content, filled by Load.
+	KeySecret string `yaml:"-"`
 }
 
 // Reputation: a client is known after KnownAfterGood good answers (2xx,

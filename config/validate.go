@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -22,6 +21,8 @@ func (c *Config) Validate() Errors {
 	v.backends()
 	v.routes()
 	v.limits()
+	v.rules()
+	v.limitKeys()
 	v.abuse()
 	v.misc()
 	sortErrors(v.errs)
@@ -197,170 +198,10 @@ func (c *Config) BackendNames() []string {
 	return names
 }
 
-func (v *validator) backends() {
-	c := v.c
-	if len(c.Backends) == 0 {
-		v.fail("backends", "at least one backend is required")
-	}
-	for _, name := range c.BackendNames() {
-		b := c.Backends[name]
-		p := "backends." + name
-		if !nameRE.MatchString(name) {
-			v.fail(p, "invalid backend name (want [A-Za-z0-9_.-], at most 64)")
-		}
-		v.targets(p+".targets", b.Targets)
-		switch b.Balance {
-		case "round_robin", "least_requests", "p2c":
-		default:
-			v.fail(p+".balance", "unknown policy %q (want round_robin, least_requests or p2c)", b.Balance)
-		}
-		switch b.Transport {
-		case "fast", "standard":
-		default:
-			v.fail(p+".transport", "unknown transport %q (want fast or standard)", b.Transport)
-		}
-		v.positive(p+".connect_timeout", b.ConnectTimeout)
-		v.positive(p+".response_timeout", b.ResponseTimeout)
-		if b.MaxInFlight < 0 {
-			v.fail(p+".max_in_flight", "must not be negative")
-		}
-		if b.Retries < 0 || b.Retries > 10 {
-			v.fail(p+".retries", "must be between 0 and 10")
-		}
-		if b.Queue.MaxLen < 0 {
-			v.fail(p+".queue.max_len", "must not be negative")
-		}
-		if b.Queue.MaxLen > 0 && b.MaxInFlight == 0 {
-			v.fail(p+".queue", "needs max_in_flight")
-		}
-		h := b.Health
-		if h.Path != "" {
-			if !strings.HasPrefix(h.Path, "/") {
-				v.fail(p+".health.path", "must start with /")
-			}
-			v.positive(p+".health.interval", h.Interval)
-			v.positive(p+".health.timeout", h.Timeout)
-			if h.Rise < 1 {
-				v.fail(p+".health.rise", "must be at least 1")
-			}
-			if h.Fall < 1 {
-				v.fail(p+".health.fall", "must be at least 1")
-			}
-		} else if h.Critical {
-			v.fail(p+".health.critical", "needs health.path")
-		}
-		br := b.Breaker
-		if !br.Disabled {
-			if br.ConsecutiveFailures < 0 {
-				v.fail(p+".breaker.consecutive_failures", "must not be negative")
-			}
-			if br.FailureRatio < 0 || br.FailureRatio > 1 {
-				v.fail(p+".breaker.failure_ratio", "must be between 0 and 1")
-			}
-			if br.MinRequests < 1 {
-				v.fail(p+".breaker.min_requests", "must be at least 1")
-			}
-			v.positive(p+".breaker.window", br.Window)
-			v.positive(p+".breaker.open_for", br.OpenFor)
-			if br.HalfOpenRequests < 1 {
-				v.fail(p+".breaker.half_open_requests", "must be at least 1")
-			}
-		}
-	}
-}
-
-// wantTarget is what a target looks like, for error messages.
-const wantTarget = "(want http://HOST:PORT or https://HOST:PORT)"
-
-// ParseTarget parses a backend target URL: http or https, a host, no query.
-func ParseTarget(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || !strings.Contains(s, "://") {
-		return nil, fmt.Errorf("invalid URL %q %s", s, wantTarget)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("target %q: scheme must be http or https %s", s, wantTarget)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("target %q: missing host %s", s, wantTarget)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("target %q: no query, fragment or user info allowed", s)
-	}
-	return u, nil
-}
-
 var (
 	methodRE   = regexp.MustCompile(`^[A-Z]{1,20}$`)
 	statNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 )
-
-func (v *validator) routes() {
-	c := v.c
-	if len(c.Routes) == 0 {
-		v.fail("routes", "at least one route is required")
-	}
-	for i, r := range c.Routes {
-		p := fmt.Sprintf("routes[%d]", i)
-		if r.Backend == "" {
-			v.fail(p+".backend", "required")
-		} else if _, ok := c.Backends[r.Backend]; !ok {
-			v.fail(p+".backend", "unknown backend %q%s", r.Backend, suggest(r.Backend, c.BackendNames()))
-		}
-		m := r.Match
-		if m.Path != "" && !strings.HasPrefix(m.Path, "/") {
-			v.fail(p+".match.path", "must start with /")
-		} else if m.Path != "" {
-			v.matchable(p+".match.path", m.Path, false)
-		}
-		if m.PathPrefix != "" && !strings.HasPrefix(m.PathPrefix, "/") {
-			v.fail(p+".match.path_prefix", "must start with /")
-		} else if m.PathPrefix != "" {
-			v.matchable(p+".match.path_prefix", m.PathPrefix, true)
-		}
-		if m.Path != "" && len(m.Paths) > 0 {
-			v.fail(p+".match", "use path or paths, not both")
-		}
-		for j, pp := range m.Paths {
-			if !strings.HasPrefix(pp, "/") {
-				v.fail(fmt.Sprintf("%s.match.paths[%d]", p, j), "must start with /")
-			} else {
-				v.matchable(fmt.Sprintf("%s.match.paths[%d]", p, j), pp, false)
-			}
-		}
-		for j, meth := range m.Methods {
-			if !methodRE.MatchString(meth) {
-				v.fail(fmt.Sprintf("%s.match.methods[%d]", p, j), "invalid method %q (want upper case, e.g. GET)", meth)
-			}
-		}
-		if strings.ContainsAny(m.Host, "/ ") {
-			v.fail(p+".match.host", "invalid host %q", m.Host)
-		}
-		if r.Limit != "" && r.Limit != "none" {
-			if _, ok := c.Limits[r.Limit]; !ok {
-				v.fail(p+".limit", "unknown limit policy %q%s", r.Limit, suggest(r.Limit, append(sortedKeys(c.Limits), "none")))
-			}
-		}
-		switch r.Abuse {
-		case "", "auth":
-		default:
-			v.fail(p+".abuse", "unknown value %q (want auth)", r.Abuse)
-		}
-		if !statNameRE.MatchString(r.Stats.Name) {
-			v.fail(p+".stats.name", "invalid name %q (want [A-Za-z0-9_]{1,64})", r.Stats.Name)
-		}
-		v.headerEdits(p+".headers.request", r.Headers.Request, true)
-		v.headerEdits(p+".headers.response", r.Headers.Response, false)
-		v.prefixes(p, r)
-	}
-}
-
-// matchable fails a route path that no normalised request path can match.
-func (v *validator) matchable(path, p string, prefix bool) {
-	if why := unmatchable(p, prefix, v.c.Server.Path); why != "" {
-		v.fail(path, "%q never matches: %s", p, why)
-	}
-}
 
 func (v *validator) limits() {
 	c := v.c
@@ -485,56 +326,4 @@ func (v *validator) misc() {
 	if c.Log.Sample.Initial < 0 || c.Log.Sample.Thereafter < 0 {
 		v.fail("log.sample", "must not be negative")
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// suggest returns ` (did you mean "x"?)` for the closest name, if close.
-func suggest(got string, names []string) string {
-	if s := didYouMean(got, names, "?"); s != "" {
-		return " (" + s + ")"
-	}
-	return ""
-}
-
-// didYouMean returns `did you mean "x"` and end for the name closest to got
-// (at most two edits away, and at most half its letters), or "".
-func didYouMean(got string, names []string, end string) string {
-	best, bestD := "", min(3, len(got)/2+1)
-	for _, n := range names {
-		if d := editDistance(got, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("did you mean %q%s", best, end)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

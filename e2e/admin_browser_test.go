@@ -52,6 +52,8 @@ routes:
   - {match: {path_prefix: /flood}, backend: web, limit: flood}
   - {match: {path_prefix: /api/}, backend: api}
   - {backend: web}
+rules:
+  - {name: api-tag, when: 'request.path.startsWith("/api/")', action: tag}
 `, raddr, aaddr, addr))
 
 	// A flood from one client: one request passes, three are refused and
@@ -242,6 +244,8 @@ const textIs = (page, pairs) => page.waitForFunction(ps => ps.every(([sel, want]
     const breaker = name => 'tr.backend[data-name="' + name + '"] td.breaker .st';
     await textIs(page, [[status("web"), "up"], [status("api"), "up"], [breaker("api"), "closed"]]);
     await page.waitForSelector('tr.banned[data-client="10.1.1.1"] button.lift', { timeout: 15000 });
+    // The rules table counts the three /api/ requests.
+    await textIs(page, [['tr[data-rule="api-tag"] td:nth-child(6)', "3"]]);
     await page.screenshot({ path: shots + "/1-up.png", fullPage: true });
     console.log("UP");
 

@@ -2,12 +2,12 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/bulwark-router/bulwark/internal/testutil"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bulwark-router/bulwark/internal/redistest"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
 // hotKey is the shared bucket of the client the fleet tests send as

@@ -21,6 +21,8 @@ routes:
   - {backend: checked}
 limits:
   tiny: {rate: 1/h, burst: 1}
+rules:
+  - {name: no-admin, when: 'request.path.startsWith("/wp-admin")', action: deny}
 `
 
 // specReasons are the reasons SPEC lists for bulwark_rejections_total.
@@ -54,6 +56,7 @@ func TestFirstScrapeHasEverySeries(t *testing.T) {
 		`bulwark_bans_active 0`,
 		`bulwark_under_attack 0`,
 		`bulwark_build_info{`,
+		`bulwark_rule_matches_total{action="deny",rule="no-admin"} 0`,
 	}
 	for _, target := range []string{"", "http://" + app, "http://" + dead} {
 		want = append(want, fmt.Sprintf(`bulwark_circuit_state{backend="app",target=%q} 0`, target))

@@ -46,7 +46,16 @@ type banEvent struct {
 	level uint8
 	auth  bool
 	dry   bool
+	// counted is what was counted toward a ban (countStrike or
+	// countAuth), so a fleet can count it in the store too.
+	counted uint8
 }
+
+// banEvent.counted values.
+const (
+	countStrike uint8 = iota + 1
+	countAuth
+)
 
 // Admit decides one request of client (IPv6 already grouped by prefix)
 // under policy p (nil: no rate limit) at now. Every admitted request
@@ -123,6 +132,7 @@ func (a *Admission) admitTracked(s *shard, e *entry, k key, lp *limitParams, st 
 	if ev.until != 0 {
 		a.logBan(k, ev, t)
 	}
+	a.shareCount(k, ev, st.abuse)
 	return d
 }
 
@@ -272,4 +282,5 @@ func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool
 	if ev.until != 0 {
 		a.logBan(k, ev, t)
 	}
+	a.shareCount(k, ev, ab)
 }

@@ -25,9 +25,11 @@ func strike(e *entry, t int64, ab *abuseSettings) banEvent {
 		e.strikes++
 	}
 	if int(e.strikes) < ab.banAfter {
-		return banEvent{}
+		return banEvent{counted: countStrike}
 	}
-	return ban(e, t, ab, false)
+	ev := ban(e, t, ab, false)
+	ev.counted = countStrike
+	return ev
 }
 
 // authFailure counts one failed authentication (a listed status on an
@@ -41,9 +43,11 @@ func authFailure(e *entry, t int64, ab *abuseSettings) banEvent {
 		e.authFail++
 	}
 	if int(e.authFail) <= ab.authMax {
-		return banEvent{}
+		return banEvent{counted: countAuth}
 	}
-	return ban(e, t, ab, true)
+	ev := ban(e, t, ab, true)
+	ev.counted = countAuth
+	return ev
 }
 
 // ban bans a client. A client banned again less than abuse.ban.max_duration

@@ -9,8 +9,9 @@
 // route's policy once (Policy), and per request calls Admit with the
 // client's address (IPv6 already grouped by client_ip.ipv6_prefix); a
 // refused Decision answers with WriteRefusal, an admitted one is followed by
-// exactly one Done when the response status is known. Listener caps
-// connections per client at accept; BansHandler serves the admin bans API;
+// exactly one Done when the response status is known. AcquireConn counts
+// connections per client at accept (the router's ConnCapListener closes
+// those over the cap); BansHandler serves the admin bans API;
 // Snapshot feeds the status page; Update applies a reloaded config, keeping
 // state. Admit takes one shard lock and allocates nothing.
 //

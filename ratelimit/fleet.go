@@ -23,6 +23,8 @@ const (
 type fleet struct {
 	s       *redisstore.Store
 	onError uint8
+	lease   bool // limit_store.mode: lease
+	leases  leaseTable
 }
 
 // openStore connects to the limit store and starts applying the bans other
@@ -39,7 +41,9 @@ func (a *Admission) openStore(c *config.LimitStore) error {
 	case "deny":
 		f.onError = onErrorDeny
 	}
+	f.lease = c.Mode == "lease"
 	a.fleet = f
+	s.OnDue(a.dueShared)
 	s.Watch(a.applyShared)
 	return nil
 }
@@ -91,6 +95,22 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 		return shared{}
 	}
 	s, h := a.shard(k)
+	var l *redisstore.Lease
+	slice := 1
+	if a.fleet.lease {
+		// A lease decides locally (the ban check in decide comes first;
+		// a banned client's token is taken from this router's slice).
+		if slice = sliceOf(lp); slice > 1 {
+			l = a.fleet.leases.get(k, lp.owner.name, h, t)
+			if res, ok, pre := a.fleet.s.Spend(l, t); ok {
+				if pre {
+					client, nb := a.buckets(k, lp)
+					a.fleet.s.Prefetch(l, t, client, nb)
+				}
+				return shared{lp: lp, how: sharedAnswer, state: res}
+			}
+		}
+	}
 	s.mu.Lock()
 	e := s.find(h, k)
 	banned := e != nil && e.banUntil > t
@@ -98,21 +118,14 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 	if banned {
 		return shared{}
 	}
-	name := lp.owner.name
-	client := redisstore.Bucket{Key: name + ":" + k.addr().String(),
-		Interval: lp.client.interval, Tolerance: lp.client.tolerance}
-	var nb redisstore.Bucket
-	if n := lp.net; n != nil {
-		bitsV4, bitsV6 := n.v4, n.v6
-		p := k.prefix(bitsV4, bitsV6).addr()
-		l := bitsV6
-		if p.Is4() {
-			l = bitsV4
-		}
-		nb = redisstore.Bucket{Key: name + "-network:" + p.String() + "/" + strconv.Itoa(l),
-			Interval: n.interval, Tolerance: n.tolerance}
+	client, nb := a.buckets(k, lp)
+	var res redisstore.Result
+	var err error
+	if l != nil {
+		res, err = a.fleet.s.Renew(l, t, client, nb, slice)
+	} else {
+		res, err = a.fleet.s.Take(client, nb)
 	}
-	res, err := a.fleet.s.Take(client, nb)
 	if err == nil {
 		return shared{lp: lp, how: sharedAnswer, state: res}
 	}
@@ -123,6 +136,25 @@ func (a *Admission) takeShared(k key, lp *limitParams, t int64) shared {
 		return shared{lp: lp, how: sharedDeny}
 	}
 	return shared{}
+}
+
+// buckets names client k's shared buckets under lp: its own and, with
+// per_network, its network's.
+func (a *Admission) buckets(k key, lp *limitParams) (client, nb redisstore.Bucket) {
+	name := lp.owner.name
+	client = redisstore.Bucket{Key: name + ":" + k.addr().String(),
+		Interval: lp.client.interval, Tolerance: lp.client.tolerance}
+	if n := lp.net; n != nil {
+		bitsV4, bitsV6 := n.v4, n.v6
+		p := k.prefix(bitsV4, bitsV6).addr()
+		l := bitsV6
+		if p.Is4() {
+			l = bitsV4
+		}
+		nb = redisstore.Bucket{Key: name + "-network:" + p.String() + "/" + strconv.Itoa(l),
+			Interval: n.interval, Tolerance: n.tolerance}
+	}
+	return client, nb
 }
 
 // decideShared is decide's rate-limit step from the store's answer. The

@@ -20,7 +20,13 @@ import (
 // about bans from other routers are sent on shared (when not nil).
 func fleetAdmission(t testing.TB, url, limits string, shared chan<- string) *Admission {
 	t.Helper()
-	cfg := loadConfig(t, fmt.Sprintf("%s\nlimit_store: {url: %q, timeout: 250ms}\n", limits, url))
+	return fleetAdmissionStore(t, fmt.Sprintf("{url: %q, timeout: 250ms}", url), limits, shared)
+}
+
+// fleetAdmissionStore is fleetAdmission with store as limit_store's value.
+func fleetAdmissionStore(t testing.TB, store, limits string, shared chan<- string) *Admission {
+	t.Helper()
+	cfg := loadConfig(t, fmt.Sprintf("%s\nlimit_store: %s\n", limits, store))
 	log := zap.NewNop()
 	if shared != nil {
 		// Hooks need an enabled core.

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"github.com/bulwark-router/bulwark/internal/redistest"
 	"net/netip"
 	"sync"
 	"testing"
@@ -14,7 +15,7 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(redistest.Main(m)) }
 
 // t0 is the fixed instant tests start from.
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -68,12 +68,18 @@ func (a *Admission) Update(cfg *config.Config) error {
 		a.sketch.Store(a.sketch.Load().resized(ab.capacity))
 	}
 	a.state.Store(st)
-	// Bring every shard to the new generation now, so the next Update finds
-	// them all at st.gen (a shard converts lazily only from gen-1).
+	a.convertShards(st, ab.capacity)
+	return nil
+}
+
+// convertShards brings every shard to st's generation now, so the next
+// Update finds them all at st.gen (a shard converts lazily only from
+// gen-1), and shares capacity, the most clients tracked, among them.
+func (a *Admission) convertShards(st *state, capacity int) {
 	n := len(a.shards)
 	for i := range a.shards {
-		limit := ab.capacity / n
-		if i < ab.capacity%n {
+		limit := capacity / n
+		if i < capacity%n {
 			limit++
 		}
 		s := &a.shards[i]
@@ -91,7 +97,6 @@ func (a *Admission) Update(cfg *config.Config) error {
 		ns.limit = max(limit, 1)
 		ns.mu.Unlock()
 	}
-	return nil
 }
 
 // convert applies a reload's changes to this shard's buckets, as of the

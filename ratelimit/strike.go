@@ -35,4 +35,5 @@ func (a *Admission) Strike(now time.Time, client netip.Addr) {
 	if ev.until != 0 {
 		a.logBan(k, ev, t)
 	}
+	a.shareCount(k, ev, ab)
 }

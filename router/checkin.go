@@ -1,6 +1,7 @@
 package router
 
 import (
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -18,6 +19,9 @@ type arrival struct {
 	path         string   // the path routes match (normalised, see server.path)
 	badPath      bool     // the path cannot be normalised: 400
 	fwd          []string // the forwarded-chain field's values
+	// req is the request net/http read, nil in the front: rules need its
+	// header fields, so the front leaves requests a rule may match to it.
+	req *http.Request
 }
 
 // checkResult is what the checks before admission found.
@@ -40,6 +44,10 @@ const (
 	// checkUndecided: with look, admission did not refuse the request: the
 	// full path decides it (nothing was admitted).
 	checkUndecided
+	// checkRuleDenied: a deny rule refused it (st.ruleDeny says how).
+	checkRuleDenied
+	// checkRuleLimited: a limit rule's bucket was empty (429).
+	checkRuleLimited
 )
 
 // checkIn runs the checks before admission, the one copy ServeHTTP and the
@@ -73,8 +81,19 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 	st.route, st.backend = rte, rte.backend
 
 	st.key = t.clientIP.Key(st.client)
+	policy := rte.limit
+	if rs := rt.rules.Current(); !rs.Empty() && rs.MayMatch(a.method, a.host, a.path) {
+		if look || a.req == nil {
+			return ratelimit.Decision{}, checkUndecided // rules need the whole request
+		}
+		var found checkResult
+		var refused bool
+		if policy, found, refused = rt.applyRules(rs, a, st, start, policy); refused {
+			return ratelimit.Decision{}, found
+		}
+	}
 	if look {
-		d, ok := rt.adm.Refuse(start, st.key, rte.limit)
+		d, ok := rt.adm.Refuse(start, st.key, policy)
 		if !ok {
 			return d, checkUndecided
 		}
@@ -87,7 +106,7 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 		st.reason = d.Reason.String()
 		return d, checkRefused
 	}
-	d := rt.adm.Admit(start, st.key, rte.limit)
+	d := rt.adm.Admit(start, st.key, policy)
 	if !d.Allow {
 		st.reason = d.Reason.String()
 		return d, checkRefused

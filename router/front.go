@@ -61,7 +61,7 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front
 	} else {
 		st.rawID = clientip.AppendRequestID(st.newID[:0])
 	}
-	out := rt.answers.AppendWithID(dst, &dec, httpDate(start), closing, isHead, st.rawID)
+	out := rt.answers.AppendWithID(dst, &dec, rt.date.at(start), closing, isHead, st.rawID)
 	body := dec.BodyLen()
 	if isHead {
 		body = 0
@@ -92,24 +92,26 @@ func isTimeout(err error) bool {
 // b's bytes are unchanged: the front's bytes within one request's decision.
 func viewString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// httpDate returns now as an IMF-fixdate (the Date field), formatted once
-// per second.
-func httpDate(now time.Time) []byte {
-	sec := now.Unix()
-	if d := dateCache.Load(); d != nil && d.sec == sec {
-		return d.b
-	}
-	d := &cachedDate{sec: sec, b: now.UTC().AppendFormat(make([]byte, 0, 29), http.TimeFormat)}
-	dateCache.Store(d)
-	return d.b
-}
+// dateCache holds the Date field of the current second. Its zero value is
+// empty and ready; it is safe for concurrent use.
+type dateCache struct{ p atomic.Pointer[cachedDate] }
 
 type cachedDate struct {
 	sec int64
 	b   []byte
 }
 
-var dateCache atomic.Pointer[cachedDate]
+// at returns now as an IMF-fixdate (the Date field), formatted once per
+// second. The bytes are never changed.
+func (c *dateCache) at(now time.Time) []byte {
+	sec := now.Unix()
+	if d := c.p.Load(); d != nil && d.sec == sec {
+		return d.b
+	}
+	d := &cachedDate{sec: sec, b: now.UTC().AppendFormat(make([]byte, 0, 29), http.TimeFormat)}
+	c.p.Store(d)
+	return d.b
+}
 
 // isHex reports whether c is a hex digit (the relay's query check).
 func isHex(c byte) bool {

@@ -98,29 +98,9 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	if len(in.Header["Upgrade"]) > 0 && in.ProtoMajor == 1 && !rl.http10 {
 		upgrade = upgradeProtocol(in.Header, rt.table.Load().cfg.Server.Upgrades)
 	}
-	rl.ctx = relayCtx{Context: in.Context(), st: st}
-	rl.trace.Got1xxResponse = rl.got1xx
-	rl.trace.GotConn = guardGotConn
-	out := in.WithContext(httptrace.WithClientTrace(&rl.ctx, &rl.trace))
-	rl.url = *in.URL
-	out.URL = &rl.url
-	if in.ContentLength == 0 {
-		out.Body = nil // as ReverseProxy: the standard transport may then retry
-	} else if st.body != nil {
-		out.Body = relayBody{rl}
-		switch st.backend.transport.(type) {
-		case *headTimeoutTransport, *http.Transport: // net/http's
-			out.GetBody = rl.resendBody
-		}
+	out, relaysBody := rl.outgoing(in, st, upgrade)
+	if relaysBody {
 		defer rl.stopBody()
-	}
-	out.Close = false
-	rl.rewrite(out, in, st, upgrade)
-	if out.Trailer != nil {
-		// Known now when the body was read ahead, else announced; the
-		// rest comes at the body's end (relayBody.Read).
-		dropForbiddenTrailers(out.Trailer)
-		st.trailer = out.Trailer
 	}
 
 	res, err := backendTransport{}.RoundTrip(out)
@@ -160,6 +140,53 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	st.upstreamDur = time.Since(st.upstreamStart)
 
+	announced := writeAnswerHead(rw, res, st)
+	if err := rt.copyAnswer(rw, res.Body, buf, ahead, aheadErr == io.EOF, flush); err != nil {
+		res.Body.Close()
+		if in.Context().Value(http.ServerContextKey) != nil {
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	res.Body.Close() // now, to fill res.Trailer
+	writeTrailers(rw, res, announced)
+}
+
+// outgoing makes the request for the backend out of in: st's context and
+// the relay's trace, a copy of the URL, the body as the router took it
+// (relaysBody: stopBody is owed), and the header rewritten.
+func (rl *relay) outgoing(in *http.Request, st *requestState, upgrade string) (out *http.Request, relaysBody bool) {
+	rl.ctx = relayCtx{Context: in.Context(), st: st}
+	rl.trace.Got1xxResponse = rl.got1xx
+	rl.trace.GotConn = guardGotConn
+	out = in.WithContext(httptrace.WithClientTrace(&rl.ctx, &rl.trace))
+	rl.url = *in.URL
+	out.URL = &rl.url
+	if in.ContentLength == 0 {
+		out.Body = nil // as ReverseProxy: the standard transport may then retry
+	} else if st.body != nil {
+		out.Body = relayBody{rl}
+		switch st.backend.transport.(type) {
+		case *headTimeoutTransport, *http.Transport: // net/http's
+			out.GetBody = rl.resendBody
+		}
+		relaysBody = true
+	}
+	out.Close = false
+	rl.rewrite(out, in, st, upgrade)
+	if out.Trailer != nil {
+		// Known now when the body was read ahead, else announced; the
+		// rest comes at the body's end (relayBody.Read).
+		dropForbiddenTrailers(out.Trailer)
+		st.trailer = out.Trailer
+	}
+	return out, relaysBody
+}
+
+// writeAnswerHead writes the backend's answer head to rw: its fields added
+// to the router's, the route's edits, and the trailers it announces, which
+// it returns the number of.
+func writeAnswerHead(rw http.ResponseWriter, res *http.Response, st *requestState) (announced int) {
 	h := rw.Header()
 	for k, vv := range res.Header {
 		if old, ok := h[k]; ok {
@@ -170,7 +197,7 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 	}
 	st.editAnswer(h)
 	dropForbiddenTrailers(res.Trailer)
-	announced := len(res.Trailer)
+	announced = len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
 		for k := range res.Trailer {
@@ -179,21 +206,19 @@ func (rt *Router) relay(rw http.ResponseWriter, in *http.Request, st *requestSta
 		h.Add("Trailer", strings.Join(keys, ", "))
 	}
 	rw.WriteHeader(res.StatusCode)
+	return announced
+}
 
-	if err := rt.copyAnswer(rw, res.Body, buf, ahead, aheadErr == io.EOF, flush); err != nil {
-		res.Body.Close()
-		if in.Context().Value(http.ServerContextKey) != nil {
-			panic(http.ErrAbortHandler)
-		}
-		return
-	}
-	res.Body.Close() // now, to fill res.Trailer
+// writeTrailers passes the backend's trailers (res.Trailer, filled once
+// its body is closed) to the client: as announced when they are the ones
+// the head announced, else each under http.TrailerPrefix.
+func writeTrailers(rw http.ResponseWriter, res *http.Response, announced int) {
 	dropForbiddenTrailers(res.Trailer)
-
 	if len(res.Trailer) > 0 {
 		// Chunked, so net/http does not count a short body and send a length.
 		http.NewResponseController(rw).Flush()
 	}
+	h := rw.Header()
 	if len(res.Trailer) == announced {
 		for k, vv := range res.Trailer {
 			h[k] = append(h[k], vv...)

@@ -16,6 +16,7 @@ type route struct {
 	backend *Backend
 	policy  string            // limit policy name; "" for none
 	limit   *ratelimit.Policy // nil: no rate limit
+	keyed   *keyedLimit       // the policy's buckets belong to a value of the request (keyed.go)
 	auth    bool              // responses count toward abuse.auth_failures
 	// responseTimeout replaces the backend's response_timeout; 0: none.
 	responseTimeout time.Duration

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"runtime"
 	"sync"
@@ -14,9 +15,11 @@ import (
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/health"
+	"github.com/bulwark-router/bulwark/limitkey"
 	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/router/clientip"
+	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -57,6 +60,7 @@ type Router struct {
 	clock     clock
 	bufs      *bufferPool        // the relay's copy buffers
 	access    *stats.LineSampler // nil: no sampling of its own
+	date      dateCache          // the front's Date field
 
 	table    atomic.Pointer[table]
 	draining atomic.Bool
@@ -66,10 +70,19 @@ type Router struct {
 	answers  ratelimit.Answers // the front's refusals, formatted
 	version  atomic.Uint64
 
-	adm       *ratelimit.Admission
-	checker   *health.Checker
-	heartbeat *health.Heartbeat
-	updateMu  sync.Mutex // serialises Update
+	adm      *ratelimit.Admission
+	rules    *rules.Engine
+	classify func(netip.Addr) string // rt.classOf, made once
+	// rulesFleet shares the live rules through limit_store; nil without.
+	rulesFleet *rules.Fleet
+	// keyedBuckets are the keyed policies' buckets (keyed.go), hasher
+	// what their keys are hashed with; both change under updateMu.
+	keyedBuckets map[keyedID]*limitkey.Buckets
+	hasher       atomic.Pointer[limitkey.Hasher]
+	keySecret    string
+	checker      *health.Checker
+	heartbeat    *health.Heartbeat
+	updateMu     sync.Mutex // serialises Update
 }
 
 // table is one generation of the configuration, compiled. It is never mutated
@@ -120,12 +133,18 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		return nil, err
 	}
 	rt.adm = adm
+	rt.rules = rules.NewEngine(rt.log.Named("rules"), rt.rec, rt.now)
+	rt.classify = rt.classOf
 	rt.checker = health.NewChecker(nil, rt.rec, rt.log.Named("health"), rt.setTargetUp)
 	rt.heartbeat = health.NewHeartbeat(rt.probe, rt.state, health.WithHeartbeatClock(rt.now))
 	if err := rt.Update(cfg); err != nil {
 		rt.checker.Close()
 		rt.adm.Close()
 		return nil, err
+	}
+	if err := rt.shareLiveRules(cfg); err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("rules: %w", err)
 	}
 	return rt, nil
 }
@@ -183,15 +202,9 @@ func (rt *Router) Update(cfg *config.Config) error {
 			b.queue.setShare(cfg.Abuse.NewClientShare)
 		}
 	}
-	for i := range cfg.Routes {
-		rc := &cfg.Routes[i]
-		b := t.backends[rc.Backend]
-		if b == nil {
-			return fmt.Errorf("routes[%d].backend: unknown backend %q", i, rc.Backend)
-		}
-		rte := compileRoute(i, rc, b)
-		rte.limit = rt.adm.Policy(rte.policy)
-		t.routes = append(t.routes, rte)
+	keyed, err := rt.compileRoutes(cfg, t)
+	if err != nil {
+		return err
 	}
 	// New targets start as the active checks last saw them.
 	for name, b := range t.backends {
@@ -199,6 +212,10 @@ func (rt *Router) Update(cfg *config.Config) error {
 			tg.down.Store(!rt.checker.Up(name, tg.raw))
 		}
 	}
+	if err := rt.rules.Update(cfg); err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	rt.keyedBuckets = keyed
 	rt.declareSeries(t, old)
 	rt.table.Store(t)
 	rt.checker.Update(cfg.Backends)
@@ -212,6 +229,30 @@ func (rt *Router) Update(cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// compileRoutes fills t's routes from cfg, with their limit policies, and
+// returns the keyed policies' buckets (keyed.go). Called under updateMu.
+func (rt *Router) compileRoutes(cfg *config.Config, t *table) (map[keyedID]*limitkey.Buckets, error) {
+	if h := rt.hasher.Load(); h == nil || rt.keySecret != cfg.Abuse.KeySecret {
+		rt.hasher.Store(limitkey.NewHasher([]byte(cfg.Abuse.KeySecret)))
+		rt.keySecret = cfg.Abuse.KeySecret
+	}
+	keyed := map[keyedID]*limitkey.Buckets{}
+	for i := range cfg.Routes {
+		rc := &cfg.Routes[i]
+		b := t.backends[rc.Backend]
+		if b == nil {
+			return nil, fmt.Errorf("routes[%d].backend: unknown backend %q", i, rc.Backend)
+		}
+		rte := compileRoute(i, rc, b)
+		rte.limit = rt.adm.Policy(rte.policy)
+		if rte.keyed = rt.keyedFor(cfg, rte.policy, keyed); rte.keyed != nil {
+			rte.limit = nil // no per-client bucket: the key's
+		}
+		t.routes = append(t.routes, rte)
+	}
+	return keyed, nil
 }
 
 // setTargetUp is the active checks' verdict on a target. The checker logs
@@ -260,6 +301,9 @@ func (rt *Router) Admission() *ratelimit.Admission { return rt.adm }
 // Close stops the active health checks and releases idle upstream
 // connections.
 func (rt *Router) Close() error {
+	if rt.rulesFleet != nil {
+		rt.rulesFleet.Close()
+	}
 	rt.checker.Close()
 	rt.adm.Close()
 	if t := rt.table.Load(); t != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/router/clientip"
+	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -38,7 +39,10 @@ type requestState struct {
 	userAgent string
 	query     string
 	reason    string // refusal reason, "" when forwarded
-	forwarded bool   // handed to the proxy: not recycled
+	rule      string // the rule the access line names, "" when none
+	ruleDeny  *rules.Rule
+	ruleWait  time.Duration // a limit rule's Retry-After
+	forwarded bool          // handed to the proxy: not recycled
 	body      *countingBody
 	trailer   http.Header // the forwarded request's trailer (relay)
 	bs        *bodyState  // the body as the router takes it (body.go); nil when none
@@ -54,7 +58,7 @@ type requestState struct {
 // accessFields backs an access line's fields, so logging one allocates no
 // slice. They are pooled apart from requestState: most requests are not
 // logged (sampling), and a forwarded request's state is not recycled.
-type accessFields [15]zapcore.Field
+type accessFields [16]zapcore.Field
 
 var accessFieldsPool = sync.Pool{New: func() any { return new(accessFields) }}
 
@@ -110,7 +114,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	peer, _ := clientip.ParsePeer(r.RemoteAddr)
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
-	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
+	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()], req: r}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
 	st.host, st.query = r.Host, r.URL.RawQuery
@@ -149,6 +153,10 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		d.WriteRefusal(w)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
+	case checkRuleDenied, checkRuleLimited:
+		rt.refuseByRule(st, found)
+		rt.finish(t, st, r.Method, r.URL.Path, start)
+		return
 	}
 
 	if r.ContentLength > t.maxBody {
@@ -164,6 +172,14 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			rt.refuseBody(st, f)
 			rt.finish(t, st, r.Method, r.URL.Path, start)
 			abortIf(st)
+			return
+		}
+	}
+
+	if k := st.route.keyed; k != nil {
+		if code := rt.admitKeyed(k, r, st, start); code != 0 {
+			rt.refuseKeyed(st, code)
+			rt.finish(t, st, r.Method, r.URL.Path, start)
 			return
 		}
 	}
@@ -339,14 +355,24 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 			zap.String("user_agent", truncate(st.userAgent, 256)),
 			zap.String("request_id", st.id()),
 		)
-		if st.reason != "" {
-			fields = append(fields, zap.String("refused", st.reason))
-		}
+		fields = st.verdictFields(fields)
 		ce.Write(fields...)
 		*af = accessFields{} // drop the strings and values it points to
 		accessFieldsPool.Put(af)
 	}
 	return end
+}
+
+// verdictFields appends the access line's fields that only some requests
+// have: why the router refused it, the rule that decided it.
+func (st *requestState) verdictFields(fields []zapcore.Field) []zapcore.Field {
+	if st.reason != "" {
+		fields = append(fields, zap.String("refused", st.reason))
+	}
+	if st.rule != "" {
+		fields = append(fields, zap.String("rule", st.rule))
+	}
+	return fields
 }
 
 // retried reports whether a failed attempt was retried on another target

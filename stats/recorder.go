@@ -43,6 +43,8 @@ const (
 	// H2Abuse is an HTTP/2 connection closed for crossing one of
 	// server.http2's bounds (Rapid Reset, floods).
 	H2Abuse
+	// Rule is a request a deny rule turned away (package rules).
+	Rule
 	numReasons
 )
 
@@ -61,6 +63,7 @@ var reasonNames = [...]string{
 	BadRequest:      "bad_request",
 	SlowBody:        "slow_body",
 	H2Abuse:         "h2_abuse",
+	Rule:            "rule",
 }
 
 func (r Reason) String() string {

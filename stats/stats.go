@@ -46,6 +46,7 @@ type Stats struct {
 
 	pairs     pairTable
 	queueWait observerTable
+	rules     ruleTable // per-rule matches (rules.go)
 
 	sd atomic.Pointer[statsdSink] // nil: statsd off; read by every event
 	_  [64]byte                   // keeps rejected's writes off sd's cache line
@@ -92,6 +93,10 @@ func New(cfg Options, reg *prometheus.Registry, info BuildInfo, log *zap.Logger)
 	if err != nil {
 		return nil, err
 	}
+	ruleVec, err := newRuleVec(reg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Stats{
 		log:      log,
 		reg:      reg,
@@ -100,6 +105,7 @@ func New(cfg Options, reg *prometheus.Registry, info BuildInfo, log *zap.Logger)
 		breakers: map[targetKey]breaker.State{},
 	}
 	s.pairs.prom = prom
+	s.rules.vec = ruleVec
 	s.queueWait.vec = prom.queueWait
 	s.promOn.Store(cfg.Prometheus)
 	if cfg.Statsd.Address != "" {
@@ -124,6 +130,7 @@ func (s *Stats) newSink(cfg StatsdOptions) (*statsdSink, error) {
 // appendCounters is the sinks' flush hook: it takes the counts since the
 // last flush and appends their lines under prefix.
 func (s *Stats) appendCounters(b []byte, prefix string) []byte {
+	b = s.appendRuleLines(b, prefix)
 	b = s.src.appendLines(b, prefix)
 	return s.takeCounts().appendLines(b, prefix)
 }

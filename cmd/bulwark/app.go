@@ -82,7 +82,7 @@ func (a *app) start() error {
 	// The connection cap counts socket peers, so it wraps the raw listener
 	// (trusted proxies are never capped); PROXY headers are read after it.
 	wrap := func(l net.Listener) net.Listener {
-		l = a.rt.Admission().Listener(l, ext.Trusted)
+		l = router.ConnCapListener(l, a.rt.Admission(), ext.Trusted)
 		if cfg.ListenProxyProtocol {
 			l = clientip.ProxyListener(l, ext, cfg.Server.ReadHeaderTimeout.D())
 		}

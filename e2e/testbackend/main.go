@@ -2,11 +2,14 @@
 // tests, one a test can kill and start again. It answers every path with 200
 // and its name (body and X-Backend header). Its /__heartbeat__ stands for the
 // application's own health check: 200 while the file given by -fail-file does
-// not exist, 503 (its "database" failing) while it does.
+// not exist, 503 (its "database" failing) while it does. POST /login is a
+// login API: a JSON body {"user": U, "pass": P} answers 200 when P is
+// "good-" followed by U, else 401.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 func handler(name, failFile string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" && r.Method == http.MethodPost {
+			login(w, r)
+			return
+		}
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("X-Backend", name)
 		if r.URL.Path != "/__heartbeat__" {
@@ -78,4 +85,18 @@ func handler(name, failFile string) http.Handler {
 		}
 		fmt.Fprintf(w, `{"name":%q,"status":"ok","database":"ok"}`+"\n", name)
 	})
+}
+
+// login answers the demo login API.
+func login(w http.ResponseWriter, r *http.Request) {
+	var c struct{ User, Pass string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&c); err != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	if c.User == "" || c.Pass != "good-"+c.User {
+		http.Error(w, "wrong user or password", http.StatusUnauthorized)
+		return
+	}
+	io.WriteString(w, "welcome "+c.User)
 }

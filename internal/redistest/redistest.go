@@ -5,10 +5,8 @@ package redistest
 import (
 	"bufio"
 	"fmt"
-	"github.com/bulwark-router/bulwark/internal/testutil"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -21,19 +19,27 @@ const Bin = "/usr/bin/redis-server"
 
 // Server is one redis-server process. Not safe for concurrent use.
 type Server struct {
-	t    testing.TB
-	Port int
-	cmd  *exec.Cmd
-	done chan struct{}
+	t     testing.TB
+	Port  int
+	extra []string // more redis-server arguments (StartTLS)
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // Start starts redis-server on a free loopback port. It skips the test when
 // redis-server is missing, unless CI=true, when it fails it.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return start(t, nil) }
+
+// StartTLS starts redis-server serving TLS only (rediss://) with the PEM
+// certificate and key given; clients are not asked for certificates.
+func StartTLS(t testing.TB, certFile, keyFile, caFile string) *Server {
 	t.Helper()
-	if _, err := os.Stat(Bin); err != nil {
-		testutil.SkipOrFail(t, "redis-server not installed: %v", err)
-	}
+	return start(t, []string{"tls", certFile, keyFile, caFile})
+}
+
+func start(t testing.TB, tls []string) *Server {
+	t.Helper()
+	need(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +47,10 @@ func Start(t testing.TB) *Server {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	s := &Server{t: t, Port: port}
+	if tls != nil {
+		s.extra = []string{"--port", "0", "--tls-port", strconv.Itoa(port), "--tls-cert-file", tls[1],
+			"--tls-key-file", tls[2], "--tls-ca-cert-file", tls[3], "--tls-auth-clients", "no"}
+	}
 	s.Restart()
 	t.Cleanup(s.Kill)
 	return s
@@ -59,8 +69,9 @@ func (s *Server) Restart() {
 	if s.cmd != nil {
 		s.t.Fatal("redistest: Restart while running")
 	}
-	cmd := exec.Command(Bin, "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--loglevel", "notice")
+	args := append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--loglevel", "notice"}, s.extra...)
+	cmd := exec.Command(Bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatal(err)

@@ -19,6 +19,11 @@
 // its local table, and after each (re)subscription reads the ban keys to
 // catch up on what it missed while disconnected.
 //
+// Counts: strikes and auth failures are counted per client in the store
+// (counts.go) so that a fleet bans as one router would; keys.go lists the
+// key space and its hash tags (Redis Cluster), shared.go the calls that
+// reputation, token revocations and live rules use.
+//
 // Failures: each command is bounded by the configured timeout, no command
 // is retried, and after three errors in a row the store is skipped for a
 // second (then one request probes it). Errors are counted and logged at

@@ -74,6 +74,10 @@ type Store struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	watching  atomic.Bool
+	due       func(client string, auth bool) // OnDue
+
+	ops        atomic.Uint64 // decision operations sent (Ops)
+	prefetches chan prefetch // lease mode's background renewals
 }
 
 // New connects (lazily: an unreachable server is not an error here) to the
@@ -104,8 +108,10 @@ func New(c *config.LimitStore, log *zap.Logger) (*Store, error) {
 		calls:   make(chan *call, maxBatch),
 		stop:    make(chan struct{}),
 	}
-	s.wg.Add(1 + batchers)
+	s.prefetches = make(chan prefetch, 256)
+	s.wg.Add(2 + batchers)
 	go s.write()
+	go s.prefetcher()
 	for range batchers {
 		go s.batch()
 	}
@@ -120,6 +126,7 @@ func (s *Store) Take(client, net Bucket) (Result, error) {
 	if !s.circ.allow(s.now()) {
 		return Result{}, ErrUnavailable
 	}
+	s.ops.Add(1)
 	keys := bucketKeys(client.Key, net.Key)
 	args := []any{us(client.Interval), us(client.Tolerance)}
 	if net.Key != "" {

@@ -1,0 +1,125 @@
+package redisstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Small shared-state calls for the features that judge a client beyond
+// its buckets (reputation standing, token revocations) and for live rules.
+// Each is one round trip bounded by limit_store.timeout; an error is
+// counted (ErrorsByKind) and returned, and the caller decides locally.
+// Keys are in keys.go.
+
+func (s *Store) do(f func(ctx context.Context) error) error {
+	if !s.circ.allow(s.now()) {
+		return ErrUnavailable
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	if err := f(ctx); err != nil && err != redis.Nil {
+		s.fail(err)
+		return err
+	}
+	s.ok()
+	return nil
+}
+
+// SetRep replaces client's reputation standing with fields, kept for ttl.
+func (s *Store) SetRep(client string, fields map[string]string, ttl time.Duration) error {
+	return s.do(func(ctx context.Context) error {
+		k := RepKey(client)
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, k)
+			if len(fields) > 0 {
+				p.HSet(ctx, k, fields)
+				p.PExpire(ctx, k, ttl)
+			}
+			return nil
+		})
+		return err
+	})
+}
+
+// Rep is client's reputation standing (empty when none is stored).
+func (s *Store) Rep(client string) (map[string]string, error) {
+	var m map[string]string
+	err := s.do(func(ctx context.Context) (err error) {
+		m, err = s.rdb.HGetAll(ctx, RepKey(client)).Result()
+		return err
+	})
+	return m, err
+}
+
+// Revoke revokes token (an id) for ttl (the token's life left).
+func (s *Store) Revoke(token string, ttl time.Duration) error {
+	return s.do(func(ctx context.Context) error {
+		return s.rdb.Set(ctx, RevokedKey(token), "1", max(ttl, time.Millisecond)).Err()
+	})
+}
+
+// Revoked reports whether token was revoked.
+func (s *Store) Revoked(token string) (bool, error) {
+	var n int64
+	err := s.do(func(ctx context.Context) (err error) {
+		n, err = s.rdb.Exists(ctx, RevokedKey(token)).Result()
+		return err
+	})
+	return n == 1, err
+}
+
+// PutRule stores live rule name (its encoding is the caller's) and tells
+// the fleet; rule "" deletes it.
+func (s *Store) PutRule(name, rule string) error {
+	return s.do(func(ctx context.Context) error {
+		var err error
+		if rule == "" {
+			err = s.rdb.HDel(ctx, rulesKey, name).Err()
+		} else {
+			err = s.rdb.HSet(ctx, rulesKey, name, rule).Err()
+		}
+		if err == nil {
+			err = s.rdb.Publish(ctx, rulesChannel, name).Err()
+		}
+		return err
+	})
+}
+
+// Rules are the live rules stored, by name.
+func (s *Store) Rules() (map[string]string, error) {
+	var m map[string]string
+	err := s.do(func(ctx context.Context) (err error) {
+		m, err = s.rdb.HGetAll(ctx, rulesKey).Result()
+		return err
+	})
+	return m, err
+}
+
+// WatchRules calls changed (on a goroutine the store owns, one call at a
+// time, until Close) after each (re)subscription and whenever a router
+// puts or deletes a rule; changed then reads Rules. Call it at most once.
+func (s *Store) WatchRules(changed func()) {
+	ps := s.rdb.Subscribe(context.Background(), rulesChannel)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ch := ps.ChannelWithSubscriptions()
+		for {
+			select {
+			case <-s.stop:
+				ps.Close()
+				return
+			case m, ok := <-ch:
+				if !ok {
+					return
+				}
+				if sub, isSub := m.(*redis.Subscription); isSub && sub.Kind != "subscribe" {
+					continue
+				}
+				changed()
+			}
+		}
+	}()
+}

@@ -1,0 +1,107 @@
+package router
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/limitkey"
+	"github.com/bulwark-router/bulwark/ratelimit"
+	"github.com/bulwark-router/bulwark/stats"
+)
+
+// keyedLimit is a route's policy whose buckets belong to a value of the
+// request (limits.POLICY.key other than client): an account, an API key.
+// Immutable; its buckets survive reloads that keep the policy.
+type keyedLimit struct {
+	policy  string
+	spec    limitkey.Spec
+	inspect int // max_inspect_bytes
+	dryRun  bool
+	buckets *limitkey.Buckets
+}
+
+type keyedID struct {
+	policy, key, fold string
+	perSec            float64
+	burst             int
+}
+
+// keyedFor returns the keyed limit of policy name in cfg, nil when the
+// policy is keyed by client (or absent). Called under updateMu.
+func (rt *Router) keyedFor(cfg *config.Config, name string, keep map[keyedID]*limitkey.Buckets) *keyedLimit {
+	p := cfg.Limits[name]
+	if p == nil {
+		return nil
+	}
+	spec, err := limitkey.ParseSpec(p.Key)
+	if err != nil || spec.Kind == limitkey.Client {
+		return nil
+	}
+	spec.Fold = p.KeyFold == "lower"
+	id := keyedID{name, p.Key, p.KeyFold, p.Rate.PerSecond(), p.Burst}
+	b := rt.keyedBuckets[id]
+	if b == nil {
+		b = keep[id]
+	}
+	if b == nil {
+		b = limitkey.NewBuckets(id.perSec, id.burst)
+	}
+	keep[id] = b
+	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b}
+}
+
+// admitKeyed spends a token of the request's key; it returns 0 when the
+// request may go on, else the status to refuse it with (400 for a JSON
+// body with the field twice, 429 for an empty bucket). A known client of
+// the value (an account's own user) has its own bucket for it, so
+// strangers hammering the value do not lock it out.
+func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, start time.Time) int {
+	var key uint64
+	h := rt.hasher.Load()
+	switch k.spec.Kind {
+	case limitkey.Network:
+		p, _ := st.client.Prefix(map[bool]int{true: 24, false: 48}[st.client.Is4()])
+		key = h.Sum(k.policy, p.String())
+	default:
+		var body []byte
+		if k.spec.Body() && st.bs != nil {
+			body = st.bs.held.b
+			if len(body) > k.inspect {
+				body = body[:k.inspect]
+			}
+		}
+		v, res := limitkey.Extract(k.spec, r.Header, r.URL.RawQuery, body)
+		switch res {
+		case limitkey.Duplicate:
+			return http.StatusBadRequest
+		case limitkey.Missing:
+			key = h.Missing(k.policy, st.key)
+		default:
+			switch rt.adm.ClassOf(start, st.key) {
+			case ratelimit.ClassKnown, ratelimit.ClassAllowlisted:
+				b := st.key.As16()
+				v += "\x00" + string(b[:])
+			}
+			key = h.Sum(k.policy, v)
+		}
+	}
+	ok, wait := k.buckets.Take(key, start.UnixNano())
+	if ok || k.dryRun {
+		return 0
+	}
+	st.ruleWait = wait
+	return http.StatusTooManyRequests
+}
+
+// refuseKeyed answers a request admitKeyed refused with code.
+func (rt *Router) refuseKeyed(st *requestState, code int) {
+	if code == http.StatusBadRequest {
+		st.w.Header()["Connection"] = connClose
+		rt.refuse(st, stats.BadRequest, code)
+		return
+	}
+	st.w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st.ruleWait)))
+	rt.refuse(st, stats.RateLimit, code)
+}

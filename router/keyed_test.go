@@ -1,0 +1,69 @@
+package router
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// A policy keyed by a JSON field limits the account, whatever the
+// address: three addresses share alice's bucket, bob has his own, a body
+// with the field twice gets 400, and bodies without it count per client.
+// The backend still gets every admitted body byte for byte.
+func TestKeyedPolicyLimitsTheAccount(t *testing.T) {
+	var got []string
+	be := httptestHandler(t, func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 4096)
+		n, _ := r.Body.Read(buf)
+		got = append(got, string(buf[:n]))
+	})
+	_, base := startRouter(t, `
+client_ip: {trusted_proxies: [127.0.0.1/32]}
+backends:
+  app: {targets: [`+be.URL+`]}
+routes:
+  - {match: {path: /login}, backend: app, limit: accounts}
+limits:
+  accounts: {rate: 1/h, burst: 2, key: json:user, key_fold: lower}
+`)
+	post := func(from, body string) int {
+		r, _ := http.NewRequest("POST", base+"/login", strings.NewReader(body))
+		r.Header.Set("X-Forwarded-For", from)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, from := range []string{"198.51.100.1", "198.51.100.2"} {
+		if c := post(from, `{"user":"Alice","pass":"x"}`); c != 200 {
+			t.Fatalf("guess %d: %d", i, c)
+		}
+	}
+	if c := post("203.0.113.9", `{"pass":"y","user":"ALICE"}`); c != 429 {
+		t.Fatalf("third address on alice: %d, want 429", c)
+	}
+	if c := post("203.0.113.9", `{"user":"bob"}`); c != 200 {
+		t.Fatalf("bob: %d", c)
+	}
+	if c := post("203.0.113.9", `{"user":"carol","user":"dave"}`); c != 400 {
+		t.Fatalf("field twice: %d, want 400", c)
+	}
+	// Without the field: the client's own bucket, not a shared one.
+	for range 2 {
+		if c := post("192.0.2.1", `{"nothing":1}`); c != 200 {
+			t.Fatalf("missing from 192.0.2.1: %d", c)
+		}
+	}
+	if c := post("192.0.2.1", `{}`); c != 429 {
+		t.Fatalf("third missing from 192.0.2.1: %d", c)
+	}
+	if c := post("192.0.2.2", `{}`); c != 200 {
+		t.Fatalf("missing from another client: %d", c)
+	}
+	if got[0] != `{"user":"Alice","pass":"x"}` {
+		t.Fatalf("backend got %q", got[0])
+	}
+}

@@ -1,0 +1,141 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+)
+
+// The names an expression may use. Maps are keyed by lower-cased names
+// (headers) or as sent (query parameters, cookies); a missing key makes the
+// expression an error, which is no match: test with `"x" in request.headers`
+// first, or use request.headers[?"x"].orValue("").
+const (
+	varMethod    = "request.method"     // string, as sent ("GET")
+	varHost      = "request.host"       // string, the Host field as sent
+	varPath      = "request.path"       // string, decoded and normalised
+	varQuery     = "request.query"      // map(string, string), first values
+	varHeaders   = "request.headers"    // map(string, string), values joined by ", "
+	varCookies   = "request.cookies"    // map(string, string)
+	varBodySize  = "request.body_size"  // int, Content-Length; -1 when unknown
+	varUserAgent = "request.user_agent" // string
+	varIP        = "client.ip"          // string
+	varNetwork   = "client.network"     // string, the /24 or /48 (CIDR)
+	varClass     = "client.class"       // string: new, known, suspect, allowlisted
+)
+
+// maxExprNodes bounds an expression's syntax tree, maxRecursion its depth.
+const (
+	maxExprChars = 4 << 10
+	maxRecursion = 32
+)
+
+var (
+	envOnce sync.Once
+	celEnv  *cel.Env
+	envErr  error
+)
+
+// env returns the expression environment, built once.
+func env() (*cel.Env, error) {
+	envOnce.Do(func() {
+		strMap := cel.MapType(cel.StringType, cel.StringType)
+		celEnv, envErr = cel.NewEnv(
+			cel.Variable(varMethod, cel.StringType),
+			cel.Variable(varHost, cel.StringType),
+			cel.Variable(varPath, cel.StringType),
+			cel.Variable(varQuery, strMap),
+			cel.Variable(varHeaders, strMap),
+			cel.Variable(varCookies, strMap),
+			cel.Variable(varBodySize, cel.IntType),
+			cel.Variable(varUserAgent, cel.StringType),
+			cel.Variable(varIP, cel.StringType),
+			cel.Variable(varNetwork, cel.StringType),
+			cel.Variable(varClass, cel.StringType),
+			cel.OptionalTypes(),
+			cel.ParserExpressionSizeLimit(maxExprChars),
+			cel.ParserRecursionLimit(maxRecursion),
+			cel.Function("in_network",
+				cel.Overload("in_network_string_string", []*cel.Type{cel.StringType, cel.StringType}, cel.BoolType,
+					cel.BinaryBinding(inNetwork))),
+		)
+	})
+	return celEnv, envErr
+}
+
+// inNetwork is in_network(ip, cidr): whether the address ip is in cidr.
+// An invalid address or CIDR is false.
+func inNetwork(ip, cidr ref.Val) ref.Val {
+	s, ok1 := ip.(types.String)
+	c, ok2 := cidr.(types.String)
+	if !ok1 || !ok2 {
+		return types.False
+	}
+	a, err := netip.ParseAddr(string(s))
+	if err != nil {
+		return types.False
+	}
+	p, err := netip.ParsePrefix(string(c))
+	if err != nil {
+		return types.False
+	}
+	return types.Bool(p.Contains(a.Unmap()))
+}
+
+// compile type-checks expr and makes its program.
+func compile(expr string) (*cel.Ast, cel.Program, error) {
+	e, err := env()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(expr) > maxExprChars {
+		return nil, nil, fmt.Errorf("longer than %d bytes", maxExprChars)
+	}
+	ast, iss := e.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		var msgs []string
+		for _, e := range iss.Errors() {
+			msgs = append(msgs, fmt.Sprintf("%s (column %d)", oneLine(e.Message), e.Location.Column()+1))
+		}
+		return nil, nil, fmt.Errorf("%s", strings.Join(msgs, "; "))
+	}
+	if ast.OutputType() != cel.BoolType {
+		return nil, nil, fmt.Errorf("must be a condition (bool), not %s", ast.OutputType())
+	}
+	prg, err := e.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, nil, err
+	}
+	return ast, prg, nil
+}
+
+// CheckExpr reports why expr cannot be a rule's condition, nil when it can.
+func CheckExpr(expr string) error {
+	_, _, err := compile(expr)
+	return err
+}
+
+// oneLine folds a compiler message (which draws a caret under the
+// expression on further lines) into one line.
+func oneLine(s string) string {
+	b := make([]byte, 0, len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\n' || c == '\t' || c == ' ' {
+			space = true
+			continue
+		}
+		if space && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		space = false
+		b = append(b, c)
+	}
+	return string(b)
+}

@@ -1,0 +1,9 @@
+package rules
+
+// The live rules' keys in the limit store. They share the {rules} hash tag,
+// so in a Redis Cluster they sit in one slot together.
+const (
+	// keyLive holds the signed document of the live rules: "SIG JSON",
+	// SIG the hex HMAC-SHA256 of JSON under the fleet's secret.
+	keyLive = "bulwark:{rules}:live"
+)
