@@ -29,7 +29,7 @@ func (rt *Router) classOf(client netip.Addr) string {
 func (rt *Router) applyRules(rs *rules.Set, a *arrival, st *requestState, start time.Time, p *ratelimit.Policy) (*ratelimit.Policy, checkResult, bool) {
 	req := &rules.Request{Method: a.method, Host: a.host, Path: a.path,
 		Header: a.req.Header, RawQuery: a.req.URL.RawQuery, BodySize: a.req.ContentLength,
-		Client: st.client, Classify: rt.classify}
+		Client: st.client, Classify: rt.classify, Verified: st.hasToken || st.verified}
 	v := rs.Eval(req, start)
 	st.rule = v.Named
 	switch v.Action {
@@ -43,14 +43,22 @@ func (rt *Router) applyRules(rs *rules.Set, a *arrival, st *requestState, start 
 		return p, checkRuleLimited, true
 	case rules.Allow:
 		return nil, 0, false
+	case rules.Challenge:
+		if rt.ch != nil {
+			return p, checkRuleChallenged, true
+		}
 	}
 	return p, 0, false
 }
 
-// refuseByRule answers a request a rule refused (checkRuleDenied or
-// checkRuleLimited).
-func (rt *Router) refuseByRule(st *requestState, found checkResult) {
+// refuseByRule answers a request a rule refused (checkRuleDenied,
+// checkRuleLimited or checkRuleChallenged).
+func (rt *Router) refuseByRule(st *requestState, r *http.Request, found checkResult) {
 	w := &st.w
+	if found == checkRuleChallenged {
+		rt.ch.answer(rt, st, r, stats.Rule)
+		return
+	}
 	if found == checkRuleLimited {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st.ruleWait)))
 		rt.refuse(st, stats.RateLimit, http.StatusTooManyRequests)

@@ -178,8 +178,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		d.WriteRefusal(w)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
-	case checkRuleDenied, checkRuleLimited:
-		rt.refuseByRule(st, found)
+	case checkRuleDenied, checkRuleLimited, checkRuleChallenged:
+		rt.refuseByRule(st, r, found)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	}
