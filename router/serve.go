@@ -322,14 +322,7 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		dur = end.Sub(start)
 	}
 	code := st.w.code()
-	if st.admitted {
-		dc := code
-		if st.reason != "" {
-			dc = StatusClientClosed // the router's own answer says nothing of the client
-		}
-		rt.adm.Done(end, st.key, dc, st.route.auth)
-	}
-	rt.countKeyFailure(st, code, end)
+	rt.admissionDone(st, code, end)
 	s := &st.stat
 	if st.route != nil {
 		s.Route = st.route.name
@@ -393,6 +386,19 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		accessFieldsPool.Put(af)
 	}
 	return end
+}
+
+// admissionDone tells admission how an admitted request ended, and counts
+// an auth failure against its keyed value (keyed.go).
+func (rt *Router) admissionDone(st *requestState, code int, end time.Time) {
+	if st.admitted {
+		dc := code
+		if st.reason != "" {
+			dc = StatusClientClosed // the router's own answer says nothing of the client
+		}
+		rt.adm.Done(end, st.key, dc, st.route.auth)
+	}
+	rt.countKeyFailure(st, code, end)
 }
 
 // verdictFields appends the access line's fields that only some requests
