@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/bulwark-router/bulwark/stats"
 )
 
 // Header values shared by every response. net/http only reads them; a
@@ -15,7 +17,15 @@ import (
 var (
 	hdrTextPlain = []string{"text/plain; charset=utf-8"}
 	hdrNosniff   = []string{"nosniff"}
-	retryAfter   [601][]string // "0" .. "600"
+	hdrNoStore   = []string{"no-store"}
+	// hdrReasons are X-Bulwark-Reason's values, by stats.Reason.
+	hdrReasons = func() (v [32][]string) {
+		for i := range v {
+			v[i] = []string{stats.Reason(i).String()}
+		}
+		return v
+	}()
+	retryAfter [601][]string // "0" .. "600"
 )
 
 // Refusal bodies: short, fixed, at most 64 bytes.
@@ -70,6 +80,10 @@ func (d *Decision) WriteRefusal(w http.ResponseWriter) {
 	}
 	h["Content-Type"] = hdrTextPlain
 	h["X-Content-Type-Options"] = hdrNosniff
+	h["Cache-Control"] = hdrNoStore
+	if int(d.Reason) < len(hdrReasons) {
+		h["X-Bulwark-Reason"] = hdrReasons[d.Reason]
+	}
 	h["Content-Length"] = r.length
 	w.WriteHeader(d.Status)
 	w.Write(r.body)
@@ -154,7 +168,9 @@ func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
 		b = strconv.AppendInt(b, nsToCeilSeconds(int64(d.Reset)), 10)
 		b = append(b, "\r\n"...)
 	}
-	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: "...)
+	b = append(b, "X-Bulwark-Reason: "...)
+	b = append(b, d.Reason.String()...)
+	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: "...)
 	b = append(b, r.length[0]...)
 	b = append(b, "\r\nDate: "...)
 	b = append(b, date...)
@@ -203,6 +219,7 @@ type answer struct {
 
 type answerKey struct {
 	status, retry, reset int64
+	reason               stats.Reason
 	lp                   *limitParams
 	net, close, head     bool
 	date                 *byte // the Date bytes' array: the caller's per-second cache
@@ -239,8 +256,8 @@ func (a *Answers) lookup(d *Decision, date []byte, close, head bool) *answer {
 		return nil
 	}
 	k := answerKey{
-		status: int64(d.Status),
-		lp:     d.lp, net: d.net, close: close, head: head,
+		status: int64(d.Status), reason: d.Reason,
+		lp: d.lp, net: d.net, close: close, head: head,
 		date: unsafe.SliceData(date), dateLen: len(date),
 	}
 	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
@@ -249,7 +266,7 @@ func (a *Answers) lookup(d *Decision, date []byte, close, head bool) *answer {
 	if d.Status == http.StatusTooManyRequests && d.lp != nil {
 		k.reset = nsToCeilSeconds(int64(d.Reset))
 	}
-	h := uint64(k.status) ^ uint64(k.retry)*0x9e3779b97f4a7c15 ^ uint64(k.reset)*0xc2b2ae3d27d4eb4f ^
+	h := uint64(k.status) ^ uint64(k.reason)<<16 ^ uint64(k.retry)*0x9e3779b97f4a7c15 ^ uint64(k.reset)*0xc2b2ae3d27d4eb4f ^
 		uint64(uintptr(unsafe.Pointer(k.lp)))>>4
 	if k.close {
 		h ^= 0x5bd1e995

@@ -21,32 +21,41 @@ import (
 // requestState travels with one request through the proxy, so the
 // transport, the error handler and the access log see the same facts.
 type requestState struct {
-	w         responseWriter
-	backend   *Backend
-	route     *route
-	target    *Target
-	attempts  int
-	failed    *Target // the target of the last failed attempt, nil if none failed
-	trusted   bool
-	client    netip.Addr
-	key       netip.Addr // the admission key (IPv6 grouped by prefix)
-	admitted  bool       // Admit let it in: Done is owed
-	requestID string
-	rawID     []byte                      // a trusted incoming request id not yet made a string
-	newID     [clientip.RequestIDLen]byte // the front's own id for rawID, made in place
-	ridValue  [1]string                   // the answer's X-Request-Id value (setAnswerID)
-	host      string                      // for the access line: Host, User-Agent and the raw query
-	userAgent string
-	query     string
-	reason    string // refusal reason, "" when forwarded
-	rule      string // the rule the access line names, "" when none
-	ruleDeny  *rules.Rule
-	ruleWait  time.Duration // a limit rule's Retry-After
-	forwarded bool          // handed to the proxy: not recycled
-	body      *countingBody
-	trailer   http.Header // the forwarded request's trailer (relay)
-	bs        *bodyState  // the body as the router takes it (body.go); nil when none
-	abort     bool        // the client left mid-body: close without an answer
+	w          responseWriter
+	backend    *Backend
+	route      *route
+	target     *Target
+	attempts   int
+	failed     *Target // the target of the last failed attempt, nil if none failed
+	trusted    bool
+	client     netip.Addr
+	key        netip.Addr // the admission key (IPv6 grouped by prefix)
+	admitted   bool       // Admit let it in: Done is owed
+	requestID  string
+	rawID      []byte                      // a trusted incoming request id not yet made a string
+	newID      [clientip.RequestIDLen]byte // the front's own id for rawID, made in place
+	ridValue   [1]string                   // the answer's X-Request-Id value (setAnswerID)
+	host       string                      // for the access line: Host, User-Agent and the raw query
+	userAgent  string
+	query      string
+	reason     string // refusal reason, "" when forwarded
+	rule       string // the rule the access line names, "" when none
+	ruleDeny   *rules.Rule
+	ruleWait   time.Duration // a limit rule's Retry-After
+	failKey    uint64        // the keyed value auth failures count under; 0: none
+	forwarded  bool          // handed to the proxy: not recycled
+	body       *countingBody
+	trailer    http.Header // the forwarded request's trailer (relay)
+	bs         *bodyState  // the body as the router takes it (body.go); nil when none
+	abort      bool        // the client left mid-body: close without an answer
+	cookies    []string    // the Cookie fields, for a reputation token
+	conn       *connTokens // the connection's verified token, nil when unknown
+	token      uint64      // the reputation token's id, when hasToken
+	hasToken   bool        // admitted under a valid reputation token
+	verified   bool        // carries a solved challenge nonce
+	challenged bool        // back from a challenge's redirect (the mark was on the URL)
+	std        *standing   // non-nil: give the client a token with the answer
+	https      bool        // the request came over HTTPS (for the token's Secure)
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -115,8 +124,17 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
 	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()], req: r}
+	if rt.std != nil {
+		st.cookies, st.conn = r.Header["Cookie"], connTokensOf(r.Context())
+	}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
+	if rt.ch != nil && r.URL.RawQuery != "" {
+		r.URL.RawQuery, st.challenged = stripMark(r.URL.RawQuery)
+	}
+	if st.std != nil {
+		st.https = r.TLS != nil || st.trusted && r.Header.Get("X-Forwarded-Proto") == "https"
+	}
 	st.host, st.query = r.Host, r.URL.RawQuery
 	if ua := r.Header["User-Agent"]; len(ua) > 0 {
 		st.userAgent = ua[0]
@@ -150,6 +168,13 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	case checkRefused:
+		if d.Reason == stats.Overload && !d.DryRun && rt.ch.answer(rt, st, r, d.Reason) {
+			rt.finish(t, st, r.Method, r.URL.Path, start)
+			return
+		}
+		if !d.DryRun {
+			rt.markRefusal(st, d.Reason, d.Status)
+		}
 		d.WriteRefusal(w)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
@@ -186,7 +211,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	b := st.backend
 	if q := b.queue; q != nil {
-		ok, waited, err := q.acquire(r.Context(), d.Class, rt.now)
+		rank := rankFor(d.Class, d.Score)
+		ok, waited, err := q.acquire(r.Context(), rank, rt.now)
 		if waited > 0 || !ok {
 			rt.adm.NotePressure()
 		}
@@ -196,7 +222,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if !ok {
 			if err != nil {
 				writeSmall(w, StatusClientClosed, "client closed request")
-			} else {
+			} else if !rt.ch.answer(rt, st, r, stats.QueueFull) {
 				w.Header().Set("Retry-After", "1")
 				rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
 			}
@@ -206,7 +232,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		b.inFlight.Add(1)
 		defer func() {
 			b.inFlight.Add(-1)
-			q.leave(d.Class, rt.now().UnixNano())
+			q.leave(rank, rt.now().UnixNano())
 		}()
 	}
 
@@ -278,6 +304,7 @@ func outcome(st *requestState) breaker.Result {
 
 // refuse answers a request the router itself turns away.
 func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
+	rt.markRefusal(st, reason, code)
 	st.reason = reason.String()
 	rt.rec.Rejected(reason)
 	writeSmall(&st.w, code, http.StatusText(code))
@@ -296,8 +323,13 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 	}
 	code := st.w.code()
 	if st.admitted {
-		rt.adm.Done(end, st.key, code, st.route.auth)
+		dc := code
+		if st.reason != "" {
+			dc = StatusClientClosed // the router's own answer says nothing of the client
+		}
+		rt.adm.Done(end, st.key, dc, st.route.auth)
 	}
+	rt.countKeyFailure(st, code, end)
 	s := &st.stat
 	if st.route != nil {
 		s.Route = st.route.name
