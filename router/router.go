@@ -258,6 +258,9 @@ func (rt *Router) compileRoutes(cfg *config.Config, t *table) (map[keyedID]*limi
 		rte.limit = rt.adm.Policy(rte.policy)
 		if rte.keyed = rt.keyedFor(cfg, rte.policy, keyed); rte.keyed != nil {
 			rte.limit = nil // no per-client bucket: the key's
+			if rte.auth {
+				rte.keyed = rt.withFailures(cfg, rte.keyed, rte.name, keyed)
+			}
 		}
 		t.routes = append(t.routes, rte)
 	}

@@ -42,6 +42,7 @@ type requestState struct {
 	rule       string // the rule the access line names, "" when none
 	ruleDeny   *rules.Rule
 	ruleWait   time.Duration // a limit rule's Retry-After
+	failKey    uint64        // the keyed value auth failures count under; 0: none
 	forwarded  bool          // handed to the proxy: not recycled
 	body       *countingBody
 	trailer    http.Header // the forwarded request's trailer (relay)
@@ -328,6 +329,7 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		}
 		rt.adm.Done(end, st.key, dc, st.route.auth)
 	}
+	rt.countKeyFailure(st, code, end)
 	s := &st.stat
 	if st.route != nil {
 		s.Route = st.route.name
