@@ -42,6 +42,8 @@ type requestState struct {
 	rule       string // the rule the access line names, "" when none
 	ruleDeny   *rules.Rule
 	ruleWait   time.Duration // a limit rule's Retry-After
+	req        *http.Request // the request net/http read, for rules; nil in the front
+	path       string        // its normalised path, for rules
 	failKey    uint64        // the keyed value auth failures count under; 0: none
 	forwarded  bool          // handed to the proxy: not recycled
 	body       *countingBody
@@ -123,7 +125,8 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	peer, _ := clientip.ParsePeer(r.RemoteAddr)
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
-	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()], req: r}
+	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
+	st.req, st.path = r, path
 	if rt.std != nil {
 		st.cookies, st.conn = r.Header["Cookie"], connTokensOf(r.Context())
 	}
