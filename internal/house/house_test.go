@@ -3,6 +3,7 @@ package house
 import (
 	"bytes"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"go/ast"
 	"go/format"
 	"go/parser"
@@ -100,7 +101,7 @@ func check(t *testing.T, path, rel string) []violation {
 		}
 		name := fd.Name.Name
 		if fd.Recv != nil {
-			name = recvName(fd.Recv.List[0].Type) + "." + name
+			name = testutil.ReceiverName(fd.Recv.List[0].Type) + "." + name
 		}
 		out = append(out, violation{rel + ":" + name,
 			fmt.Sprintf("%s: %s is %d lines, over %d without a %q line saying why", rel, name, n, MaxFuncLines, longMarker+"...")})
@@ -119,18 +120,4 @@ func saysWhy(doc *ast.CommentGroup) bool {
 		}
 	}
 	return false
-}
-
-func recvName(e ast.Expr) string {
-	switch x := e.(type) {
-	case *ast.StarExpr:
-		return recvName(x.X)
-	case *ast.IndexExpr:
-		return recvName(x.X)
-	case *ast.IndexListExpr:
-		return recvName(x.X)
-	case *ast.Ident:
-		return x.Name
-	}
-	return "?"
 }
