@@ -61,8 +61,8 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front
 	} else {
 		st.rawID = clientip.AppendRequestID(st.newID[:0])
 	}
-	out := rt.answers.AppendWithID(dst, &dec, rt.date.at(start), closing, isHead, st.rawID)
-	body := dec.BodyLen()
+	out := rt.answers.appendWithID(dst, &dec, rt.date.at(start), closing, isHead, st.rawID)
+	body := refusalBodyLen(&dec)
 	if isHead {
 		body = 0
 	}

@@ -150,7 +150,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	case checkRefused:
-		d.WriteRefusal(w)
+		writeRefusal(w, &d)
 		rt.finish(t, st, r.Method, r.URL.Path, start)
 		return
 	case checkRuleDenied, checkRuleLimited:
