@@ -52,6 +52,8 @@ func Default() *Config {
 			NewClientShare: 0.3,
 			Reputation:     Reputation{KnownAfterGood: 20, KnownAfterAge: Duration(time.Minute)},
 			Attack:         Attack{MinNewPerSecond: 50, Factor: 4, Calm: Duration(10 * time.Second)},
+			Token:          tokenDefaults(),
+			Challenge:      challengeDefaults(),
 		},
 		Health: Health{CacheTTL: Duration(time.Second), Timeout: Duration(3 * time.Second), Details: "public"},
 		Stats: Stats{

@@ -343,6 +343,15 @@ type Abuse struct {
 	Reputation Reputation `yaml:"reputation"`
 	// Attack says when attack mode begins and ends. Read at start only.
 	Attack Attack `yaml:"attack"`
+	// Token is the signed reputation cookie (see standing.go). Read at
+	// start only.
+	Token Token `yaml:"token"`
+	// Challenge is what strangers get instead of a 503 under pressure
+	// (see standing.go). Read at start only.
+	Challenge Challenge `yaml:"challenge"`
+	// StateFile is where bans, reputation and token revocations are kept
+	// across restarts. Empty: nothing is kept.
+	StateFile string `yaml:"state_file"`
 	// KeySecretFile holds the secret limit keys' values are hashed under
 	// (HMAC). Empty: a random secret per process (each router of a fleet
 	// then keys alike values apart). Read when the config is loaded.

@@ -296,6 +296,7 @@ func (v *validator) abuse() {
 		v.fail("abuse.attack.factor", "must be at least 1")
 	}
 	v.positive("abuse.attack.calm", a.Attack.Calm)
+	v.standing()
 }
 
 func (v *validator) misc() {

@@ -75,6 +75,19 @@ func (b *Buckets) Take(k uint64, now int64) (bool, time.Duration) {
 	return false, time.Duration((1 - t.tokens) / b.perSec * 1e9)
 }
 
+// Empty reports whether key k's bucket has no whole token at now (unix
+// ns), without spending one. A key never seen is full.
+func (b *Buckets) Empty(k uint64, now int64) bool {
+	s := &b.shards[k%bucketShards]
+	s.mu.Lock()
+	t, ok := s.m[k]
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	return math.Min(b.burst, t.tokens+float64(max(now-t.last, 0))/1e9*b.perSec) < 1
+}
+
 // evict makes room in s: buckets that have refilled go first; when none
 // has, one arbitrary bucket goes.
 func (b *Buckets) evict(s *bucketShard, now int64) {

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"errors"
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"sync"
@@ -39,9 +40,10 @@ type Admission struct {
 
 	// ov's counters change on every request: keep them off the cache
 	// lines of the read-mostly fields above.
-	_  [128]byte
-	ov overload
-	_  [128]byte
+	_     [128]byte
+	ov    overload
+	press pressure // see score.go
+	_     [128]byte
 
 	rep       repParams
 	attack    attack // flood detection, see attack.go
@@ -49,8 +51,13 @@ type Admission struct {
 	untracked atomic.Uint64
 	dry       [16]atomic.Uint64 // dry-run refusals by stats.Reason
 
-	fleet  *fleet // nil without limit_store
-	manual manualBans
+	fleet *fleet // nil without limit_store
+	revs  Revocations
+
+	stateFile string     // WithStateFile; "" none
+	stateMu   sync.Mutex // serialises SaveState
+	stateAt   int64      // last write, time base (the sweeper's)
+	manual    manualBans
 
 	mu       sync.Mutex // serialises Update
 	policies map[string]*Policy
@@ -107,6 +114,10 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 		rep:      o.rep,
 	}
 	a.attack.p = o.attack
+	a.revs = o.revs
+	if a.revs == nil {
+		a.revs = &LocalRevocations{}
+	}
 	for i := range a.shards {
 		a.shards[i].idx.seed = seed
 		a.shards[i].rng = hash64(key{uint64(i), seed}, seed) | 1
@@ -116,6 +127,12 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 	a.ov.init()
 	if err := a.Update(cfg); err != nil {
 		return nil, err
+	}
+	a.stateFile = o.stateFile
+	if a.stateFile != "" {
+		if err := a.loadState(); err != nil {
+			return nil, fmt.Errorf("abuse.state_file: %w", err)
+		}
 	}
 	if cfg.LimitStore != nil {
 		if err := a.openStore(cfg.LimitStore); err != nil {
@@ -203,6 +220,9 @@ func (a *Admission) Close() error {
 		if a.stop != nil {
 			close(a.stop)
 			<-a.done
+		}
+		if err := a.SaveState(); err != nil {
+			a.log.Error("state file not written", zap.String("file", a.stateFile), zap.Error(err))
 		}
 		if a.fleet != nil {
 			a.fleet.s.Close()

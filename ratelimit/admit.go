@@ -35,6 +35,10 @@ type Decision struct {
 	// Class is the client's reputation after this request (see Class):
 	// what the router's backend queues order by under pressure.
 	Class Class
+	// Score is the client's graded standing (see Score), higher first:
+	// the order within and across classes under pressure. 0 for suspect
+	// clients and when no record was used.
+	Score Score
 
 	lp  *limitParams
 	net bool // the refusal came from the per-network bucket
@@ -122,7 +126,8 @@ func (a *Admission) admitTracked(s *shard, e *entry, k key, lp *limitParams, st 
 		e.refused()
 	}
 	if d.Class == ClassNew {
-		d.Class = e.classify(t, st.abuse, a.attack.since.Load())
+		d.Score = e.score(t, st.abuse, a.view())
+		d.Class = classOf(d.Score)
 	}
 	s.mu.Unlock()
 
@@ -153,7 +158,7 @@ func (a *Admission) decide(e *entry, k key, lp *limitParams, st *state, t int64,
 		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
 		return d, strike(e, t, ab)
 	}
-	if ab.ovMax > 0 && a.shed(shedRate(e, t, ab, a.attack.since.Load()), t, ab) {
+	if ab.ovMax > 0 && a.shed(shedRate(e, t, ab, a.view()), t, ab) {
 		d = Decision{Reason: stats.Overload, Status: 503, RetryAfter: time.Second, Remaining: -1}
 		d.DryRun, d.Allow = ab.dryRun, ab.dryRun
 		return d, ev
@@ -270,6 +275,7 @@ func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool
 			e.inflight--
 		}
 		e.note(status)
+		e.noteCalm(a.press.since.Load())
 	}
 	var ev banEvent
 	if fail && e == nil {

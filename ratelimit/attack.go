@@ -113,7 +113,7 @@ func (d *attack) observe(t int64, overloaded bool) attackChange {
 
 // NotePressure tells attack detection that a request had to wait in, or was
 // refused by, a backend's admission queue. Safe for concurrent use; cheap.
-func (a *Admission) NotePressure() { a.attack.pressure.Add(1) }
+func (a *Admission) NotePressure() { a.NotePressureAt(a.now()) }
 
 // UnderAttack reports whether attack mode is on: a flood of new clients
 // while the backends are under pressure. Safe for concurrent use.
@@ -125,6 +125,10 @@ func (a *Admission) checkAttack(t int64, ab *abuseSettings) {
 	since := a.ov.overSince.Load()
 	overloaded := ab.ovMax > 0 && since != 0 && t-since >= ab.ovWait
 	ch := a.attack.observe(t, overloaded)
+	if overloaded || a.attack.on.Load() {
+		a.press.note(t)
+	}
+	a.press.settle(t)
 	if !ch.changed {
 		return
 	}

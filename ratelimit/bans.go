@@ -166,10 +166,10 @@ func (a *Admission) Lift(client netip.Addr) bool {
 }
 
 // clientKey is the table key of an address as the router would give it:
-// unmapped, IPv6 masked to client_ip.ipv6_prefix.
+// unmapped, IPv6 masked to client_ip.ipv6_prefix (a token's key whole).
 func (a *Admission) clientKey(client netip.Addr) key {
 	k := keyOf(client.Unmap())
-	if !k.is4() {
+	if _, tok := TokenID(client); !k.is4() && !tok {
 		k = k.masked(a.state.Load().abuse.v6bits)
 	}
 	return k

@@ -270,15 +270,19 @@ func TestFleetRedisDies(t *testing.T) {
 	// c2's bucket, probe finds it (nearly: 10ms refill one) empty.
 	probe := fleetAdmission(t, srv.URL(), limits, nil)
 	probe.Admit(time.Now(), netip.MustParseAddr("203.0.113.99"), probe.Policy("default")) // dials
+	var drained time.Time
 	for i := 0; i < 100; i++ {
 		d := a.Admit(time.Now(), c2, p)
+		drained = time.Now()
 		if !d.Allow {
 			break
 		}
 		a.Done(time.Now(), c2, 200, false)
 	}
-	if d := probe.Admit(time.Now(), c2, probe.Policy("default")); d.Allow && d.Remaining > 1 {
-		t.Fatalf("probe got a fresh bucket: %+v", d)
+	// Tokens refill every 10ms: a slow scheduler may let a few back in.
+	refilled := int(time.Since(drained) / (10 * time.Millisecond))
+	if d := probe.Admit(time.Now(), c2, probe.Policy("default")); d.Allow && d.Remaining > 1+refilled {
+		t.Fatalf("probe got a fresh bucket: %+v (%d refilled)", d, refilled)
 	}
 }
 

@@ -89,8 +89,14 @@ func testSharedCounts(t *testing.T, store string) {
 	}
 	bannedBoth(t, a, b, c2, "auth_failures")
 	for _, adm := range []*Admission{a, b} {
-		if bans := adm.Bans(); len(bans) != 2 {
-			t.Fatalf("bans %+v", bans)
+		n := 0
+		for _, x := range adm.Bans() { // the store keeps earlier runs' bans
+			if x.Client == c || x.Client == c2 {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Fatalf("bans %+v", adm.Bans())
 		}
 	}
 	// Three failures spread the same way do not ban.

@@ -10,13 +10,15 @@ import (
 type Option func(*options) error
 
 type options struct {
-	now    func() time.Time
-	sweep  time.Duration
-	idle   time.Duration
-	shards int
-	seed   uint64
-	rep    repParams
-	attack attackParams
+	now       func() time.Time
+	sweep     time.Duration
+	idle      time.Duration
+	shards    int
+	seed      uint64
+	rep       repParams
+	attack    attackParams
+	revs      Revocations // nil: a LocalRevocations
+	stateFile string
 }
 
 func defaultOptions() options {

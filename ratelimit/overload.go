@@ -128,6 +128,9 @@ func (a *Admission) shed(r float64, t int64, ab *abuseSettings) bool {
 	o := &a.ov
 	o.notePeak(r)
 	over, hard := a.saturated(t, ab)
+	if over {
+		a.press.note(t)
+	}
 	th := o.step(t, over, ab.ovWait)
 	if over && (hard || r >= th) {
 		o.shed.Add(1)

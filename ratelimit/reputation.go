@@ -133,29 +133,18 @@ func (e *entry) known(t int64, s *abuseSettings, attackSince int64) bool {
 	return e.good >= max(s.rep.good, 1) && t-first >= age
 }
 
-// classify is the client's class at t (attackSince as for known). Called
-// with the shard locked.
-func (e *entry) classify(t int64, s *abuseSettings, attackSince int64) Class {
-	switch {
-	case e.suspect(t, s):
-		return ClassSuspect
-	case e.known(t, s, attackSince):
-		return ClassKnown
-	}
-	return ClassNew
-}
-
 // reputable reports whether the record is worth keeping for its reputation:
-// a known client seen within repKeep.
+// a known client, or one that earned standing while calm, seen within
+// repKeep.
 func (e *entry) reputable(t int64, s *abuseSettings) bool {
-	return t-e.seen < repKeep && e.known(t, s, 0)
+	return t-e.seen < repKeep && (e.flags&calmGood != 0 || e.known(t, s, 0))
 }
 
 // shedRate is the rate overload shedding judges a client by: its recent
 // rate, but 0 for a known client, so that known clients are shed last (only
 // past the hard bound, or once the threshold has fallen to everyone).
-func shedRate(e *entry, t int64, s *abuseSettings, attackSince int64) float64 {
-	if e.classify(t, s, attackSince) == ClassKnown {
+func shedRate(e *entry, t int64, s *abuseSettings, v view) float64 {
+	if e.score(t, s, v) >= ScoreKnown {
 		return 0
 	}
 	return e.rate(t)

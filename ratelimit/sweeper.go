@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"math"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // run is the sweeper: every interval it expires idle records, trims shards
@@ -17,7 +19,14 @@ func (a *Admission) run(every time.Duration) {
 		case <-a.stop:
 			return
 		case <-tick.C:
-			a.sweep(a.ns(a.now()))
+			t := a.ns(a.now())
+			a.sweep(t)
+			if a.stateFile != "" && t-a.stateAt >= int64(stateEvery) {
+				a.stateAt = t
+				if err := a.SaveState(); err != nil {
+					a.log.Error("state file not written", zap.String("file", a.stateFile), zap.Error(err))
+				}
+			}
 		}
 	}
 }

@@ -81,6 +81,12 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 	st.route, st.backend = rte, rte.backend
 
 	st.key = t.clientIP.Key(st.client)
+	if !look && st.cookies != nil && rt.std != nil {
+		rt.std.identify(st, start)
+		if !st.hasToken && rt.ch != nil {
+			rt.ch.identify(st, start)
+		}
+	}
 	policy := rte.limit
 	if rs := rt.rules.Current(); !rs.Empty() && rs.MayMatch(a.method, a.host, a.path) {
 		if look || a.req == nil {
@@ -112,5 +118,8 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 		return d, checkRefused
 	}
 	st.admitted = true
+	if rt.std != nil && !st.hasToken && d.Score >= minIssueScore {
+		st.std = rt.std // earned standing: a token goes with the answer
+	}
 	return d, checkAdmitted
 }

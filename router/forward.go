@@ -206,6 +206,7 @@ func writeSmall(w http.ResponseWriter, code int, msg string) {
 	h := w.Header()
 	h["Content-Type"] = plainText
 	h["X-Content-Type-Options"] = nosniff
+	h["Cache-Control"] = noStore
 	w.WriteHeader(code)
 	io.WriteString(w, msg)
 	io.WriteString(w, "\n")
@@ -214,5 +215,6 @@ func writeSmall(w http.ResponseWriter, code int, msg string) {
 var (
 	plainText = []string{"text/plain; charset=utf-8"}
 	nosniff   = []string{"nosniff"}
+	noStore   = []string{"no-store"}
 	connClose = []string{"close"}
 )

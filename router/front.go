@@ -62,6 +62,7 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front
 		st.rawID = clientip.AppendRequestID(st.newID[:0])
 	}
 	out := rt.answers.appendWithID(dst, &dec, rt.date.at(start), closing, isHead, st.rawID)
+	rt.noteDecision(st, dec.Reason.String(), dec.Status, start)
 	body := refusalBodyLen(&dec)
 	if isHead {
 		body = 0

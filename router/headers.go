@@ -1,6 +1,8 @@
 package router
 
 import (
+	"time"
+
 	"net/http"
 
 	"github.com/bulwark-router/bulwark/config"
@@ -136,4 +138,7 @@ func (st *requestState) editAnswer(h http.Header) {
 		st.route.resEdits.apply(h, st)
 	}
 	st.setAnswerID(h)
+	if st.std != nil {
+		st.std.issue(st, h, time.Now())
+	}
 }

@@ -20,6 +20,10 @@ type keyedLimit struct {
 	inspect int // max_inspect_bytes
 	dryRun  bool
 	buckets *limitkey.Buckets
+	// fails counts auth failures per value on an abuse: auth route
+	// (abuse.auth_failures.max within .within); nil when not counted.
+	fails    *limitkey.Buckets
+	statuses []int
 }
 
 type keyedID struct {
@@ -52,6 +56,42 @@ func (rt *Router) keyedFor(cfg *config.Config, name string, keep map[keyedID]*li
 	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b}
 }
 
+// withFailures returns k counting auth failures per value for route
+// (abuse: auth) under abuse.auth_failures; k itself when they are off.
+func (rt *Router) withFailures(cfg *config.Config, k *keyedLimit, route string, keep map[keyedID]*limitkey.Buckets) *keyedLimit {
+	af := cfg.Abuse.AuthFailures
+	if k == nil || af.Max <= 0 || af.Within <= 0 {
+		return k
+	}
+	id := keyedID{policy: k.policy, key: "auth-failures " + route, perSec: float64(af.Max) / af.Within.D().Seconds(), burst: af.Max}
+	b := rt.keyedBuckets[id]
+	if b == nil {
+		b = keep[id]
+	}
+	if b == nil {
+		b = limitkey.NewBuckets(id.perSec, id.burst)
+	}
+	keep[id] = b
+	kk := *k
+	kk.fails, kk.statuses = b, af.Statuses
+	return &kk
+}
+
+// countKeyFailure counts an auth failure against the request's value
+// (admitKeyed set st.failKey) when its answer is one.
+func (rt *Router) countKeyFailure(st *requestState, code int, end time.Time) {
+	if st.failKey == 0 || st.route == nil || st.route.keyed == nil || st.route.keyed.fails == nil {
+		return
+	}
+	k := st.route.keyed
+	for _, s := range k.statuses {
+		if s == code {
+			k.fails.Take(st.failKey, end.UnixNano())
+			return
+		}
+	}
+}
+
 // admitKeyed spends a token of the request's key; it returns 0 when the
 // request may go on, else the status to refuse it with (400 for a JSON
 // body with the field twice, 429 for an empty bucket). A known client of
@@ -79,8 +119,20 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 		case limitkey.Missing:
 			key = h.Missing(k.policy, st.key)
 		default:
+			known := false
 			switch rt.adm.ClassOf(start, st.key) {
 			case ratelimit.ClassKnown, ratelimit.ClassAllowlisted:
+				known = true
+			}
+			if k.fails != nil {
+				// Too many failures on the value: strangers are
+				// refused until they age out; its known clients are not.
+				st.failKey = h.Sum("auth "+k.policy, v)
+				if !known && k.fails.Empty(st.failKey, start.UnixNano()) && !k.dryRun {
+					return http.StatusForbidden
+				}
+			}
+			if known {
 				b := st.key.As16()
 				v += "\x00" + string(b[:])
 			}
@@ -97,6 +149,10 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 
 // refuseKeyed answers a request admitKeyed refused with code.
 func (rt *Router) refuseKeyed(st *requestState, code int) {
+	if code == http.StatusForbidden {
+		rt.refuse(st, stats.Banned, code)
+		return
+	}
 	if code == http.StatusBadRequest {
 		st.w.Header()["Connection"] = connClose
 		rt.refuse(st, stats.BadRequest, code)

@@ -17,24 +17,41 @@ import (
 // share does not look like a calm backend the moment it is held.
 const pressureHold = int64(time.Second)
 
-// Priority ranks, lower first. New and suspect clients are "lowly": they
-// share new_client_share of a saturated backend.
+// Priority ranks, lower first, from the client's class and score (see
+// ratelimit.Score). Verified, new and suspect clients are below known: they
+// share new_client_share of a saturated backend, verified ones first.
 const (
-	rankAllow = iota
+	rankAllow   = iota
+	rankRegular // served well before the pressure began
 	rankKnown
+	rankVerified // new, but with a score a stranger does not have
 	rankNew
 	rankSuspect
 	numRanks
 )
 
-func rankOf(c ratelimit.Class) int {
+// verifiedScore is the new-band score from which a new client ranks as
+// verified: some good answers and age, or a solved challenge.
+const verifiedScore = 32
+
+// rankOf is the rank of a client of class c with a middling score.
+func rankOf(c ratelimit.Class) int { return rankFor(c, 0) }
+
+// rankFor is the rank of a client of class c and score sc.
+func rankFor(c ratelimit.Class, sc ratelimit.Score) int {
 	switch c {
 	case ratelimit.ClassAllowlisted:
 		return rankAllow
 	case ratelimit.ClassKnown:
+		if sc >= ratelimit.ScoreRegular {
+			return rankRegular
+		}
 		return rankKnown
 	case ratelimit.ClassSuspect:
 		return rankSuspect
+	}
+	if sc >= verifiedScore {
+		return rankVerified
 	}
 	return rankNew
 }
@@ -149,9 +166,9 @@ func (q *admitQueue) setShare(share float64) {
 	q.mu.Unlock()
 }
 
-// belowKnown reports whether rank is a new or suspect client's: below the
-// known ones, which new_client_share holds back under pressure.
-func belowKnown(rank int) bool { return rank >= rankNew }
+// belowKnown reports whether rank is a verified, new or suspect client's:
+// below the known ones, which new_client_share holds back under pressure.
+func belowKnown(rank int) bool { return rank >= rankVerified }
 
 // shareApplies reports whether new clients are held to their share at t:
 // the backend is under pressure and known clients are using it. Called with
@@ -161,11 +178,10 @@ func (q *admitQueue) shareApplies(t int64) bool {
 		q.pressureAt != 0 && t-q.pressureAt < pressureHold
 }
 
-// enter asks for a slot for a client of class c at t (ns, the router's
-// clock). granted: the slot is taken, call leave when done. queued: wait
+// enter asks for a slot for a client of the given rank at t (ns, the
+// router's clock). granted: the slot is taken, call leave when done. queued: wait
 // on w.ready (or give up with cancel). refused: answer 503 at once.
-func (q *admitQueue) enter(c ratelimit.Class, t int64) (queueVerdict, *waiter) {
-	rank := rankOf(c)
+func (q *admitQueue) enter(rank int, t int64) (queueVerdict, *waiter) {
 	if !q.priority {
 		rank = rankNew
 	}
@@ -186,7 +202,10 @@ func (q *admitQueue) enter(c ratelimit.Class, t int64) (queueVerdict, *waiter) {
 		return granted, nil
 	}
 	q.pressureAt = t
-	if low && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap {
+	// A full share still makes room for a better-ranked stranger (one
+	// that proved it keeps cookies) by turning away a worse one's wait.
+	if low && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap &&
+		!(rank == rankVerified && q.displace(rank)) {
 		return q.refuse()
 	}
 	if q.nWaiting >= q.maxLen && !q.displace(rank) {
@@ -244,10 +263,9 @@ func (q *admitQueue) unlink(w *waiter) {
 	}
 }
 
-// leave gives back the slot of a request of class c at t and hands free
-// slots to waiters, best class first.
-func (q *admitQueue) leave(c ratelimit.Class, t int64) {
-	rank := rankOf(c)
+// leave gives back the slot of a request of the given rank at t and hands
+// free slots to waiters, best rank first.
+func (q *admitQueue) leave(rank int, t int64) {
 	if !q.priority {
 		rank = rankNew
 	}
@@ -292,13 +310,13 @@ func (q *admitQueue) cancel(w *waiter) (got bool) {
 	return false
 }
 
-// acquire takes a slot for a client of class c, waiting at most
+// acquire takes a slot for a client of the given rank, waiting at most
 // queue.max_wait. ok false: refused (queue full, share used up, wait ran
 // out, or ctx done: then err is ctx's error). waited is the time spent in
 // the queue, 0 when a slot was free.
-func (q *admitQueue) acquire(ctx context.Context, c ratelimit.Class, now func() time.Time) (ok bool, waited time.Duration, err error) {
+func (q *admitQueue) acquire(ctx context.Context, rank int, now func() time.Time) (ok bool, waited time.Duration, err error) {
 	start := now()
-	v, w := q.enter(c, start.UnixNano())
+	v, w := q.enter(rank, start.UnixNano())
 	switch v {
 	case granted:
 		return true, 0, nil

@@ -52,8 +52,8 @@ abuse: {max_tracked_clients: 100000}
 				}
 				if q != nil {
 					t := now.UnixNano()
-					if v, _ := q.enter(d.Class, t); v == granted {
-						q.leave(d.Class, t)
+					if v, _ := q.enter(rankOf(d.Class), t); v == granted {
+						q.leave(rankOf(d.Class), t)
 					}
 				}
 				adm.Done(now, c, 200, false)

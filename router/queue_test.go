@@ -40,7 +40,7 @@ func runQueueSteps(t *testing.T, q *admitQueue, steps []qstep) {
 		ns := (s.at + 1000) * int64(time.Millisecond)
 		switch s.op {
 		case "enter":
-			v, w := q.enter(s.class, ns)
+			v, w := q.enter(rankOf(s.class), ns)
 			if got := []string{"granted", "queued", "refused"}[v]; got != s.give {
 				t.Fatalf("step %d (%s %s): got %s, want %s", i, s.op, s.id, got, s.give)
 			}
@@ -48,7 +48,7 @@ func runQueueSteps(t *testing.T, q *admitQueue, steps []qstep) {
 				waiters[s.id] = w
 			}
 		case "leave":
-			q.leave(s.class, ns)
+			q.leave(rankOf(s.class), ns)
 		case "cancel":
 			q.cancel(waiters[s.id])
 		}
@@ -165,28 +165,28 @@ func TestQueueAcquireWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := testQueue(0.5)
 		for range 4 {
-			if ok, _, _ := q.acquire(t.Context(), known, time.Now); !ok {
+			if ok, _, _ := q.acquire(t.Context(), rankOf(known), time.Now); !ok {
 				t.Fatal("slot refused")
 			}
 		}
 		// Full: the wait runs out after max_wait.
-		ok, waited, err := q.acquire(t.Context(), known, time.Now)
+		ok, waited, err := q.acquire(t.Context(), rankOf(known), time.Now)
 		if ok || err != nil || waited != 100*time.Millisecond {
 			t.Fatalf("got %v %v %v, want a refusal after 100ms", ok, waited, err)
 		}
 		// A slot freed during the wait is taken.
 		go func() {
 			time.Sleep(30 * time.Millisecond)
-			q.leave(known, time.Now().UnixNano())
+			q.leave(rankOf(known), time.Now().UnixNano())
 		}()
-		ok, waited, _ = q.acquire(t.Context(), known, time.Now)
+		ok, waited, _ = q.acquire(t.Context(), rankOf(known), time.Now)
 		if !ok || waited != 30*time.Millisecond {
 			t.Fatalf("got %v %v, want a slot after 30ms", ok, waited)
 		}
 		// A client that goes away leaves the queue.
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
 		defer cancel()
-		ok, _, err = q.acquire(ctx, known, time.Now)
+		ok, _, err = q.acquire(ctx, rankOf(known), time.Now)
 		if ok || err == nil {
 			t.Fatalf("got %v %v, want the context's error", ok, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/bulwark-router/bulwark/ratelimit"
+	"github.com/bulwark-router/bulwark/stats"
 )
 
 // Header values shared by every response. net/http only reads them; a
@@ -17,7 +18,15 @@ import (
 var (
 	hdrTextPlain = []string{"text/plain; charset=utf-8"}
 	hdrNosniff   = []string{"nosniff"}
-	retryAfter   [601][]string // "0" .. "600"
+	hdrNoStore   = []string{"no-store"}
+	// hdrReasons are X-Bulwark-Reason's values, by stats.Reason.
+	hdrReasons = func() (v [32][]string) {
+		for i := range v {
+			v[i] = []string{stats.Reason(i).String()}
+		}
+		return v
+	}()
+	retryAfter [601][]string // "0" .. "600"
 )
 
 // Refusal bodies: short, fixed, at most 64 bytes.
@@ -72,6 +81,10 @@ func writeRefusal(w http.ResponseWriter, d *ratelimit.Decision) {
 	}
 	h["Content-Type"] = hdrTextPlain
 	h["X-Content-Type-Options"] = hdrNosniff
+	h["Cache-Control"] = hdrNoStore
+	if int(d.Reason) < len(hdrReasons) {
+		h["X-Bulwark-Reason"] = hdrReasons[d.Reason]
+	}
 	h["Content-Length"] = r.length
 	w.WriteHeader(d.Status)
 	w.Write(r.body)
@@ -137,7 +150,9 @@ func appendRefusal(b []byte, d *ratelimit.Decision, date []byte, close, head boo
 		b = strconv.AppendInt(b, wholeSeconds(d.Reset), 10)
 		b = append(b, "\r\n"...)
 	}
-	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: "...)
+	b = append(b, "X-Bulwark-Reason: "...)
+	b = append(b, d.Reason.String()...)
+	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: "...)
 	b = append(b, r.length[0]...)
 	b = append(b, "\r\nDate: "...)
 	b = append(b, date...)
@@ -186,6 +201,7 @@ type heldAnswer struct {
 
 type answerKey struct {
 	status, retry, reset int64
+	reason               stats.Reason
 	policy               *string // the RateLimit-Policy value's array: one per policy
 	name                 string  // the RateLimit bucket's name (the policy's or its network's)
 	close, head          bool
@@ -223,7 +239,7 @@ func (a *answers) lookup(d *ratelimit.Decision, date []byte, close, head bool) *
 		return nil
 	}
 	k := answerKey{
-		status: int64(d.Status), close: close, head: head,
+		status: int64(d.Status), reason: d.Reason, close: close, head: head,
 		date: unsafe.SliceData(date), dateLen: len(date),
 	}
 	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
@@ -233,7 +249,7 @@ func (a *answers) lookup(d *ratelimit.Decision, date []byte, close, head bool) *
 		k.reset = wholeSeconds(d.Reset)
 		k.policy, k.name = unsafe.SliceData(pol), name
 	}
-	h := uint64(k.status) ^ uint64(k.retry)*0x9e3779b97f4a7c15 ^ uint64(k.reset)*0xc2b2ae3d27d4eb4f ^
+	h := uint64(k.status) ^ uint64(k.reason)<<16 ^ uint64(k.retry)*0x9e3779b97f4a7c15 ^ uint64(k.reset)*0xc2b2ae3d27d4eb4f ^
 		uint64(uintptr(unsafe.Pointer(k.policy)))>>4 ^ uint64(len(k.name))
 	if k.close {
 		h ^= 0x5bd1e995

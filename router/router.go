@@ -80,6 +80,9 @@ type Router struct {
 	keyedBuckets map[keyedID]*limitkey.Buckets
 	hasher       atomic.Pointer[limitkey.Hasher]
 	keySecret    string
+	std          *standing    // reputation tokens (abuse.token)
+	ch           *challenger  // abuse.challenge; nil when off
+	decisions    decisionRing // recent refusals, for the explain API
 	checker      *health.Checker
 	heartbeat    *health.Heartbeat
 	updateMu     sync.Mutex // serialises Update
@@ -128,11 +131,17 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 			ratelimit.WithClock(rt.now),
 			ratelimit.WithReputation(cfg.Abuse.Reputation.KnownAfterGood, cfg.Abuse.Reputation.KnownAfterAge.D()),
 			ratelimit.WithAttackDetection(cfg.Abuse.Attack.MinNewPerSecond, cfg.Abuse.Attack.Factor, cfg.Abuse.Attack.Calm.D()),
+			ratelimit.WithStateFile(cfg.Abuse.StateFile),
 		}, opts.Admission...)...)
 	if err != nil {
 		return nil, err
 	}
 	rt.adm = adm
+	if rt.std, err = newStanding(cfg.Abuse, adm); err != nil {
+		adm.Close()
+		return nil, err
+	}
+	rt.ch = newChallenger(cfg.Abuse.Challenge, rt.std)
 	rt.rules = rules.NewEngine(rt.log.Named("rules"), rt.rec, rt.now)
 	rt.classify = rt.classOf
 	rt.checker = health.NewChecker(nil, rt.rec, rt.log.Named("health"), rt.setTargetUp)
@@ -249,6 +258,9 @@ func (rt *Router) compileRoutes(cfg *config.Config, t *table) (map[keyedID]*limi
 		rte.limit = rt.adm.Policy(rte.policy)
 		if rte.keyed = rt.keyedFor(cfg, rte.policy, keyed); rte.keyed != nil {
 			rte.limit = nil // no per-client bucket: the key's
+			if rte.auth {
+				rte.keyed = rt.withFailures(cfg, rte.keyed, rte.name, keyed)
+			}
 		}
 		t.routes = append(t.routes, rte)
 	}

@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/router/breaker"
 	"github.com/bulwark-router/bulwark/router/clientip"
 	"github.com/bulwark-router/bulwark/rules"
@@ -20,32 +19,41 @@ import (
 // requestState travels with one request through the proxy, so the
 // transport, the error handler and the access log see the same facts.
 type requestState struct {
-	w         responseWriter
-	backend   *Backend
-	route     *route
-	target    *Target
-	attempts  int
-	failed    *Target // the target of the last failed attempt, nil if none failed
-	trusted   bool
-	client    netip.Addr
-	key       netip.Addr // the admission key (IPv6 grouped by prefix)
-	admitted  bool       // Admit let it in: Done is owed
-	requestID string
-	rawID     []byte                      // a trusted incoming request id not yet made a string
-	newID     [clientip.RequestIDLen]byte // the front's own id for rawID, made in place
-	ridValue  [1]string                   // the answer's X-Request-Id value (setAnswerID)
-	host      string                      // for the access line: Host, User-Agent and the raw query
-	userAgent string
-	query     string
-	reason    string // refusal reason, "" when forwarded
-	rule      string // the rule the access line names, "" when none
-	ruleDeny  *rules.Rule
-	ruleWait  time.Duration // a limit rule's Retry-After
-	forwarded bool          // handed to the proxy: not recycled
-	body      *countingBody
-	trailer   http.Header // the forwarded request's trailer (relay)
-	bs        *bodyState  // the body as the router takes it (body.go); nil when none
-	abort     bool        // the client left mid-body: close without an answer
+	w          responseWriter
+	backend    *Backend
+	route      *route
+	target     *Target
+	attempts   int
+	failed     *Target // the target of the last failed attempt, nil if none failed
+	trusted    bool
+	client     netip.Addr
+	key        netip.Addr // the admission key (IPv6 grouped by prefix)
+	admitted   bool       // Admit let it in: Done is owed
+	requestID  string
+	rawID      []byte                      // a trusted incoming request id not yet made a string
+	newID      [clientip.RequestIDLen]byte // the front's own id for rawID, made in place
+	ridValue   [1]string                   // the answer's X-Request-Id value (setAnswerID)
+	host       string                      // for the access line: Host, User-Agent and the raw query
+	userAgent  string
+	query      string
+	reason     string // refusal reason, "" when forwarded
+	rule       string // the rule the access line names, "" when none
+	ruleDeny   *rules.Rule
+	ruleWait   time.Duration // a limit rule's Retry-After
+	failKey    uint64        // the keyed value auth failures count under; 0: none
+	forwarded  bool          // handed to the proxy: not recycled
+	body       *countingBody
+	trailer    http.Header // the forwarded request's trailer (relay)
+	bs         *bodyState  // the body as the router takes it (body.go); nil when none
+	abort      bool        // the client left mid-body: close without an answer
+	cookies    []string    // the Cookie fields, for a reputation token
+	conn       *connTokens // the connection's verified token, nil when unknown
+	token      uint64      // the reputation token's id, when hasToken
+	hasToken   bool        // admitted under a valid reputation token
+	verified   bool        // carries a solved challenge nonce
+	challenged bool        // back from a challenge's redirect (the mark was on the URL)
+	std        *standing   // non-nil: give the client a token with the answer
+	https      bool        // the request came over HTTPS (for the token's Secure)
 
 	upstreamStart time.Time
 	upstreamDur   time.Duration
@@ -54,10 +62,10 @@ type requestState struct {
 	stat          stats.Request
 
 	// What record owes back (steps.go).
-	queue       *admitQueue     // the backend queue whose slot it holds, nil when none
-	class       ratelimit.Class // the class it entered queue as
-	tok         breaker.Token   // the backend breaker's token, when breakerHeld
-	breakerHeld bool            // the backend's breaker let it go: Done is owed
+	queue       *admitQueue   // the backend queue whose slot it holds, nil when none
+	rank        int           // the rank it entered queue at
+	tok         breaker.Token // the backend breaker's token, when breakerHeld
+	breakerHeld bool          // the backend's breaker let it go: Done is owed
 }
 
 // accessFields backs an access line's fields, so logging one allocates no
@@ -119,7 +127,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	st.setAnswerID(st.w.Header())
 	defer rt.record(t, st, r, start)
-	if rt.refusedAtCheckIn(st, found, &d) {
+	if rt.refusedAtCheckIn(st, r, found, &d) {
 		return
 	}
 	if !rt.takeRequestBody(t, rw, r, st, start) {
@@ -128,7 +136,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if !rt.passKeyedLimit(r, st, start) {
 		return
 	}
-	if !rt.enterQueue(r, st, d.Class) {
+	if !rt.enterQueue(r, st, rankFor(d.Class, d.Score)) {
 		return
 	}
 	if !rt.passBreaker(st) {
@@ -179,6 +187,7 @@ func outcome(st *requestState) breaker.Result {
 
 // refuse answers a request the router itself turns away.
 func (rt *Router) refuse(st *requestState, reason stats.Reason, code int) {
+	rt.markRefusal(st, reason, code)
 	st.reason = reason.String()
 	rt.rec.Rejected(reason)
 	writeSmall(&st.w, code, http.StatusText(code))
@@ -197,8 +206,13 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 	}
 	code := st.w.code()
 	if st.admitted {
-		rt.adm.Done(end, st.key, code, st.route.auth)
+		dc := code
+		if st.reason != "" {
+			dc = StatusClientClosed // the router's own answer says nothing of the client
+		}
+		rt.adm.Done(end, st.key, dc, st.route.auth)
 	}
+	rt.countKeyFailure(st, code, end)
 	s := &st.stat
 	if st.route != nil {
 		s.Route = st.route.name
@@ -226,6 +240,12 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 	if !t.accessLog || !rt.access.Allow(end) {
 		return
 	}
+	rt.logAccess(t, st, method, path, code, dur)
+	return end
+}
+
+// logAccess writes the request's access line, when the logger takes it.
+func (rt *Router) logAccess(t *table, st *requestState, method, path string, code int, dur time.Duration) {
 	if ce := rt.log.Check(zap.InfoLevel, stats.AccessMessage); ce != nil {
 		var bytesIn int64
 		if st.body != nil {
@@ -261,7 +281,6 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		*af = accessFields{} // drop the strings and values it points to
 		accessFieldsPool.Put(af)
 	}
-	return end
 }
 
 // verdictFields appends the access line's fields that only some requests

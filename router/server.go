@@ -54,6 +54,7 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 	s.admin = NewAdminMux(cfg.Admin.Token, named...)
 	s.admin.Handle("/admin/api/reload", http.HandlerFunc(s.serveReload))
 	s.admin.Handle("/admin/api/bans", rt.Admission().BansHandler(AdminActor))
+	s.admin.Handle("/admin/api/clients/", rt.ClientsHandler())
 	s.admin.Handle("/admin/api/rules", rt.Rules().Handler(AdminActor))
 	sc := cfg.Server
 	s.pub = &http.Server{
@@ -68,6 +69,7 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 	if sc.EarlyRefusal {
 		s.pub.ConnState = front.ConnState
 	}
+	s.pub.ConnContext = withConnTokens
 	s.adm = &http.Server{
 		Handler:           s.admin,
 		ReadHeaderTimeout: 10 * time.Second,

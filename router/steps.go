@@ -24,7 +24,9 @@ func (rt *Router) leave() { rt.inFlight.Add(-1); rt.rec.InFlight(-1) }
 // identify runs the checks before admission on r (checkIn: the client,
 // the router's own endpoints, the route, admission) and keeps what the
 // access line and the backend need of r: whether the peer is trusted, the
-// host, query and user agent, a trusted request id. It returns the
+// host, query and user agent, a trusted request id, and what the
+// reputation token and a challenge need (cookies, HTTPS, the challenge's
+// mark taken off the query). It returns the
 // normalised path, admission's decision and what the checks found.
 func (rt *Router) identify(t *table, st *requestState, r *http.Request, start time.Time) (string, ratelimit.Decision, checkResult) {
 	path, pathOK := rt.normalizePath(r)
@@ -32,8 +34,17 @@ func (rt *Router) identify(t *table, st *requestState, r *http.Request, start ti
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
 	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()], req: r}
+	if rt.std != nil {
+		st.cookies, st.conn = r.Header["Cookie"], connTokensOf(r.Context())
+	}
 	d, found := rt.checkIn(t, &in, peer, st, start, false)
 	st.trusted = t.clientIP.Trusted(peer)
+	if rt.ch != nil && r.URL.RawQuery != "" {
+		r.URL.RawQuery, st.challenged = stripMark(r.URL.RawQuery)
+	}
+	if st.std != nil {
+		st.https = r.TLS != nil || st.trusted && r.Header.Get("X-Forwarded-Proto") == "https"
+	}
 	st.host, st.query = r.Host, r.URL.RawQuery
 	if ua := r.Header["User-Agent"]; len(ua) > 0 {
 		st.userAgent = ua[0]
@@ -47,8 +58,9 @@ func (rt *Router) identify(t *table, st *requestState, r *http.Request, start ti
 }
 
 // refusedAtCheckIn answers a request the checks before admission turned
-// away, and reports whether it did.
-func (rt *Router) refusedAtCheckIn(st *requestState, found checkResult, d *ratelimit.Decision) bool {
+// away (an overload refusal with a challenge when abuse.challenge says
+// so), and reports whether it did.
+func (rt *Router) refusedAtCheckIn(st *requestState, r *http.Request, found checkResult, d *ratelimit.Decision) bool {
 	w := &st.w
 	switch found {
 	case checkConnect:
@@ -62,6 +74,12 @@ func (rt *Router) refusedAtCheckIn(st *requestState, found checkResult, d *ratel
 	case checkNoRoute:
 		writeSmall(w, http.StatusNotFound, "no route")
 	case checkRefused:
+		if d.Reason == stats.Overload && !d.DryRun && rt.ch.answer(rt, st, r, d.Reason) {
+			return true
+		}
+		if !d.DryRun {
+			rt.markRefusal(st, d.Reason, d.Status)
+		}
 		writeRefusal(w, d)
 	case checkRuleDenied, checkRuleLimited:
 		rt.refuseByRule(st, found)
@@ -105,15 +123,16 @@ func (rt *Router) passKeyedLimit(r *http.Request, st *requestState, start time.T
 }
 
 // enterQueue takes a slot of the backend's concurrency cap, waiting in its
-// queue when it is full (known clients first under pressure). It answers
-// a request that gets none in time, and reports whether the request goes on.
-func (rt *Router) enterQueue(r *http.Request, st *requestState, c ratelimit.Class) bool {
+// queue when it is full at rank (rankFor: known clients first under
+// pressure). It answers a request that gets none in time (with a challenge
+// when abuse.challenge says so), and reports whether the request goes on.
+func (rt *Router) enterQueue(r *http.Request, st *requestState, rank int) bool {
 	b := st.backend
 	q := b.queue
 	if q == nil {
 		return true
 	}
-	ok, waited, err := q.acquire(r.Context(), c, rt.now)
+	ok, waited, err := q.acquire(r.Context(), rank, rt.now)
 	if waited > 0 || !ok {
 		rt.adm.NotePressure()
 	}
@@ -123,14 +142,14 @@ func (rt *Router) enterQueue(r *http.Request, st *requestState, c ratelimit.Clas
 	if !ok {
 		if err != nil {
 			writeSmall(&st.w, StatusClientClosed, "client closed request")
-		} else {
+		} else if !rt.ch.answer(rt, st, r, stats.QueueFull) {
 			st.w.Header().Set("Retry-After", "1")
 			rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
 		}
 		return false
 	}
 	b.inFlight.Add(1)
-	st.queue, st.class = q, c
+	st.queue, st.rank = q, rank
 	return true
 }
 
@@ -163,7 +182,7 @@ func (rt *Router) record(t *table, st *requestState, r *http.Request, start time
 	rt.finish(t, st, r.Method, r.URL.Path, start)
 	if q := st.queue; q != nil {
 		st.backend.inFlight.Add(-1)
-		q.leave(st.class, rt.now().UnixNano())
+		q.leave(st.rank, rt.now().UnixNano())
 	}
 	if st.bs != nil {
 		st.bs.end()

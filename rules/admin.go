@@ -71,9 +71,9 @@ func (e *Engine) Handler(actor func(*http.Request) string) http.Handler {
 			writeJSON(w, status, map[string]any{"rule": lr})
 		case http.MethodDelete:
 			name := r.URL.Query().Get("name")
-			lr, ok := e.remove(name)
-			if !ok {
-				writeJSON(w, http.StatusNotFound, map[string]string{"error": "no live rule of that name", "name": name})
+			lr, status, err := e.remove(name)
+			if err != nil {
+				writeJSON(w, status, map[string]string{"error": err.Error(), "name": name})
 				return
 			}
 			e.audit("remove", lr, by)
@@ -117,8 +117,7 @@ func (e *Engine) change(body []byte, replace bool, by string) (LiveRule, int, er
 	case !replace && len(e.live)+len(e.file) >= config.MaxRules:
 		return LiveRule{}, http.StatusConflict, errors.New("too many rules")
 	}
-	e.version++
-	lr := LiveRule{Rule: *c, Version: e.version, By: by, Created: now}
+	lr := LiveRule{Rule: *c, Version: e.version + 1, By: by, Created: now}
 	if c.TTL > 0 {
 		lr.Expires = now.Add(c.TTL.D())
 	}
@@ -132,11 +131,9 @@ func (e *Engine) change(body []byte, replace bool, by string) (LiveRule, int, er
 	} else {
 		live = append(live, lr)
 	}
-	e.live = live
-	if err := e.rebuild(); err != nil {
-		return LiveRule{}, http.StatusBadRequest, err
+	if err := e.commit(lr.Version, live); err != nil {
+		return LiveRule{}, http.StatusConflict, err
 	}
-	e.publish()
 	status := http.StatusCreated
 	if replace {
 		status = http.StatusOK
@@ -155,27 +152,33 @@ func (e *Engine) pruned(now time.Time) []LiveRule {
 	return out
 }
 
-func (e *Engine) remove(name string) (LiveRule, bool) {
+func (e *Engine) remove(name string) (LiveRule, int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for j, lr := range e.live {
 		if lr.Name == name {
-			e.live = append(e.live[:j:j], e.live[j+1:]...)
-			e.version++
-			e.rebuild()
-			e.publish()
-			return lr, true
+			live := append(e.live[:j:j], e.live[j+1:]...)
+			if err := e.commit(e.version+1, live); err != nil {
+				return LiveRule{}, http.StatusConflict, err
+			}
+			return lr, http.StatusOK, nil
 		}
 	}
-	return LiveRule{}, false
+	return LiveRule{}, http.StatusNotFound, errors.New("no live rule of that name")
 }
 
-// publish hands the live rules to the fleet's store, when there is one.
+// commit makes live the live rules at version: in the fleet's store first
+// (when shared), then here. A change another router stored first fails
+// the store's compare-and-set: nothing changes, and the caller retries.
 // Called with mu held.
-func (e *Engine) publish() {
-	if e.onChange != nil {
-		e.onChange(e.version, append([]LiveRule(nil), e.live...))
+func (e *Engine) commit(version uint64, live []LiveRule) error {
+	if e.share != nil {
+		if err := e.share(version, live); err != nil {
+			return err
+		}
 	}
+	e.version, e.live = version, live
+	return e.rebuild()
 }
 
 func (e *Engine) audit(action string, lr LiveRule, by string) {

@@ -33,9 +33,9 @@ type Engine struct {
 	counters map[string]*Counters // by origin/name
 	buckets  map[bucketID]*limitkey.Buckets
 	version  uint64 // of the live rules, one more per change
-	// onChange, when set, is told each change of the live rules (to share
-	// them with a fleet). Called with mu held.
-	onChange func(version uint64, live []LiveRule)
+	// share, when set, stores a change of the live rules for the fleet
+	// before it applies here (fleet.go). Called with mu held.
+	share func(version uint64, live []LiveRule) error
 }
 
 // LiveRule is a rule made through the admin API.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,7 +50,7 @@ func (e *Engine) ShareLive(rdb redis.UniversalClient, secret []byte) (*Fleet, er
 	f := &Fleet{e: e, rdb: rdb, secret: append([]byte(nil), secret...), log: e.log.Named("fleet"),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	e.mu.Lock()
-	e.onChange = f.publish
+	e.share = f.publish
 	e.mu.Unlock()
 	f.poll()
 	go f.run()
@@ -59,7 +60,7 @@ func (e *Engine) ShareLive(rdb redis.UniversalClient, secret []byte) (*Fleet, er
 // Close stops sharing.
 func (f *Fleet) Close() error {
 	f.e.mu.Lock()
-	f.e.onChange = nil
+	f.e.share = nil
 	f.e.mu.Unlock()
 	close(f.stop)
 	<-f.done
@@ -86,18 +87,37 @@ func (f *Fleet) sign(doc []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// publish writes the live rules after a change made here. Called with the
-// engine's mu held: the admin request waits for the store.
-func (f *Fleet) publish(version uint64, live []LiveRule) {
+// publishScript stores a document only over an older one: KEYS[1] the
+// document, KEYS[2] its version; ARGV[1] the new version, ARGV[2] the
+// document. It returns 0 when the store holds that version or a newer one.
+var publishScript = redis.NewScript(`
+local v = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) <= v then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1])
+return 1`)
+
+// errConflict: another router changed the live rules first.
+var errConflict = errors.New("another router changed the live rules first; try again in a second")
+
+// publish stores a change made here before it applies: a change another
+// router stored first wins, and this one fails. Called with the engine's
+// mu held: the admin request waits for the store.
+func (f *Fleet) publish(version uint64, live []LiveRule) error {
 	doc, err := json.Marshal(liveDoc{Version: version, Rules: live})
 	if err != nil {
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := f.rdb.Set(ctx, keyLive, f.sign(doc)+" "+string(doc), 0).Err(); err != nil {
-		f.log.Warn("live rules not shared", zap.Error(err))
+	n, err := publishScript.Run(ctx, f.rdb, []string{keyLive, keyVersion}, version, f.sign(doc)+" "+string(doc)).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("the limit store cannot take the change: %w", err)
+	case n == 0:
+		return errConflict // the poll catches up within FleetPoll
 	}
+	return nil
 }
 
 // poll reads the fleet's live rules and applies them when they are newer

@@ -6,4 +6,7 @@ const (
 	// keyLive holds the signed document of the live rules: "SIG JSON",
 	// SIG the hex HMAC-SHA256 of JSON under the fleet's secret.
 	keyLive = "bulwark:{rules}:live"
+	// keyVersion holds the version of the document in keyLive, for the
+	// compare-and-set that stores a change (not trusted otherwise).
+	keyVersion = "bulwark:{rules}:version"
 )

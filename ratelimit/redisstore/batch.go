@@ -76,12 +76,15 @@ func (s *Store) runBatch(calls []*call) {
 		if c.err != nil && failure == nil {
 			failure = c.err
 		}
-		close(c.done)
 	}
+	// The store's state first, so a caller sees it with its answer.
 	if failure != nil {
 		s.fail(failure)
 	} else {
 		s.ok()
+	}
+	for _, c := range calls {
+		close(c.done)
 	}
 }
 
