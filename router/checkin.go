@@ -1,7 +1,6 @@
 package router
 
 import (
-	"net/http"
 	"net/netip"
 	"time"
 
@@ -19,9 +18,6 @@ type arrival struct {
 	path         string   // the path routes match (normalised, see server.path)
 	badPath      bool     // the path cannot be normalised: 400
 	fwd          []string // the forwarded-chain field's values
-	// req is the request net/http read, nil in the front: rules need its
-	// header fields, so the front leaves requests a rule may match to it.
-	req *http.Request
 }
 
 // checkResult is what the checks before admission found.
@@ -89,12 +85,14 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 	}
 	policy := rte.limit
 	if rs := rt.rules.Current(); !rs.Empty() && rs.MayMatch(a.method, a.host, a.path) {
-		if look || a.req == nil {
+		if look || st.req == nil {
 			return ratelimit.Decision{}, checkUndecided // rules need the whole request
 		}
 		var found checkResult
 		var refused bool
-		if policy, found, refused = rt.applyRules(rs, a, st, start, policy); refused {
+		// From st, not a: nothing a holds may reach the rules (which keep
+		// what they see), or the front's arrival would leave the stack.
+		if policy, found, refused = rt.applyRules(rs, st, start, policy); refused {
 			return ratelimit.Decision{}, found
 		}
 	}

@@ -50,16 +50,26 @@ func dialAttacker(t testing.TB, local, addr string, tlsOn bool) *h2Attacker {
 		t.Fatal(err)
 	}
 	a := &h2Attacker{c: c, fr: http2.NewFramer(c, c), done: make(chan struct{})}
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "x"}, {":path", "/x"}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	a.block = hb.Bytes()
+	a.block = headerBlock("")
 	a.fr.WriteSettings()
 	go a.read()
 	t.Cleanup(func() { c.Close(); <-a.done })
 	return a
+}
+
+// headerBlock is a GET's header block, with X-Forwarded-For: fwd unless
+// fwd is empty.
+func headerBlock(fwd string) []byte {
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	fields := [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "x"}, {":path", "/x"}}
+	if fwd != "" {
+		fields = append(fields, [2]string{"x-forwarded-for", fwd})
+	}
+	for _, f := range fields {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	return hb.Bytes()
 }
 
 // read reads frames until the connection ends, noting a GOAWAY.
@@ -213,10 +223,13 @@ func attack(t *testing.T, srv *Server, tlsOn bool, local string, conns int, kind
 		}()
 	}
 	wg.Wait()
+	// A connection the router has not got through yet (its frames still in
+	// the socket's buffers on a loaded machine) is closed once it has.
+	closeBy := time.After(30 * time.Second)
 	for _, a := range attackers {
 		select {
 		case <-a.done:
-		case <-time.After(5 * time.Second):
+		case <-closeBy:
 			t.Fatalf("an attacker's connection is still open (GOAWAY %v %v, counted %d)", a.gotGo.Load(), http2.ErrCode(a.goAway.Load()), rt.H2Abuse()[kind]-before)
 		}
 		if !a.gotGo.Load() || http2.ErrCode(a.goAway.Load()) != http2.ErrCodeEnhanceYourCalm {
@@ -319,5 +332,22 @@ func TestH2AbuseFromATrustedProxyStrikesNoAddress(t *testing.T) {
 	}
 	if banned(srv, "127.0.0.3") {
 		t.Error("the trusted proxy was banned")
+	}
+}
+
+// A trusted proxy's streams carry their clients' X-Forwarded-For: the
+// client whose streams were reset is struck (banned after one strike
+// here), not the proxy.
+func TestH2RapidResetBehindATrustedProxyStrikesTheStreamsClient(t *testing.T) {
+	be := protoBackend(t)
+	srv, h1, h2 := attackRouter(t, be.URL, false)
+	attack(t, srv, false, "127.0.0.3", 1, h2RapidReset, []*http.Client{h1, h2}, func(a *h2Attacker, id uint32) error {
+		if id == 1 {
+			a.block = headerBlock("203.0.113.7")
+		}
+		return a.rapidReset(id)
+	})
+	if !banned(srv, "203.0.113.7") || banned(srv, "127.0.0.3") || banned(srv, "127.0.0.1") {
+		t.Errorf("bans: %+v, want 203.0.113.7's only", srv.Router().Admission().Bans())
 	}
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"crypto/tls"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"strings"
@@ -90,14 +91,18 @@ type h2Conn struct {
 	r, w int
 	rerr error // the read error to return once buf is drained
 
-	hdr  [9]byte // the frame header being read
-	hn   int     // its bytes read so far
-	left uint32  // payload bytes of the current frame still to go by
+	hdr        [9]byte // the frame header being read
+	hn         int     // its bytes read so far
+	left       uint32  // payload bytes of the current frame still to go by
+	typ, flags byte    // the current frame's
+
+	trusted bool       // the peer is a trusted proxy
+	streams *h2Streams // a trusted peer's streams' clients; nil for others
 
 	sec                    int64 // the second the per-second counts are of
 	resets, control, empty int
 	conts, block           int // CONTINUATION frames and bytes of the header block being read
-	streams, allResets     int // HEADERS and RST_STREAM frames in all
+	opened, allResets      int // HEADERS and RST_STREAM frames in all
 
 	crossed atomic.Bool // a bound was crossed: reads fail with errCalm
 }
@@ -105,6 +110,10 @@ type h2Conn struct {
 func newH2Conn(c net.Conn, rt *Router, limits config.HTTP2, maxHdr int) *h2Conn {
 	hc := &h2Conn{Conn: c, rt: rt, limits: limits, maxHdr: maxHdr}
 	hc.peer, _ = netAddrIP(c.RemoteAddr())
+	if ext := rt.table.Load().clientIP; hc.peer.IsValid() && ext.Trusted(hc.peer) {
+		hc.trusted = true
+		hc.streams = newH2Streams(ext.Header(), func(fwd []string) netip.Addr { return ext.Client(hc.peer, fwd) })
+	}
 	return hc
 }
 
@@ -148,8 +157,14 @@ func (c *h2Conn) scan(b []byte) int {
 	for i := 0; i < len(b); {
 		if c.left > 0 {
 			step := min(int(c.left), len(b)-i)
+			if c.streams != nil {
+				c.streams.payload(b[i : i+step])
+			}
 			c.left -= uint32(step)
 			i += step
+			if c.left == 0 && c.streams != nil {
+				c.streams.end(c.typ, c.flags)
+			}
 			continue
 		}
 		start := i - c.hn // where the frame header began (maybe in an earlier read)
@@ -161,8 +176,15 @@ func (c *h2Conn) scan(b []byte) int {
 		}
 		c.hn = 0
 		c.left = uint32(c.hdr[0])<<16 | uint32(c.hdr[1])<<8 | uint32(c.hdr[2])
-		if kind, bad := c.frame(c.hdr[3], c.hdr[4], c.left); bad {
-			c.abuse(kind)
+		c.typ, c.flags = c.hdr[3], c.hdr[4]
+		if c.streams != nil {
+			c.streams.frame(c.typ, c.flags, binary.BigEndian.Uint32(c.hdr[5:])&(1<<31-1))
+			if c.left == 0 {
+				c.streams.end(c.typ, c.flags)
+			}
+		}
+		if kind, bad := c.frame(c.typ, c.flags, c.left); bad {
+			c.abuse(kind, c.culprit(kind))
 			return max(start, 0)
 		}
 	}
@@ -177,7 +199,7 @@ func (c *h2Conn) frame(typ, flags byte, length uint32) (h2Kind, bool) {
 			return h2EmptyFrames, c.perSecond(&c.empty, c.limits.MaxEmptyPerSecond)
 		}
 	case frameHeaders:
-		c.streams++
+		c.opened++
 		c.conts, c.block = 0, int(length)
 		if length == 0 && flags&flagEndHeaders == 0 {
 			return h2EmptyFrames, c.perSecond(&c.empty, c.limits.MaxEmptyPerSecond)
@@ -201,7 +223,7 @@ func (c *h2Conn) frame(typ, flags byte, length uint32) (h2Kind, bool) {
 		// cancelled most of its streams: a server busy with the streams
 		// takes in fewer a second than a client sends.
 		c.allResets++
-		over := c.allResets > c.limits.MaxResetsPerSecond && 2*c.allResets > c.streams
+		over := c.allResets > c.limits.MaxResetsPerSecond && 2*c.allResets > c.opened
 		return h2RapidReset, c.perSecond(&c.resets, c.limits.MaxResetsPerSecond) || over
 	case frameSettings:
 		if flags&flagAck == 0 {
@@ -223,11 +245,26 @@ func (c *h2Conn) perSecond(n *int, max int) bool {
 	return *n > max
 }
 
+// culprit is the client to strike for kind, from the reader (which owns
+// streams): the peer, but for a trusted proxy's connection, whose faults
+// are the connection's (no address struck) except a stream's reset, which
+// is the client's with the most resets on it.
+func (c *h2Conn) culprit(kind h2Kind) netip.Addr {
+	if !c.trusted {
+		return c.peer
+	}
+	if kind == h2RapidReset && c.streams != nil {
+		if client, ok := c.streams.worst(); ok {
+			return client
+		}
+	}
+	return netip.Addr{}
+}
+
 // abuse records that the connection crossed a bound of kind, once: it
-// counts it, and strikes the client unless the peer is a trusted proxy,
-// which carries many clients' streams (the fault is then the connection's,
-// closed, and no address is struck).
-func (c *h2Conn) abuse(kind h2Kind) {
+// counts it and strikes client, unless client is invalid or a trusted
+// proxy (which carries many clients' streams).
+func (c *h2Conn) abuse(kind h2Kind, client netip.Addr) {
 	if c.crossed.Swap(true) {
 		return
 	}
@@ -235,12 +272,13 @@ func (c *h2Conn) abuse(kind h2Kind) {
 	rt.h2abuse[kind].Add(1)
 	rt.rec.Rejected(stats.H2Abuse)
 	t := rt.table.Load()
-	trusted := t.clientIP.Trusted(c.peer)
-	if c.peer.IsValid() && !trusted {
-		rt.adm.Strike(rt.now(), t.clientIP.Key(c.peer))
+	if client.IsValid() && !t.clientIP.Trusted(client) {
+		rt.adm.Strike(rt.now(), t.clientIP.Key(client))
+	} else {
+		client = netip.Addr{}
 	}
 	rt.log.Warn("HTTP/2 connection closed for abuse", zap.Stringer("kind", kind),
-		zap.Stringer("peer", c.peer), zap.Bool("trusted_peer", trusted))
+		zap.Stringer("peer", c.peer), zap.Bool("trusted_peer", c.trusted), zap.Stringer("struck", client))
 }
 
 // countError is x/net/http2's report of a fault it found itself on this
@@ -250,10 +288,20 @@ func (c *h2Conn) abuse(kind h2Kind) {
 func (c *h2Conn) countError(errType string) {
 	switch {
 	case strings.HasSuffix(errType, "_too_many_early_resets"):
-		c.abuse(h2RapidReset)
+		c.abuse(h2RapidReset, c.connCulprit())
 	case strings.HasSuffix(errType, "_over_max_streams"): // past the limit it has acknowledged
-		c.abuse(h2TooManyStreams)
+		c.abuse(h2TooManyStreams, c.connCulprit())
 	}
+}
+
+// connCulprit is the client to strike for a fault x/net/http2 found (on
+// its own goroutine, so streams is not looked at): the peer, none for a
+// trusted proxy.
+func (c *h2Conn) connCulprit() netip.Addr {
+	if c.trusted {
+		return netip.Addr{}
+	}
+	return c.peer
 }
 
 // h2TLSConn is an h2Conn over TLS. Its ConnectionState lets x/net/http2

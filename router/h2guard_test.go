@@ -1,6 +1,7 @@
 package router
 
 import (
+	"net/netip"
 	"testing"
 
 	"go.uber.org/zap"
@@ -12,6 +13,8 @@ import (
 // guard and returns where it cut (len(b) when it did not) and the abuse.
 func scanAll(rt *Router, b []byte, n int) int {
 	c := &h2Conn{rt: rt, limits: config.DefaultHTTP2(), maxHdr: 1 << 10}
+	// A trusted peer's stream tracking, so its HPACK decoding is fuzzed too.
+	c.streams = newH2Streams("X-Forwarded-For", func([]string) netip.Addr { return netip.MustParseAddr("192.0.2.1") })
 	off := 0
 	for off < len(b) {
 		end := len(b)
@@ -76,6 +79,9 @@ func FuzzH2Scan(f *testing.F) {
 	f.Add(frameBytes(0, frameSettings, 0), 3)
 	f.Add(append(frameBytes(4, frameRSTStream, 0), frameBytes(8, framePing, 0)...), 7)
 	f.Add(append(frameBytes(2, frameHeaders, 0), frameBytes(2000, frameContinuation, 0)...), 1)
+	hb := headerBlock("203.0.113.7")
+	h := append([]byte{0, 0, byte(len(hb)), frameHeaders, flagEndHeaders | flagEndStream, 0, 0, 0, 3}, hb...)
+	f.Add(append(h, frameBytes(4, frameRSTStream, 0)...), 11)
 	rt := guardRouter(f)
 	f.Fuzz(func(t *testing.T, b []byte, n int) {
 		whole := scanAll(rt, b, 0)

@@ -26,9 +26,10 @@ func (rt *Router) classOf(client netip.Addr) string {
 // route is found, and returns what admission should do next: the policy to
 // admit under (nil when an allow rule matched) and, when a rule refused the
 // request, the check result.
-func (rt *Router) applyRules(rs *rules.Set, a *arrival, st *requestState, start time.Time, p *ratelimit.Policy) (*ratelimit.Policy, checkResult, bool) {
-	req := &rules.Request{Method: a.method, Host: a.host, Path: a.path,
-		Header: a.req.Header, RawQuery: a.req.URL.RawQuery, BodySize: a.req.ContentLength,
+func (rt *Router) applyRules(rs *rules.Set, st *requestState, start time.Time, p *ratelimit.Policy) (*ratelimit.Policy, checkResult, bool) {
+	r := st.req
+	req := &rules.Request{Method: r.Method, Host: r.Host, Path: st.path,
+		Header: r.Header, RawQuery: r.URL.RawQuery, BodySize: r.ContentLength,
 		Client: st.client, Classify: rt.classify}
 	v := rs.Eval(req, start)
 	st.rule = v.Named

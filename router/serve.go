@@ -40,6 +40,8 @@ type requestState struct {
 	rule       string // the rule the access line names, "" when none
 	ruleDeny   *rules.Rule
 	ruleWait   time.Duration // a limit rule's Retry-After
+	req        *http.Request // the request net/http read, for rules; nil in the front
+	path       string        // its normalised path, for rules
 	failKey    uint64        // the keyed value auth failures count under; 0: none
 	forwarded  bool          // handed to the proxy: not recycled
 	body       *countingBody

@@ -33,7 +33,8 @@ func (rt *Router) identify(t *table, st *requestState, r *http.Request, start ti
 	peer, _ := clientip.ParsePeer(r.RemoteAddr)
 	// The map is indexed with the canonical name directly: Header.Values
 	// would canonicalise it again on every request.
-	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()], req: r}
+	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
+	st.req, st.path = r, path
 	if rt.std != nil {
 		st.cookies, st.conn = r.Header["Cookie"], connTokensOf(r.Context())
 	}

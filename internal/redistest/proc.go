@@ -29,6 +29,7 @@ func (p *proc) start(ready string) error {
 		return fmt.Errorf("redistest: port %d already running", p.Port)
 	}
 	cmd := exec.Command(Bin, p.args...)
+	orphanKill(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

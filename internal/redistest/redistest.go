@@ -72,6 +72,7 @@ func (s *Server) Restart() {
 	args := append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--loglevel", "notice"}, s.extra...)
 	cmd := exec.Command(Bin, args...)
+	orphanKill(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatal(err)

@@ -52,7 +52,7 @@ func TestPageIsSelfContained(t *testing.T) {
 			t.Errorf("external URL %q", u)
 		}
 	}
-	for _, want := range []string{"/admin/api/status", "/admin/api/bans?client=", "setInterval(refresh, 2000)", "<svg", "lift ban"} {
+	for _, want := range []string{"/admin/api/status", "/admin/api/bans?client=", "/admin/api/clients/", "setInterval(refresh, 2000)", "<svg", "lift ban"} {
 		if want == "<svg" {
 			want = `createElementNS(SVGNS, tag)`
 		}
