@@ -2,6 +2,7 @@ package stats
 
 import (
 	"bytes"
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -209,7 +210,7 @@ func TestForgetTarget(t *testing.T) {
 	s := newStats(t, statsdConfig("", ""))
 	s.BackendUp("b", "t1", true)
 	s.BackendUp("b", "t2", true)
-	s.BreakerState("b", "t1", StateOpen)
+	s.BreakerState("b", "t1", breaker.StateOpen)
 	s.Forget("b", "t1")
 	want := `
 # HELP bulwark_backend_up 1 when the target passes its health checks, else 0.

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ func TestDeclareSeries(t *testing.T) {
 	s := newStats(t, statsdConfig("", ""))
 	s.DeclareRoute("api", "app")
 	s.DeclareBackend("app")
-	s.BreakerState("app", "", StateClosed)
+	s.BreakerState("app", "", breaker.StateClosed)
 	for _, tt := range []struct {
 		name string
 		want int

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"github.com/bulwark-router/bulwark/router/breaker"
 	"slices"
 	"sort"
 	"strings"
@@ -48,13 +49,13 @@ func recordMix(r Recorder) {
 	r.Rejected(RateLimit)
 	r.Rejected(RateLimit)
 	r.Rejected(Banned)
-	r.BreakerState("verifier", "http://10.0.0.1:8080", StateClosed)
-	r.BreakerState("verifier", "http://10.0.0.1:8080", StateOpen) // opens
-	r.BreakerState("verifier", "http://10.0.0.1:8080", StateOpen) // still open
-	r.BreakerState("verifier", "http://10.0.0.1:8080", StateHalfOpen)
-	r.BreakerState("verifier", "http://10.0.0.1:8080", StateOpen) // opens again
-	r.BreakerState("verifier", "http://10.0.0.2:8080", StateOpen) // first report: opens
-	r.BreakerState("verifier", "http://10.0.0.2:8080", StateClosed)
+	r.BreakerState("verifier", "http://10.0.0.1:8080", breaker.StateClosed)
+	r.BreakerState("verifier", "http://10.0.0.1:8080", breaker.StateOpen) // opens
+	r.BreakerState("verifier", "http://10.0.0.1:8080", breaker.StateOpen) // still open
+	r.BreakerState("verifier", "http://10.0.0.1:8080", breaker.StateHalfOpen)
+	r.BreakerState("verifier", "http://10.0.0.1:8080", breaker.StateOpen) // opens again
+	r.BreakerState("verifier", "http://10.0.0.2:8080", breaker.StateOpen) // first report: opens
+	r.BreakerState("verifier", "http://10.0.0.2:8080", breaker.StateClosed)
 	r.BackendUp("browserid", "http://10.0.0.3:8080", true)
 	r.BackendUp("verifier", "http://10.0.0.1:8080", false)
 	r.HealthFail("verifier")
@@ -281,7 +282,7 @@ func TestStatsdSanitisesNames(t *testing.T) {
 	s := newStats(t, statsdConfig(l.addr(), ""))
 	s.Request(&Request{Route: "a:b", Backend: "my.app|x", Code: 500, BackendLatency: time.Microsecond, BackendError: true, API: "ok"})
 	s.HealthFail("c\nd")
-	s.BreakerState("e@f", "t", StateOpen)
+	s.BreakerState("e@f", "t", breaker.StateOpen)
 	s.Close()
 	want := []string{
 		"bulwark.a_b.ok:1|c",
@@ -343,7 +344,7 @@ func TestConcurrentRecordUpdateScrape(t *testing.T) {
 				s.Request(&Request{Route: "wsapi", Backend: "browserid", Code: 200 + i%5, API: fmt.Sprint("op", i%300), BackendLatency: time.Millisecond})
 				s.InFlight(1)
 				s.Rejected(Reason(i % int(numReasons)))
-				s.BreakerState("browserid", fmt.Sprint("t", g), BreakerState(i%3))
+				s.BreakerState("browserid", fmt.Sprint("t", g), breaker.State(i%3))
 				s.UnderAttack(i%7 == 0)
 				s.QueueWait("browserid", time.Duration(i)*time.Microsecond)
 				s.InFlight(-1)
