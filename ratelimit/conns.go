@@ -36,12 +36,7 @@ func (a *Admission) acquireConn(peer netip.Addr) (k key, counted, over bool) {
 		return k, false, false
 	}
 	t := a.ns(a.now())
-	s, h := a.shard(k)
-	s.mu.Lock()
-	e := s.find(h, k)
-	if e == nil {
-		e = s.insert(h, k, t, a, ab)
-	}
+	s, e := a.lockRecord(k, t, ab)
 	if e != nil { // else the table is saturated: accept uncounted
 		over = int(e.conns) >= ab.maxConns
 		if (!over || ab.dryRun) && e.conns < 1<<16-1 {

@@ -53,19 +53,13 @@ func (a *Admission) Explain(now time.Time, client netip.Addr) ClientFacts {
 	}
 	k := a.clientKey(client)
 	st := a.state.Load()
-	switch st.abuse.lists.lookup(k) {
-	case allowed:
-		f.Class, f.Score = ClassAllowlisted.String(), 255
-		return f
-	case denied:
-		f.Class = ClassSuspect.String()
+	if sd, ok := a.listedStanding(k); ok {
+		f.Class, f.Score = sd.Class.String(), sd.Score
 		return f
 	}
 	t := a.ns(now)
-	s, h := a.shard(k)
-	s.mu.Lock()
+	s, e := a.lockFound(k)
 	defer s.mu.Unlock()
-	e := s.find(h, k)
 	if e == nil {
 		return f
 	}

@@ -44,18 +44,5 @@ func (a *Admission) dueShared(client string, auth bool) {
 		return
 	}
 	t := a.ns(a.now())
-	s, h := a.shard(k)
-	s.mu.Lock()
-	e := s.find(h, k)
-	if e == nil {
-		e = s.insert(h, k, t, a, ab)
-	}
-	var ev banEvent
-	if e != nil && e.banUntil <= t {
-		ev = ban(e, t, ab, auth)
-	}
-	s.mu.Unlock()
-	if ev.until != 0 {
-		a.logBan(k, ev, t)
-	}
+	a.banUnlessBanned(k, t, ab, func(e *entry) banEvent { return ban(e, t, ab, auth) })
 }

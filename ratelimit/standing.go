@@ -45,17 +45,12 @@ type Standing struct {
 // is new with score 0.
 func (a *Admission) StandingOf(now time.Time, client netip.Addr) Standing {
 	k := keyOf(client)
-	switch a.state.Load().abuse.lists.lookup(k) {
-	case allowed:
-		return Standing{Class: ClassAllowlisted, Score: 255}
-	case denied:
-		return Standing{Class: ClassSuspect}
+	if sd, ok := a.listedStanding(k); ok {
+		return sd
 	}
 	t := a.ns(now)
-	s, h := a.shard(k)
-	s.mu.Lock()
+	s, e := a.lockFound(k)
 	defer s.mu.Unlock()
-	e := s.find(h, k)
 	if e == nil {
 		return Standing{}
 	}
@@ -102,4 +97,16 @@ func (a *Admission) Vouch(now time.Time, client netip.Addr, st Standing) {
 // for concurrent use.
 func (a *Admission) Verify(now time.Time, client netip.Addr) {
 	a.Vouch(now, client, Standing{Score: 1})
+}
+
+// listedStanding is the standing the lists give k: allow-listed clients
+// are trusted, deny-listed ones suspect; ok is false for clients on no list.
+func (a *Admission) listedStanding(k key) (sd Standing, ok bool) {
+	switch a.state.Load().abuse.lists.lookup(k) {
+	case allowed:
+		return Standing{Class: ClassAllowlisted, Score: 255}, true
+	case denied:
+		return Standing{Class: ClassSuspect}, true
+	}
+	return Standing{}, false
 }

@@ -20,20 +20,9 @@ func (a *Admission) Strike(now time.Time, client netip.Addr) {
 		return
 	}
 	t := a.ns(now)
-	s, h := a.shard(k)
-	s.mu.Lock()
-	e := s.find(h, k)
-	if e == nil {
-		e = s.insert(h, k, t, a, ab)
-	}
-	var ev banEvent
-	if e != nil && e.banUntil <= t {
+	ev := a.banUnlessBanned(k, t, ab, func(e *entry) banEvent {
 		e.refused()
-		ev = strike(e, t, ab)
-	}
-	s.mu.Unlock()
-	if ev.until != 0 {
-		a.logBan(k, ev, t)
-	}
+		return strike(e, t, ab)
+	})
 	a.shareCount(k, ev, ab)
 }

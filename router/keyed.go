@@ -45,6 +45,14 @@ func (rt *Router) keyedFor(cfg *config.Config, name string, keep map[keyedID]*li
 	}
 	spec.Fold = p.KeyFold == "lower"
 	id := keyedID{name, p.Key, p.KeyFold, p.Rate.PerSecond(), p.Burst}
+	b := rt.bucketsFor(id, keep)
+	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b}
+}
+
+// bucketsFor returns id's buckets: the running ones, so a reload keeps
+// their counts, else those made earlier in this build, else new ones. It
+// keeps them in keep.
+func (rt *Router) bucketsFor(id keyedID, keep map[keyedID]*limitkey.Buckets) *limitkey.Buckets {
 	b := rt.keyedBuckets[id]
 	if b == nil {
 		b = keep[id]
@@ -53,7 +61,7 @@ func (rt *Router) keyedFor(cfg *config.Config, name string, keep map[keyedID]*li
 		b = limitkey.NewBuckets(id.perSec, id.burst)
 	}
 	keep[id] = b
-	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b}
+	return b
 }
 
 // withFailures returns k counting auth failures per value for route
@@ -64,14 +72,7 @@ func (rt *Router) withFailures(cfg *config.Config, k *keyedLimit, route string, 
 		return k
 	}
 	id := keyedID{policy: k.policy, key: "auth-failures " + route, perSec: float64(af.Max) / af.Within.D().Seconds(), burst: af.Max}
-	b := rt.keyedBuckets[id]
-	if b == nil {
-		b = keep[id]
-	}
-	if b == nil {
-		b = limitkey.NewBuckets(id.perSec, id.burst)
-	}
-	keep[id] = b
+	b := rt.bucketsFor(id, keep)
 	kk := *k
 	kk.fails, kk.statuses = b, af.Statuses
 	return &kk

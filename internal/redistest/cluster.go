@@ -3,11 +3,9 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,11 +24,7 @@ type Cluster struct {
 	dir   string
 }
 
-var cluster struct {
-	once sync.Once
-	c    *Cluster
-	err  error
-}
+var cluster group[*Cluster]
 
 // SharedCluster returns the package's cluster, starting it on first use,
 // and waits until it is whole (every slot served, every primary with a
@@ -38,24 +32,11 @@ var cluster struct {
 // tests end. It skips t without redis-server, unless CI=true.
 func SharedCluster(t testing.TB) *Cluster {
 	t.Helper()
-	need(t)
-	cluster.once.Do(func() { cluster.c, cluster.err = startCluster() })
-	if cluster.err != nil {
-		t.Fatal(cluster.err)
-	}
-	if err := cluster.c.waitWhole(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return cluster.c
+	return cluster.get(t, startCluster)
 }
 
 func startCluster() (*Cluster, error) {
-	dir, err := os.MkdirTemp("", "redistest-cluster-")
-	if err != nil {
-		return nil, err
-	}
-	ownDir(dir)
-	base, err := freeBlock(6)
+	dir, base, err := newGroupDir("redistest-cluster-", 6)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +44,10 @@ func startCluster() (*Cluster, error) {
 	args := []string{"--cluster", "create"}
 	for i := range 6 {
 		port := base + i
-		p := &proc{Port: port, args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "notice",
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes-" + strconv.Itoa(port) + ".conf",
+		p := &proc{Port: port, args: append(dataArgs(port, dir),
+			"--cluster-enabled", "yes", "--cluster-config-file", "nodes-"+strconv.Itoa(port)+".conf",
 			"--cluster-node-timeout", strconv.Itoa(int(NodeTimeout.Milliseconds())),
-			"--cluster-replica-validity-factor", "0", "--cluster-require-full-coverage", "no"}}
+			"--cluster-replica-validity-factor", "0", "--cluster-require-full-coverage", "no")}
 		own(p)
 		if err := p.start("Ready to accept connections"); err != nil {
 			return nil, err

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,11 +28,7 @@ type Sentinels struct {
 	dir       string
 }
 
-var sentinels struct {
-	once sync.Once
-	s    *Sentinels
-	err  error
-}
+var sentinels group[*Sentinels]
 
 // SharedSentinels returns the package's sentinel group, starting it on
 // first use, and waits until it is whole (a primary, a synced replica,
@@ -41,32 +36,18 @@ var sentinels struct {
 // redis-server, unless CI=true.
 func SharedSentinels(t testing.TB) *Sentinels {
 	t.Helper()
-	need(t)
-	sentinels.once.Do(func() { sentinels.s, sentinels.err = startSentinels() })
-	if sentinels.err != nil {
-		t.Fatal(sentinels.err)
-	}
-	if err := sentinels.s.waitWhole(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return sentinels.s
+	return sentinels.get(t, startSentinels)
 }
 
 func startSentinels() (*Sentinels, error) {
-	dir, err := os.MkdirTemp("", "redistest-sentinel-")
-	if err != nil {
-		return nil, err
-	}
-	ownDir(dir)
-	base, err := freeBlock(5)
+	dir, base, err := newGroupDir("redistest-sentinel-", 5)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sentinels{dir: dir}
 	for i := range 2 {
 		port := base + i
-		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "notice"}
+		args := dataArgs(port, dir)
 		if i == 1 {
 			args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(base))
 		}
