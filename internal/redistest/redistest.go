@@ -3,15 +3,9 @@
 package redistest
 
 import (
-	"bufio"
-	"fmt"
-	"io"
 	"net"
-	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 )
 
 // Bin is the redis-server the tests run.
@@ -22,8 +16,7 @@ type Server struct {
 	t     testing.TB
 	Port  int
 	extra []string // more redis-server arguments (StartTLS)
-	cmd   *exec.Cmd
-	done  chan struct{}
+	p     proc
 }
 
 // Start starts redis-server on a free loopback port. It skips the test when
@@ -66,57 +59,15 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 // accepts connections (it says so on stdout).
 func (s *Server) Restart() {
 	s.t.Helper()
-	if s.cmd != nil {
+	if s.p.cmd != nil {
 		s.t.Fatal("redistest: Restart while running")
 	}
-	args := append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--loglevel", "notice"}, s.extra...)
-	cmd := exec.Command(Bin, args...)
-	orphanKill(cmd)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	s.p = proc{Port: s.Port, args: append(dataArgs(s.Port, "."), s.extra...)}
+	if err := s.p.start("Ready to accept connections"); err != nil {
 		s.t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	ready := make(chan error, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		var log strings.Builder
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- nil
-				io.Copy(io.Discard, out)
-				break
-			}
-		}
-		cmd.Wait()
-		ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", log.String())
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			s.t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		s.t.Fatal("redis-server not ready after 10s")
-	}
-	s.cmd, s.done = cmd, done
 }
 
 // Kill kills the server (SIGKILL) and waits for it to be gone. It does
 // nothing when the server is not running.
-func (s *Server) Kill() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Kill()
-	<-s.done
-	s.cmd = nil
-}
+func (s *Server) Kill() { s.p.kill() }
