@@ -45,6 +45,7 @@ func (a *Admission) openStore(c *config.LimitStore) error {
 	a.fleet = f
 	s.OnDue(a.dueShared)
 	s.Watch(a.applyShared)
+	a.shareRevocations(s)
 	return nil
 }
 

@@ -30,7 +30,7 @@ import "strings"
 //     bulwark:rep:{CLIENT}            reputation standing (a hash; reputation issue)
 //     bulwark:revoked:{TOKEN}         a revoked token id, TTL = the token's life left
 //     bulwark:rules                   live rules (a hash NAME → rule JSON)
-//     bulwark:bans, bulwark:rules:changed  pub/sub channels
+//     bulwark:bans, bulwark:rules:changed, bulwark:revoked  pub/sub channels
 const (
 	bucketPrefix  = "bulwark:rl:"
 	banPrefix     = "bulwark:ban:"
@@ -41,6 +41,8 @@ const (
 	rulesKey      = "bulwark:rules"
 	banChannel    = "bulwark:bans"
 	rulesChannel  = "bulwark:rules:changed"
+	// revokedChannel is a channel, no key: "bulwark:revoked:" prefixes keys.
+	revokedChannel = "bulwark:revoked"
 )
 
 // tag wraps s as a hash tag. Braces inside s would end the tag early, so
