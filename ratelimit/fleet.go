@@ -46,6 +46,7 @@ func (a *Admission) openStore(c *config.LimitStore) error {
 	s.OnDue(a.dueShared)
 	s.Watch(a.applyShared)
 	a.shareRevocations(s)
+	a.openRep(s)
 	return nil
 }
 

@@ -67,16 +67,20 @@ func (s *Store) send(msg string) error {
 	if isCount(msg) {
 		return s.sendCount(f)
 	}
+	if isRep(msg) {
+		return s.sendRep(f)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	// A ban or a lift resets the client's counts toward a ban. The keys
-	// share the client's slot; the announcement goes to every node.
+	// A ban or a lift resets the client's counts toward a ban, and a ban
+	// its standing. The keys share the client's slot; the announcement
+	// goes to every node.
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		switch f[0] {
 		case "b":
 			ms, _ := strconv.ParseInt(f[2], 10, 64)
 			p.Set(ctx, clientKey(banPrefix, f[5]), f[3]+" "+f[4], time.Duration(ms)*time.Millisecond)
-			p.Del(ctx, clientKey(strikePrefix, f[5]), clientKey(authPrefix, f[5]))
+			p.Del(ctx, clientKey(strikePrefix, f[5]), clientKey(authPrefix, f[5]), RepKey(f[5]))
 		case "l":
 			p.Del(ctx, clientKey(banPrefix, f[2]), clientKey(strikePrefix, f[2]), clientKey(authPrefix, f[2]))
 		}
