@@ -27,9 +27,10 @@ import "strings"
 //     bulwark:ban:{CLIENT}            ban: "<level> <auth 0|1>", TTL = the ban
 //     bulwark:strike:{CLIENT}         strikes toward a ban, TTL = abuse.ban.within
 //     bulwark:auth:{CLIENT}           auth failures, TTL = abuse.auth_failures.within
-//     bulwark:rep:{CLIENT}            reputation standing (a hash; reputation issue)
+//     bulwark:rep:{CLIENT}            reputation standing (a hash, see rep.go)
 //     bulwark:revoked:{TOKEN}         a revoked token id, TTL = the token's life left
-//     bulwark:rules                   live rules (a hash NAME → rule JSON)
+//     bulwark:rules                   reserved (PutRule/Rules, unused)
+//     bulwark:{rules}:live, :version  live rules (package rules; one slot)
 //     bulwark:bans, bulwark:rules:changed, bulwark:revoked  pub/sub channels
 const (
 	bucketPrefix  = "bulwark:rl:"
