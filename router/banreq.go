@@ -1,4 +1,4 @@
-package ratelimit
+package router
 
 import (
 	"bytes"

@@ -1,4 +1,10 @@
-package ratelimit
+package router
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
 
 func TestDecodeBanRequest(t *testing.T) {
 	tests := []struct {

@@ -1,4 +1,4 @@
-package ratelimit
+package router
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-router/bulwark/ratelimit"
 	"go.uber.org/zap"
 )
 
@@ -28,72 +29,75 @@ import (
 // abuse.ban.max_duration; reason is free text of at most 200 characters.
 // Each change is logged at info level as an "admin audit" line naming
 // actor(r), who made the request (nil: "admin"). Authentication is the
-// admin listener's job.
-func (a *Admission) BansHandler(actor func(*http.Request) string) http.Handler {
+// admin listener's job. log (nil: none) takes the audit lines.
+func BansHandler(a *ratelimit.Admission, log *zap.Logger, actor func(*http.Request) string) http.Handler {
 	if actor == nil {
 		actor = func(*http.Request) string { return "admin" }
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.serveBans(w, r, actor(r)) })
+	if log == nil {
+		log = zap.NewNop()
+	}
+	b := &bansAPI{a: a, log: log}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { b.serve(w, r, actor(r)) })
 }
 
-func (a *Admission) serveBans(w http.ResponseWriter, r *http.Request, by string) {
+// bansAPI serves the bans API for one Admission.
+type bansAPI struct {
+	a   *ratelimit.Admission
+	log *zap.Logger
+}
+
+func (b *bansAPI) serve(w http.ResponseWriter, r *http.Request, by string) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		bans := a.Bans()
+		bans := b.a.Bans()
 		if bans == nil {
-			bans = []BanInfo{}
+			bans = []ratelimit.BanInfo{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"bans": bans})
+		writeBansJSON(w, http.StatusOK, map[string]any{"bans": bans})
 	case http.MethodPost:
-		a.servePostBan(w, r, by)
+		b.post(w, r, by)
 	case http.MethodDelete:
-		client, err := parseClient(r.URL.Query().Get("client"), a.state.Load().abuse.v6bits)
+		client, err := parseClient(r.URL.Query().Get("client"), b.a.IPv6Prefix())
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			writeBansJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		if !a.Lift(client) {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not banned", "client": client.String()})
+		if !b.a.Lift(client) {
+			writeBansJSON(w, http.StatusNotFound, map[string]string{"error": "not banned", "client": client.String()})
 			return
 		}
-		a.audit("lift", client, 0, "", by)
-		writeJSON(w, http.StatusOK, map[string]string{"lifted": client.String()})
+		b.audit("lift", client, 0, "", by)
+		writeBansJSON(w, http.StatusOK, map[string]string{"lifted": client.String()})
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST, DELETE")
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		writeBansJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 	}
 }
 
-func (a *Admission) servePostBan(w http.ResponseWriter, r *http.Request, by string) {
-	req, err := parseBanRequest(r, a.state.Load().abuse.v6bits, a.MaxBan())
+func (b *bansAPI) post(w http.ResponseWriter, r *http.Request, by string) {
+	req, err := parseBanRequest(r, b.a.IPv6Prefix(), b.a.MaxBan())
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		writeBansJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	info, err := a.Ban(req.client, req.duration, req.reason, by)
+	info, err := b.a.Ban(req.client, req.duration, req.reason, by)
 	switch {
-	case errors.Is(err, ErrBanAllowlisted):
-		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error(), "client": req.client.String()})
+	case errors.Is(err, ratelimit.ErrBanAllowlisted):
+		writeBansJSON(w, http.StatusConflict, map[string]string{"error": err.Error(), "client": req.client.String()})
 		return
 	case err != nil:
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		writeBansJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	a.audit("ban", info.Client, req.duration, req.reason, by)
-	writeJSON(w, http.StatusCreated, map[string]any{"banned": info})
+	b.audit("ban", info.Client, req.duration, req.reason, by)
+	writeBansJSON(w, http.StatusCreated, map[string]any{"banned": info})
 }
 
 // audit logs one change made through the admin API.
-func (a *Admission) audit(action string, client netip.Addr, d time.Duration, reason, by string) {
-	a.log.Info("admin audit", zap.String("action", action), zap.Stringer("client", client),
+func (b *bansAPI) audit(action string, client netip.Addr, d time.Duration, reason, by string) {
+	b.log.Info("admin audit", zap.String("action", action), zap.Stringer("client", client),
 		zap.Float64("duration_s", d.Seconds()), zap.String("reason", reason), zap.String("by", by))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 // maxClientParam bounds the ?client= value (the longest IPv6 text form
@@ -148,4 +152,12 @@ func parseClient(s string, v6bits int) (netip.Addr, error) {
 		addr = p.Addr()
 	}
 	return addr, nil
+}
+
+// writeBansJSON is writeJSON on one line: the bans API answers compact JSON.
+func writeBansJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
 }

@@ -53,7 +53,7 @@ func NewServer(cfg *config.Config, rt *Router, log *zap.Logger) *Server {
 	}
 	s.admin = NewAdminMux(cfg.Admin.Token, named...)
 	s.admin.Handle("/admin/api/reload", http.HandlerFunc(s.serveReload))
-	s.admin.Handle("/admin/api/bans", rt.Admission().BansHandler(AdminActor))
+	s.admin.Handle("/admin/api/bans", BansHandler(rt.Admission(), log, AdminActor))
 	s.admin.Handle("/admin/api/clients/", rt.ClientsHandler())
 	s.admin.Handle("/admin/api/rules", rt.Rules().Handler(AdminActor))
 	sc := cfg.Server
