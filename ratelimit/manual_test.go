@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"testing"
 	"time"
-
 )
 
 // TestManualBanNote: an admin ban's reason is shown only while that ban
