@@ -7,10 +7,10 @@ import (
 	"github.com/bulwark-router/bulwark/stats"
 )
 
-// Refuses reports whether Admit would turn away a request of client (IPv6
+// wouldRefuse reports whether Admit would turn away a request of client (IPv6
 // already grouped by prefix) under policy p at now, changing nothing. It is
 // the look of the router's connection front, made before net/http has
-// built a request: Refuse makes it and, when it answers true, decides and
+// built a request: RefuseEarly makes it and, when it answers true, decides and
 // does the bookkeeping of the refusal in the same step; when it answers
 // false the request takes the full path.
 //
@@ -20,7 +20,7 @@ import (
 // have a say, so the full path keeps every other decision: a client
 // without a record, a shared limit store, overload shedding, dry run,
 // a generation not yet applied to the client's shard.
-func (a *Admission) Refuses(now time.Time, client netip.Addr, p *Policy) bool {
+func (a *Admission) wouldRefuse(now time.Time, client netip.Addr, p *Policy) bool {
 	st := a.state.Load()
 	ab := st.abuse
 	if ab.dryRun {
@@ -49,7 +49,7 @@ func (a *Admission) Refuses(now time.Time, client netip.Addr, p *Policy) bool {
 	return refuse
 }
 
-// refusesEntry is Refuses' test of a client's record e (nil: none), with its shard
+// refusesEntry is wouldRefuse' test of a client's record e (nil: none), with its shard
 // locked: refuse when a ban, the in-flight cap or the client's own bucket
 // under lp turns it away; netCheck when that is for its network's bucket
 // to say.
@@ -78,15 +78,15 @@ func (a *Admission) refusesEntry(e *entry, ab *abuseSettings, lp *limitParams, t
 	return false, netCheck
 }
 
-// Refuse is Refuses and, when that would answer true, Admit, in one step
+// RefuseEarly is wouldRefuse and, when that would answer true, Admit, in one step
 // under the client's shard lock: the router's connection front calls it
 // before net/http has built a request. When the client is turned away it
-// returns the refusal, its bookkeeping done, and true; when Refuses would
+// returns the refusal, its bookkeeping done, and true; when wouldRefuse would
 // answer false it changes nothing and returns false, and the request takes
 // the full path. (A decision that admits after all, which Admit's other
 // checks make possible, comes back with true and Allow set: the caller owes
 // it a Done.)
-func (a *Admission) Refuse(now time.Time, client netip.Addr, p *Policy) (Decision, bool) {
+func (a *Admission) RefuseEarly(now time.Time, client netip.Addr, p *Policy) (Decision, bool) {
 	st := a.state.Load()
 	ab := st.abuse
 	if ab.dryRun {
@@ -94,7 +94,7 @@ func (a *Admission) Refuse(now time.Time, client netip.Addr, p *Policy) (Decisio
 	}
 	if a.fleet != nil {
 		// Admit's shared-store round trip comes before its lock.
-		if !a.Refuses(now, client, p) {
+		if !a.wouldRefuse(now, client, p) {
 			return Decision{}, false
 		}
 		return a.Admit(now, client, p), true

@@ -19,10 +19,10 @@ abuse:
   deny: [198.51.100.0/24]
 `
 
-func TestRefuses(t *testing.T) {
+func TestWouldRefuse(t *testing.T) {
 	h := newHarness(t, refusesConfig)
 	refuses := func(at time.Duration, client, policy string) bool {
-		return h.Refuses(t0.Add(at), netip.MustParseAddr(client), h.Policy(policy))
+		return h.wouldRefuse(t0.Add(at), netip.MustParseAddr(client), h.Policy(policy))
 	}
 	if !refuses(0, "198.51.100.7", "") {
 		t.Error("a denied client")
@@ -72,17 +72,17 @@ func TestRefuses(t *testing.T) {
 	}
 }
 
-func TestRefusesInDryRun(t *testing.T) {
+func TestWouldRefuseInDryRun(t *testing.T) {
 	h := newHarness(t, refusesConfig+"  dry_run: true\n")
-	if h.Refuses(t0, netip.MustParseAddr("198.51.100.7"), nil) {
+	if h.wouldRefuse(t0, netip.MustParseAddr("198.51.100.7"), nil) {
 		t.Error("dry run refuses")
 	}
 }
 
-// Refuses never answers true for a request Admit admits, and changes
-// nothing: two admissions fed the same requests, one asked Refuses before
+// wouldRefuse never answers true for a request Admit admits, and changes
+// nothing: two admissions fed the same requests, one asked wouldRefuse before
 // each, decide alike.
-func TestRefusesAgreesWithAdmit(t *testing.T) {
+func TestWouldRefuseAgreesWithAdmit(t *testing.T) {
 	looked := newHarness(t, refusesConfig)
 	plain := newHarness(t, refusesConfig)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -100,14 +100,14 @@ func TestRefusesAgreesWithAdmit(t *testing.T) {
 			c = netip.AddrFrom4([4]byte{198, 51, 100, 1})
 		}
 		policy := []string{"", "default", "net"}[rng.IntN(3)]
-		r := looked.Refuses(now, c, looked.Policy(policy))
+		r := looked.wouldRefuse(now, c, looked.Policy(policy))
 		d1 := looked.Admit(now, c, looked.Policy(policy))
 		d2 := plain.Admit(now, c, plain.Policy(policy))
 		if r && d1.Allow {
-			t.Fatalf("step %d: Refuses said no to %v under %q, Admit let it in", step, c, policy)
+			t.Fatalf("step %d: wouldRefuse said no to %v under %q, Admit let it in", step, c, policy)
 		}
 		if d1.Allow != d2.Allow || d1.Reason != d2.Reason || d1.Remaining != d2.Remaining {
-			t.Fatalf("step %d: with Refuses %+v, without %+v", step, d1, d2)
+			t.Fatalf("step %d: with wouldRefuse %+v, without %+v", step, d1, d2)
 		}
 		if !d1.Allow {
 			refusals++
@@ -128,18 +128,18 @@ func TestRefusesAgreesWithAdmit(t *testing.T) {
 	// Most refusals are of tracked clients with drained buckets, bans or
 	// the deny list: the front's to answer.
 	if refusals < 1000 || agreed < refusals*8/10 {
-		t.Errorf("Refuses saw %d of %d refusals coming", agreed, refusals)
+		t.Errorf("wouldRefuse saw %d of %d refusals coming", agreed, refusals)
 	}
-	t.Logf("Refuses saw %d of %d refusals coming", agreed, refusals)
+	t.Logf("wouldRefuse saw %d of %d refusals coming", agreed, refusals)
 }
 
-// Refuse is Refuses then Admit in one step: two admissions fed the same
-// random requests, one through Refuse (and Admit when it declines, as the
-// full path does), the other through Refuses then Admit, decide every
+// RefuseEarly is wouldRefuse then Admit in one step: two admissions fed the same
+// random requests, one through RefuseEarly (and Admit when it declines, as the
+// full path does), the other through wouldRefuse then Admit, decide every
 // request alike, so their records stay alike too. Clients come from a few
 // networks, some allowlisted or denied, some without a record yet, under
 // client, network and no limits, with bans and the in-flight cap in play.
-func TestRefuseIsRefusesThenAdmit(t *testing.T) {
+func TestRefuseEarlyIsWouldRefuseThenAdmit(t *testing.T) {
 	merged := newHarness(t, refusesConfig)
 	twoStep := newHarness(t, refusesConfig)
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -162,18 +162,18 @@ func TestRefuseIsRefusesThenAdmit(t *testing.T) {
 			// its network's bucket runs dry before it has a record.
 			c, policy = netip.AddrFrom4([4]byte{192, 0, 9, byte(1 + rng.IntN(250))}), "net"
 		}
-		d1, ok := merged.Refuse(now, c, merged.Policy(policy))
+		d1, ok := merged.RefuseEarly(now, c, merged.Policy(policy))
 		if !ok {
 			d1 = merged.Admit(now, c, merged.Policy(policy))
 		}
-		r := twoStep.Refuses(now, c, twoStep.Policy(policy))
+		r := twoStep.wouldRefuse(now, c, twoStep.Policy(policy))
 		d2 := twoStep.Admit(now, c, twoStep.Policy(policy))
 		if ok != r {
-			t.Fatalf("step %d: %v under %q: Refuse %v, Refuses %v", step, c, policy, ok, r)
+			t.Fatalf("step %d: %v under %q: RefuseEarly %v, wouldRefuse %v", step, c, policy, ok, r)
 		}
 		if d1.Allow != d2.Allow || d1.DryRun != d2.DryRun || d1.Reason != d2.Reason || d1.Status != d2.Status ||
 			d1.RetryAfter != d2.RetryAfter || d1.Remaining != d2.Remaining || d1.Reset != d2.Reset || d1.Class != d2.Class {
-			t.Fatalf("step %d: %v under %q: Refuse %+v, Refuses then Admit %+v", step, c, policy, d1, d2)
+			t.Fatalf("step %d: %v under %q: RefuseEarly %+v, wouldRefuse then Admit %+v", step, c, policy, d1, d2)
 		}
 		if ok {
 			refused++
@@ -195,12 +195,12 @@ func TestRefuseIsRefusesThenAdmit(t *testing.T) {
 		t.Errorf("only %d requests were the front's to refuse", refused)
 	}
 	if mr, tr := fmt.Sprint(merged.rec.rejected), fmt.Sprint(twoStep.rec.rejected); mr != tr {
-		t.Errorf("refusals counted: %s through Refuse, %s through Refuses then Admit", mr, tr)
+		t.Errorf("refusals counted: %s through RefuseEarly, %s through wouldRefuse then Admit", mr, tr)
 	}
 	t.Logf("%d requests were the front's to refuse (%d admitted after all)", refused, admittedAfterAll)
 }
 
-func BenchmarkRefuses(b *testing.B) {
+func BenchmarkWouldRefuse(b *testing.B) {
 	h := newHarness(b, refusesConfig)
 	c := netip.MustParseAddr("192.0.2.1")
 	p := h.Policy("default")
@@ -209,15 +209,15 @@ func BenchmarkRefuses(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if !h.Refuses(t0, c, p) {
+		if !h.wouldRefuse(t0, c, p) {
 			b.Fatal("not refused")
 		}
 	}
 }
 
-// BenchmarkRefuse is the front's decision on a client with a drained
-// bucket: Refuse, against the look and decision it replaces.
-func BenchmarkRefuse(b *testing.B) {
+// BenchmarkRefuseEarly is the front's decision on a client with a drained
+// bucket: RefuseEarly, against the look and decision it replaces.
+func BenchmarkRefuseEarly(b *testing.B) {
 	h := newHarness(b, refusesConfig)
 	c := netip.MustParseAddr("192.0.2.1")
 	p := h.Policy("default")
@@ -227,7 +227,7 @@ func BenchmarkRefuse(b *testing.B) {
 	b.Run("refuse", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, ok := h.Refuse(t0, c, p); !ok {
+			if _, ok := h.RefuseEarly(t0, c, p); !ok {
 				b.Fatal("not refused")
 			}
 		}
@@ -235,7 +235,7 @@ func BenchmarkRefuse(b *testing.B) {
 	b.Run("refuses_then_admit", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if !h.Refuses(t0, c, p) || h.Admit(t0, c, p).Allow {
+			if !h.wouldRefuse(t0, c, p) || h.Admit(t0, c, p).Allow {
 				b.Fatal("not refused")
 			}
 		}

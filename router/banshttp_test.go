@@ -51,7 +51,12 @@ abuse:
 			p, _ := c.Prefix(a.IPv6Prefix())
 			c = p.Addr()
 		}
-		return a.Refuses(clk.Now(), c, nil)
+		for _, b := range a.Bans() {
+			if b.Client == c {
+				return true
+			}
+		}
+		return false
 	}
 
 	tests := []struct {

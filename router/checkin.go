@@ -100,7 +100,7 @@ func (rt *Router) checkIn(t *table, a *arrival, peer netip.Addr, st *requestStat
 		}
 	}
 	if look {
-		d, ok := rt.adm.Refuse(start, st.key, policy)
+		d, ok := rt.adm.RefuseEarly(start, st.key, policy)
 		if !ok {
 			return d, checkUndecided
 		}
