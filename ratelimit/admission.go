@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"errors"
 	"fmt"
+	"github.com/bulwark-router/bulwark/ratelimit/internal/sketch"
 	"math/bits"
 	"math/rand/v2"
 	"sync"
@@ -35,7 +36,7 @@ type Admission struct {
 	shift  uint // hash >> shift picks the shard
 	shards []shard
 	nets   []netShard
-	sketch atomic.Pointer[sketch]
+	sketch atomic.Pointer[sketch.Sketch]
 	state  atomic.Pointer[state]
 
 	// ov's counters change on every request: keep them off the cache
@@ -123,7 +124,7 @@ func New(cfg *config.Config, rec stats.Recorder, log *zap.Logger, opts ...Option
 		a.shards[i].rng = hash64(key{uint64(i), seed}, seed) | 1
 		a.nets[i].m = map[netKey]int64{}
 	}
-	a.sketch.Store(newSketch(cfg.Abuse.MaxTrackedClients))
+	a.sketch.Store(sketch.New(cfg.Abuse.MaxTrackedClients))
 	a.ov.init()
 	if err := a.Update(cfg); err != nil {
 		return nil, err
@@ -177,7 +178,7 @@ func (a *Admission) spill(e *entry, t int64) {
 	sk := a.sketch.Load()
 	for i, id := range e.pol {
 		if id != 0 && e.tat[i] > t {
-			sk.raise(hash64(e.k, tagSeed(a.seed, uint16(id))), e.tat[i])
+			sk.Raise(hash64(e.k, tagSeed(a.seed, uint16(id))), e.tat[i])
 		}
 	}
 }
@@ -204,11 +205,11 @@ func (a *Admission) bucketFor(e *entry, lp *limitParams, t int64) int {
 				victim = i
 			}
 		}
-		a.sketch.Load().raise(hash64(e.k, tagSeed(a.seed, uint16(e.pol[victim]))), e.tat[victim])
+		a.sketch.Load().Raise(hash64(e.k, tagSeed(a.seed, uint16(e.pol[victim]))), e.tat[victim])
 	}
 	sk := a.sketch.Load()
 	e.pol[victim] = id
-	e.tat[victim] = lp.client.clamp(sk.get(hash64(e.k, tagSeed(a.seed, uint16(id)))), t)
+	e.tat[victim] = lp.client.clamp(sk.Get(hash64(e.k, tagSeed(a.seed, uint16(id)))), t)
 	return victim
 }
 

@@ -223,7 +223,7 @@ func (a *Admission) untrackedAdmit(s *shard, d Decision, k key, lp *limitParams,
 	if d.Status == 0 && lp != nil {
 		h := hash64(k, tagSeed(a.seed, uint16(lp.owner.id)))
 		sk := a.sketch.Load()
-		tat := lp.client.clamp(sk.get(h), t)
+		tat := lp.client.clamp(sk.Get(h), t)
 		next, ok, wait := lp.client.take(tat, t)
 		if !ok {
 			d = Decision{Reason: stats.RateLimit, Status: 429, RetryAfter: time.Duration(wait), lp: lp,
@@ -236,7 +236,7 @@ func (a *Admission) untrackedAdmit(s *shard, d Decision, k key, lp *limitParams,
 			}
 		}
 		if ok {
-			sk.raise(h, next)
+			sk.Raise(h, next)
 			d.Remaining, d.lp = lp.client.remaining(next, t), lp
 		} else {
 			d.DryRun = ab.dryRun || lp.dryRun

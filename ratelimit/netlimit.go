@@ -35,7 +35,7 @@ func (a *Admission) takeNet(k key, id uint8, np *netParams, st *state, t int64) 
 	}
 	tat, found := s.m[nk]
 	if !found {
-		tat = np.clamp(a.sketch.Load().get(hash64(nk.k, tagSeed(a.seed, uint16(id)|0x100))), t)
+		tat = np.clamp(a.sketch.Load().Get(hash64(nk.k, tagSeed(a.seed, uint16(id)|0x100))), t)
 		if len(s.m) >= s.limit {
 			s.evict(a, t)
 		}
@@ -71,7 +71,7 @@ func (s *netShard) evict(a *Admission, t int64) {
 		}
 	}
 	if n > 0 {
-		a.sketch.Load().raise(hash64(victim.k, tagSeed(a.seed, uint16(victim.pol)|0x100)), vt)
+		a.sketch.Load().Raise(hash64(victim.k, tagSeed(a.seed, uint16(victim.pol)|0x100)), vt)
 		delete(s.m, victim)
 	}
 }

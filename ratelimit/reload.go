@@ -65,7 +65,7 @@ func (a *Admission) Update(cfg *config.Config) error {
 	a.policies = policies
 
 	if old.abuse == nil || old.abuse.capacity != ab.capacity {
-		a.sketch.Store(a.sketch.Load().resized(ab.capacity))
+		a.sketch.Store(a.sketch.Load().Resized(ab.capacity))
 	}
 	a.state.Store(st)
 	a.convertShards(st, ab.capacity)
