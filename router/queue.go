@@ -193,19 +193,23 @@ func (q *admitQueue) enter(rank int, t int64) (queueVerdict, *waiter) {
 	low := q.priority && belowKnown(rank)
 	q.handOff(t) // waiters first; a no-op when nobody waits
 	// Waiters left with a slot free are new clients held to their share.
+	// A stranger that proved it keeps cookies waits for the share's next
+	// slot where a plain one is turned away: a flood of plain strangers,
+	// arriving faster, would otherwise take every slot the share frees.
+	verified := rank == rankVerified
 	if q.inFlight < q.max && (q.nWaiting == 0 || !low) {
-		if low && q.shareApplies(t) && q.newInFlight >= q.newCap {
+		full := low && q.shareApplies(t) && q.newInFlight >= q.newCap
+		if !full {
+			q.take(rank)
+			return granted, nil
+		}
+		if !verified {
 			q.pressureAt = t
 			return q.refuse()
 		}
-		q.take(rank)
-		return granted, nil
 	}
 	q.pressureAt = t
-	// A full share still makes room for a better-ranked stranger (one
-	// that proved it keeps cookies) by turning away a worse one's wait.
-	if low && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap &&
-		!(rank == rankVerified && q.displace(rank)) {
+	if low && !verified && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap {
 		return q.refuse()
 	}
 	if q.nWaiting >= q.maxLen && !q.displace(rank) {
@@ -336,4 +340,12 @@ func (q *admitQueue) acquire(ctx context.Context, rank int, now func() time.Time
 		return true, now().Sub(start), nil
 	}
 	return false, now().Sub(start), err
+}
+
+// pressureWait is the wait in the queue that is a sign of pressure: half
+// of max_wait. Shorter waits are a busy app's ordinary bursts, not a
+// flood (counted as pressure, they would keep a merely busy router under
+// pressure for good, and nobody would ever become a regular).
+func (q *admitQueue) pressureWait() time.Duration {
+	return max(q.maxWait/2, time.Nanosecond)
 }

@@ -216,7 +216,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if q := b.queue; q != nil {
 		rank := rankFor(d.Class, d.Score)
 		ok, waited, err := q.acquire(r.Context(), rank, rt.now)
-		if waited > 0 || !ok {
+		if !ok || waited >= q.pressureWait() {
 			rt.adm.NotePressure()
 		}
 		if waited > 0 {
