@@ -18,12 +18,14 @@ import (
 const pressureHold = int64(time.Second)
 
 // Priority ranks, lower first, from the client's class and score (see
-// ratelimit.Score). Verified, new and suspect clients are below known: they
-// share new_client_share of a saturated backend, verified ones first.
+// ratelimit.Score). Proven, verified, new and suspect clients are below
+// known: they share new_client_share of a saturated backend, proven ones
+// first.
 const (
 	rankAllow   = iota
 	rankRegular // served well before the pressure began
 	rankKnown
+	rankProven   // new, and solved a challenge on this request (a nonce)
 	rankVerified // new, but with a score a stranger does not have
 	rankNew
 	rankSuspect
@@ -168,7 +170,7 @@ func (q *admitQueue) setShare(share float64) {
 
 // belowKnown reports whether rank is a verified, new or suspect client's:
 // below the known ones, which new_client_share holds back under pressure.
-func belowKnown(rank int) bool { return rank >= rankVerified }
+func belowKnown(rank int) bool { return rank >= rankProven }
 
 // shareApplies reports whether new clients are held to their share at t:
 // the backend is under pressure and known clients are using it. Called with
@@ -193,23 +195,26 @@ func (q *admitQueue) enter(rank int, t int64) (queueVerdict, *waiter) {
 	low := q.priority && belowKnown(rank)
 	q.handOff(t) // waiters first; a no-op when nobody waits
 	// Waiters left with a slot free are new clients held to their share.
-	// A stranger that proved it keeps cookies waits for the share's next
-	// slot where a plain one is turned away: a flood of plain strangers,
-	// arriving faster, would otherwise take every slot the share frees.
-	verified := rank == rankVerified
+	// A stranger that solved a challenge waits for the share's next slot
+	// where others are turned away: a flood of plain strangers, arriving
+	// faster, would otherwise take every slot the share frees.
+	proven := rank == rankProven
 	if q.inFlight < q.max && (q.nWaiting == 0 || !low) {
 		full := low && q.shareApplies(t) && q.newInFlight >= q.newCap
 		if !full {
 			q.take(rank)
 			return granted, nil
 		}
-		if !verified {
+		if !proven {
 			q.pressureAt = t
 			return q.refuse()
 		}
 	}
 	q.pressureAt = t
-	if low && !verified && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap {
+	// A full share still makes room for a better-ranked stranger (one
+	// with some good answers and age) by turning away a worse one's wait.
+	if low && !proven && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap &&
+		!(rank == rankVerified && q.displace(rank)) {
 		return q.refuse()
 	}
 	if q.nWaiting >= q.maxLen && !q.displace(rank) {

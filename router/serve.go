@@ -215,6 +215,9 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	b := st.backend
 	if q := b.queue; q != nil {
 		rank := rankFor(d.Class, d.Score)
+		if st.verified && belowKnown(rank) && rank != rankSuspect {
+			rank = rankProven // its nonce came with this request
+		}
 		ok, waited, err := q.acquire(r.Context(), rank, rt.now)
 		if !ok || waited >= q.pressureWait() {
 			rt.adm.NotePressure()
