@@ -54,10 +54,6 @@ var exprChecker atomic.Pointer[ExprChecker]
 // presence and size are checked.
 func SetExprChecker(f ExprChecker) { exprChecker.Store(&f) }
 
-// ChallengeAvailable says whether the challenge action can be used; a build
-// with challenges sets it.
-var ChallengeAvailable atomic.Bool
-
 func (v *validator) rules() {
 	seen := map[string]bool{}
 	for i := range v.c.Rules {
@@ -102,8 +98,8 @@ func (v *validator) rule(p string, r *Rule) {
 			v.fail(p+".limit", "unknown policy %q", r.Limit)
 		}
 	case "challenge":
-		if !ChallengeAvailable.Load() {
-			v.fail(p+".action", "challenge is not available in this build (needs abuse.challenge)")
+		if v.c.Abuse.Challenge.Mode == "off" {
+			v.fail(p+".action", "challenge needs abuse.challenge.mode cookie or pow")
 		}
 	case "deny", "tag", "allow":
 	case "":

@@ -79,10 +79,16 @@ func (v *validator) adminTokens() {
 	}
 }
 
-// readKeySecret fills abuse.key_secret from abuse.key_secret_file.
+// readKeySecret fills abuse.key_secret from abuse.key_secret_file, else
+// from abuse.token.secret_file.
 func (c *Config) readKeySecret(dir string) Errors {
-	path := c.Abuse.KeySecretFile
+	path, p := c.Abuse.KeySecretFile, "abuse.key_secret_file"
 	if path == "" {
+		// The fleet's reputation-token key serves as well; the router
+		// reports that file's problems.
+		if b, err := os.ReadFile(c.Abuse.Token.SecretFile); err == nil && c.Abuse.Token.SecretFile != "" {
+			c.Abuse.KeySecret = strings.TrimSpace(string(b))
+		}
 		return nil
 	}
 	if dir != "" && !filepath.IsAbs(path) {
@@ -90,7 +96,6 @@ func (c *Config) readKeySecret(dir string) Errors {
 	}
 	tok, err := readToken(path)
 	if err != nil {
-		p := "abuse.key_secret_file"
 		return Errors{{Path: p, Line: c.Line(p), Msg: strings.Replace(err.Error(), "token", "secret", 1)}}
 	}
 	c.Abuse.KeySecret = tok

@@ -353,7 +353,8 @@ type Abuse struct {
 	// across restarts. Empty: nothing is kept.
 	StateFile string `yaml:"state_file"`
 	// KeySecretFile holds the secret limit keys' values are hashed under
-	// (HMAC). Empty: a random secret per process (each router of a fleet
+	// (HMAC), and live rules are signed with. Empty: abuse.token.secret_file's
+	// key, else a random secret per process (each router of a fleet
 	// then keys alike values apart). Read when the config is loaded.
 	KeySecretFile string `yaml:"key_secret_file"`
 	// KeySecret is KeySecretFile's content, filled by Load.

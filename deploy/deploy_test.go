@@ -6,6 +6,7 @@ package deploy_test
 import (
 	"bufio"
 	"context"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,19 +15,6 @@ import (
 	"testing"
 	"time"
 )
-
-// tool finds name, skipping the test when it is missing outside CI.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 // directives reads a unit or Dockerfile: each directive's values, comments
 // and continuation lines left out.
@@ -97,7 +85,7 @@ func TestSystemdUnitKeyLines(t *testing.T) {
 
 // systemd-analyze verify passes on the unit, with the binary it names.
 func TestSystemdAnalyzeVerify(t *testing.T) {
-	sa := tool(t, "systemd-analyze")
+	sa := testutil.Tool(t, "systemd-analyze", "")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bulwark")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/bulwark")
@@ -141,7 +129,7 @@ func TestDockerfileKeyLines(t *testing.T) {
 // The image builds, and its container answers /__lbheartbeat__ and turns
 // healthy; skipped where no container engine runs.
 func TestDockerImage(t *testing.T) {
-	docker := tool(t, "docker")
+	docker := testutil.Tool(t, "docker", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if err := exec.CommandContext(ctx, docker, "info").Run(); err != nil {

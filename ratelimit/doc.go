@@ -8,7 +8,8 @@
 // The router builds one Admission from the config (New), resolves each
 // route's policy once (Policy), and per request calls Admit with the
 // client's address (IPv6 already grouped by client_ip.ipv6_prefix); a
-// refused Decision answers with WriteRefusal, an admitted one is followed by
+// refused Decision is answered by the router (router/refusal.go, with
+// RateLimit for the rate-limit fields), an admitted one is followed by
 // exactly one Done when the response status is known. AcquireConn counts
 // connections per client at accept (the router's ConnCapListener closes
 // those over the cap); BansHandler serves the admin bans API;

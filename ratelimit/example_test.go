@@ -2,7 +2,6 @@ package ratelimit_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"net/netip"
 	"time"
 
@@ -40,12 +39,11 @@ limits:
 			a.Done(now, client, 200, false)
 			continue
 		}
-		w := httptest.NewRecorder()
-		d.WriteRefusal(w)
-		fmt.Println(w.Code, w.Header().Get("Retry-After"), w.Header().Get("RateLimit"), w.Body.String())
+		policy, name := d.RateLimit()
+		fmt.Println(d.Status, d.Reason, d.RetryAfter, policy, name)
 	}
 	// Output:
 	// admitted, remaining 1
 	// admitted, remaining 0
-	// 429 1 "default";r=0;t=1 too many requests
+	// 429 rate_limit 500ms ["default";q=2;w=1] "default"
 }

@@ -20,21 +20,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(redistest.Main(m)) }
 // t0 is the fixed instant tests start from.
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-const baseYAML = `
-backends:
-  app: {targets: ["http://127.0.0.1:9"]}
-routes:
-  - match: {path_prefix: /}
-    backend: app
-`
-
 func loadConfig(t testing.TB, yaml string) *config.Config {
 	t.Helper()
-	cfg, err := config.Load([]byte(baseYAML + yaml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
+	return testutil.Config(t, yaml)
 }
 
 // recorder counts what Admission reports.
@@ -73,7 +61,7 @@ type harness struct {
 	rec *recorder
 }
 
-// newHarness builds an Admission on baseYAML+yaml with a fixed clock at t0,
+// newHarness builds an Admission on testutil.BaseYAML+yaml with a fixed clock at t0,
 // no sweeper and a fixed seed.
 func newHarness(t testing.TB, yaml string, opts ...Option) *harness {
 	t.Helper()

@@ -44,6 +44,9 @@ const (
 	checkRuleDenied
 	// checkRuleLimited: a limit rule's bucket was empty (429).
 	checkRuleLimited
+	// checkRuleChallenged: a challenge rule matched a client without a
+	// token or a solved challenge.
+	checkRuleChallenged
 )
 
 // checkIn runs the checks before admission, the one copy ServeHTTP and the

@@ -34,8 +34,14 @@ func (e *unavailableError) RetryAfterSeconds() int { return retryAfterSeconds(e.
 
 // retryAfterSeconds is d for a Retry-After field: whole seconds, rounded up,
 // at least 1.
-func retryAfterSeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
+func retryAfterSeconds(d time.Duration) int { return int(max(wholeSeconds(d), 1)) }
+
+// wholeSeconds is d in whole seconds, rounded up; 0 for none or less.
+func wholeSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
 }
 
 // RetryAfterError carries how long a client should wait before trying again.

@@ -61,9 +61,9 @@ func (d *frontDecider) Refuse(h *front.Head, peer netip.Addr, dst []byte) (front
 	} else {
 		st.rawID = clientip.AppendRequestID(st.newID[:0])
 	}
-	out := rt.answers.AppendWithID(dst, &dec, rt.date.at(start), closing, isHead, st.rawID)
+	out := rt.answers.appendWithID(dst, &dec, rt.date.at(start), closing, isHead, st.rawID)
 	rt.noteDecision(st, dec.Reason.String(), dec.Status, start)
-	body := dec.BodyLen()
+	body := refusalBodyLen(&dec)
 	if isHead {
 		body = 0
 	}

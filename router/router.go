@@ -65,9 +65,9 @@ type Router struct {
 	table    atomic.Pointer[table]
 	draining atomic.Bool
 	inFlight atomic.Int64
-	early    atomic.Uint64     // requests the connection front refused
-	h2abuse  h2Counts          // HTTP/2 connections closed for abuse, per kind
-	answers  ratelimit.Answers // the front's refusals, formatted
+	early    atomic.Uint64 // requests the connection front refused
+	h2abuse  h2Counts      // HTTP/2 connections closed for abuse, per kind
+	answers  answers       // the front's refusals, formatted
 	version  atomic.Uint64
 
 	adm      *ratelimit.Admission

@@ -30,7 +30,7 @@ func (rt *Router) applyRules(rs *rules.Set, st *requestState, start time.Time, p
 	r := st.req
 	req := &rules.Request{Method: r.Method, Host: r.Host, Path: st.path,
 		Header: r.Header, RawQuery: r.URL.RawQuery, BodySize: r.ContentLength,
-		Client: st.client, Classify: rt.classify}
+		Client: st.client, Classify: rt.classify, Verified: st.hasToken || st.verified}
 	v := rs.Eval(req, start)
 	st.rule = v.Named
 	switch v.Action {
@@ -44,14 +44,22 @@ func (rt *Router) applyRules(rs *rules.Set, st *requestState, start time.Time, p
 		return p, checkRuleLimited, true
 	case rules.Allow:
 		return nil, 0, false
+	case rules.Challenge:
+		if rt.ch != nil {
+			return p, checkRuleChallenged, true
+		}
 	}
 	return p, 0, false
 }
 
-// refuseByRule answers a request a rule refused (checkRuleDenied or
-// checkRuleLimited).
-func (rt *Router) refuseByRule(st *requestState, found checkResult) {
+// refuseByRule answers a request a rule refused (checkRuleDenied,
+// checkRuleLimited or checkRuleChallenged).
+func (rt *Router) refuseByRule(st *requestState, r *http.Request, found checkResult) {
 	w := &st.w
+	if found == checkRuleChallenged {
+		rt.ch.answer(rt, st, r, stats.Rule)
+		return
+	}
 	if found == checkRuleLimited {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st.ruleWait)))
 		rt.refuse(st, stats.RateLimit, http.StatusTooManyRequests)

@@ -2,6 +2,7 @@ package router
 
 import (
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
 )
@@ -69,5 +70,30 @@ rules:
 		if resp.StatusCode != 429 {
 			t.Fatalf("curl request: %d", resp.StatusCode)
 		}
+	}
+}
+
+// A challenge rule sends a client without a token or a solved challenge
+// through abuse.challenge (cookie mode: a 307 setting a nonce); back with
+// the nonce, it passes.
+func TestChallengeRule(t *testing.T) {
+	be := namedBackend(t, "app")
+	_, base := startRouter(t, `
+backends:
+  app: {targets: [`+be.URL+`]}
+routes:
+  - {match: {path_prefix: /}, backend: app}
+rules:
+  - {name: check-login, when: 'request.path == "/login"', action: challenge}
+`)
+	jar, _ := cookiejar.New(nil)
+	noFollow := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	code, h, _ := get(t, noFollow, "GET", base+"/login", "", nil)
+	if code != http.StatusTemporaryRedirect || h.Get("Location") == "" {
+		t.Fatalf("first visit: %d %v", code, h)
+	}
+	follow := &http.Client{Jar: jar}
+	if code, _, body := get(t, follow, "GET", base+"/login", "", nil); code != 200 || !strings.HasPrefix(body, "app") {
+		t.Fatalf("with the nonce: %d %s", code, body)
 	}
 }

@@ -2,10 +2,8 @@ package router
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -64,6 +62,12 @@ type requestState struct {
 	bodyBroke     bool // the backend's answer broke off mid-body
 	err           error
 	stat          stats.Request
+
+	// What record owes back (steps.go).
+	queue       *admitQueue   // the backend queue whose slot it holds, nil when none
+	rank        int           // the rank it entered queue at
+	tok         breaker.Token // the backend breaker's token, when breakerHeld
+	breakerHeld bool          // the backend's breaker let it go: Done is owed
 }
 
 // accessFields backs an access line's fields, so logging one allocates no
@@ -104,170 +108,49 @@ func stateFrom(ctx context.Context) *requestState {
 	return s
 }
 
-// ServeHTTP serves one request: the checks before admission (checkIn, the
-// same as the connection front's), then the router's own endpoints or
-// forwarding.
+// ServeHTTP serves one request, in the order of doc.go's tour: the client
+// and the checks before admission (identify), the router's own endpoints,
+// the checks' refusals, the body, the backend's queue and breaker, then
+// forwarding. However the request ends, one deferred record accounts for
+// it.
 func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := rt.now()
-	rt.inFlight.Add(1)
-	rt.rec.InFlight(1)
-	defer func() {
-		rt.inFlight.Add(-1)
-		rt.rec.InFlight(-1)
-	}()
-
+	rt.enter()
+	defer rt.leave()
 	st := statePool.Get().(*requestState)
 	defer st.release()
 	st.w.reset(rw)
-	w := &st.w
 	t := rt.table.Load()
-	path, pathOK := rt.normalizePath(r)
-	peer, _ := clientip.ParsePeer(r.RemoteAddr)
-	// The map is indexed with the canonical name directly: Header.Values
-	// would canonicalise it again on every request.
-	in := arrival{method: r.Method, host: r.Host, path: path, badPath: !pathOK, fwd: r.Header[t.clientIP.Header()]}
-	st.req, st.path = r, path
-	if rt.std != nil {
-		st.cookies, st.conn = r.Header["Cookie"], connTokensOf(r.Context())
-	}
-	d, found := rt.checkIn(t, &in, peer, st, start, false)
-	st.trusted = t.clientIP.Trusted(peer)
-	if rt.ch != nil && r.URL.RawQuery != "" {
-		r.URL.RawQuery, st.challenged = stripMark(r.URL.RawQuery)
-	}
-	if st.std != nil {
-		st.https = r.TLS != nil || st.trusted && r.Header.Get("X-Forwarded-Proto") == "https"
-	}
-	st.host, st.query = r.Host, r.URL.RawQuery
-	if ua := r.Header["User-Agent"]; len(ua) > 0 {
-		st.userAgent = ua[0]
-	}
-	if st.trusted {
-		if id := r.Header.Get(clientip.RequestIDHeader); clientip.ValidRequestID(id) {
-			st.requestID = id
-		}
-	}
-	if found != checkOwn {
-		st.setAnswerID(w.Header())
-	}
-	switch found {
-	case checkOwn:
-		rt.serveOwn(rw, r, path)
-		return
-	case checkConnect:
-		// The router is no forward proxy. What follows the head may be a
-		// tunnel's bytes, not a request: the connection closes (nginx
-		// answers CONNECT so too).
-		w.Header()["Connection"] = connClose
-		rt.refuse(st, stats.BadRequest, http.StatusMethodNotAllowed)
-		rt.finish(t, st, r.Method, r.URL.Path, start)
-		return
-	case checkBadPath:
-		rt.refuse(st, stats.BadRequest, http.StatusBadRequest)
-		rt.finish(t, st, r.Method, r.URL.Path, start)
-		return
-	case checkNoRoute:
-		writeSmall(w, http.StatusNotFound, "no route")
-		rt.finish(t, st, r.Method, r.URL.Path, start)
-		return
-	case checkRefused:
-		if d.Reason == stats.Overload && !d.DryRun && rt.ch.answer(rt, st, r, d.Reason) {
-			rt.finish(t, st, r.Method, r.URL.Path, start)
-			return
-		}
-		if !d.DryRun {
-			rt.markRefusal(st, d.Reason, d.Status)
-		}
-		d.WriteRefusal(w)
-		rt.finish(t, st, r.Method, r.URL.Path, start)
-		return
-	case checkRuleDenied, checkRuleLimited:
-		rt.refuseByRule(st, found)
-		rt.finish(t, st, r.Method, r.URL.Path, start)
-		return
-	}
 
-	if r.ContentLength > t.maxBody {
-		rt.refuse(st, stats.BodyTooLarge, http.StatusRequestEntityTooLarge)
-		rt.finish(t, st, r.Method, r.URL.Path, start)
+	path, d, found := rt.identify(t, st, r, start)
+	if found == checkOwn {
+		rt.serveOwn(rw, r, path) // counted in flight, not recorded
 		return
 	}
-	if r.Body != nil && r.Body != http.NoBody {
-		// Before the queue: a slow body must not hold a backend slot.
-		f := rt.takeBody(t, rw, r, st, start)
-		defer st.bs.end()
-		if f != bodyOK {
-			rt.refuseBody(st, f)
-			rt.finish(t, st, r.Method, r.URL.Path, start)
-			abortIf(st)
-			return
-		}
+	st.setAnswerID(st.w.Header())
+	defer rt.record(t, st, r, start)
+	if rt.refusedAtCheckIn(st, r, found, &d) {
+		return
 	}
-
-	if k := st.route.keyed; k != nil {
-		if code := rt.admitKeyed(k, r, st, start); code != 0 {
-			rt.refuseKeyed(st, code)
-			rt.finish(t, st, r.Method, r.URL.Path, start)
-			return
-		}
+	if !rt.takeRequestBody(t, rw, r, st, start) {
+		return
 	}
-
-	b := st.backend
-	if q := b.queue; q != nil {
-		rank := rankFor(d.Class, d.Score)
-		if st.verified && belowKnown(rank) && rank != rankSuspect {
-			rank = rankProven // its nonce came with this request
-		}
-		ok, waited, err := q.acquire(r.Context(), rank, rt.now)
-		if !ok || waited >= q.pressureWait() {
-			rt.adm.NotePressure()
-		}
-		if waited > 0 {
-			rt.rec.QueueWait(b.name, waited)
-		}
-		if !ok {
-			if err != nil {
-				writeSmall(w, StatusClientClosed, "client closed request")
-			} else if !rt.ch.answer(rt, st, r, stats.QueueFull) {
-				w.Header().Set("Retry-After", "1")
-				rt.refuse(st, stats.QueueFull, http.StatusServiceUnavailable)
-			}
-			rt.finish(t, st, r.Method, r.URL.Path, start)
-			return
-		}
-		b.inFlight.Add(1)
-		defer func() {
-			b.inFlight.Add(-1)
-			q.leave(rank, rt.now().UnixNano())
-		}()
+	if !rt.passKeyedLimit(r, st, start) {
+		return
 	}
-
-	tok, err := b.breaker.Allow()
-	if err != nil {
-		var oe *breaker.OpenError
-		if errors.As(err, &oe) {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(oe.RetryAfter)))
-		}
-		rt.refuse(st, stats.CircuitOpen, http.StatusServiceUnavailable)
-		rt.finish(t, st, r.Method, r.URL.Path, start)
+	rank := rankFor(d.Class, d.Score)
+	if st.verified && belowKnown(rank) && rank != rankSuspect {
+		rank = rankProven // its nonce came with this request
+	}
+	if !rt.enterQueue(r, st, rank) {
+		return
+	}
+	if !rt.passBreaker(st) {
 		return
 	}
 	st.forwarded = true
 	st.id() // the backend is told the request id
-	aborted := true
-	defer func() {
-		// ReverseProxy aborts the handler (panics with http.ErrAbortHandler)
-		// when copying the body breaks off; report it before the panic goes on.
-		if aborted {
-			b.breaker.Done(tok, outcome(st))
-			rt.finish(t, st, r.Method, r.URL.Path, start)
-		}
-	}()
-	rt.relay(w, r, st)
-	aborted = false
-	b.breaker.Done(tok, outcome(st))
-	rt.finish(t, st, r.Method, r.URL.Path, start)
-	abortIf(st)
+	rt.relay(&st.w, r, st)
 }
 
 // abortIf closes the connection without an answer when the client left
@@ -328,14 +211,7 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		dur = end.Sub(start)
 	}
 	code := st.w.code()
-	if st.admitted {
-		dc := code
-		if st.reason != "" {
-			dc = StatusClientClosed // the router's own answer says nothing of the client
-		}
-		rt.adm.Done(end, st.key, dc, st.route.auth)
-	}
-	rt.countKeyFailure(st, code, end)
+	rt.admissionDone(st, code, end)
 	s := &st.stat
 	if st.route != nil {
 		s.Route = st.route.name
@@ -363,6 +239,12 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 	if !t.accessLog || !rt.access.Allow(end) {
 		return
 	}
+	rt.logAccess(t, st, method, path, code, dur)
+	return end
+}
+
+// logAccess writes the request's access line, when the logger takes it.
+func (rt *Router) logAccess(t *table, st *requestState, method, path string, code int, dur time.Duration) {
 	if ce := rt.log.Check(zap.InfoLevel, stats.AccessMessage); ce != nil {
 		var bytesIn int64
 		if st.body != nil {
@@ -398,7 +280,19 @@ func (rt *Router) finish(t *table, st *requestState, method, path string, start 
 		*af = accessFields{} // drop the strings and values it points to
 		accessFieldsPool.Put(af)
 	}
-	return end
+}
+
+// admissionDone tells admission how an admitted request ended, and counts
+// an auth failure against its keyed value (keyed.go).
+func (rt *Router) admissionDone(st *requestState, code int, end time.Time) {
+	if st.admitted {
+		dc := code
+		if st.reason != "" {
+			dc = StatusClientClosed // the router's own answer says nothing of the client
+		}
+		rt.adm.Done(end, st.key, dc, st.route.auth)
+	}
+	rt.countKeyFailure(st, code, end)
 }
 
 // verdictFields appends the access line's fields that only some requests

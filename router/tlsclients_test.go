@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -17,18 +17,6 @@ import (
 
 // Real clients against the TLS and h2c listeners: curl, openssl s_client,
 // h2load. Each is skipped when missing, but under CI=true.
-
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 // runTool runs name args within 30s and returns its stdout.
 func runTool(t *testing.T, name string, args ...string) (string, error) {
@@ -46,7 +34,7 @@ func runTool(t *testing.T, name string, args ...string) (string, error) {
 }
 
 func TestCurlHTTP2(t *testing.T) {
-	curl := needTool(t, "curl")
+	curl := testutil.Tool(t, "curl", "")
 	dir := t.TempDir()
 	ca := newTestCert(t, dir, "ca", nil)
 	server := newTestCert(t, dir, "server", ca)
@@ -73,7 +61,7 @@ func TestCurlHTTP2(t *testing.T) {
 
 // h2load: every request succeeds over TLS (h2 by ALPN) and over h2c.
 func TestH2Load(t *testing.T) {
-	h2load := needTool(t, "h2load")
+	h2load := testutil.Tool(t, "h2load", "")
 	dir := t.TempDir()
 	cert := newTestCert(t, dir, "server", nil)
 	be := protoBackend(t)
@@ -92,7 +80,7 @@ func TestH2Load(t *testing.T) {
 // A certificate rotated on disk under load: no request fails, and a new
 // connection (openssl s_client) gets the new certificate.
 func TestCertificateRotationUnderLoad(t *testing.T) {
-	openssl := needTool(t, "openssl")
+	openssl := testutil.Tool(t, "openssl", "")
 	dir := t.TempDir()
 	ca := newTestCert(t, dir, "ca", nil)
 	old := newTestCert(t, dir, "old-cert", ca)

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -52,21 +53,9 @@ func declares(t *testing.T, path, fn string) bool {
 		if !ok || fd.Name.Name != name {
 			continue
 		}
-		if recv == "" && fd.Recv == nil || recv != "" && fd.Recv != nil && recvName(fd.Recv.List[0].Type) == recv {
+		if recv == "" && fd.Recv == nil || recv != "" && fd.Recv != nil && testutil.ReceiverName(fd.Recv.List[0].Type) == recv {
 			return true
 		}
 	}
 	return false
-}
-
-func recvName(e ast.Expr) string {
-	switch x := e.(type) {
-	case *ast.StarExpr:
-		return recvName(x.X)
-	case *ast.IndexExpr:
-		return recvName(x.X)
-	case *ast.Ident:
-		return x.Name
-	}
-	return ""
 }

@@ -6,25 +6,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/redistest"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(redistest.Main(m)) }
 
-const baseYAML = `
-backends:
-  app: {targets: ["http://127.0.0.1:9"]}
-routes:
-  - match: {path_prefix: /}
-    backend: app
-limits:
-  login: {rate: 1/s, burst: 2}
-`
+// loginLimit is the limit policy the tests' rules name.
+const loginLimit = "limits:\n  login: {rate: 1/s, burst: 2}\n"
 
+// baseYAML is testutil's base config with loginLimit.
+const baseYAML = testutil.BaseYAML + loginLimit
+
+// loadConfig loads baseYAML followed by extra.
 func loadConfig(t testing.TB, extra string) *config.Config {
 	t.Helper()
-	c, err := config.Load([]byte(baseYAML + extra))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return c
+	return testutil.Config(t, loginLimit+extra)
 }

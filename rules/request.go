@@ -24,6 +24,9 @@ type Request struct {
 	// Classify returns client.class for Client, asked only when an
 	// expression reads it; nil reads "new".
 	Classify func(netip.Addr) string
+	// Verified: the client holds a reputation token or a solved
+	// challenge, so challenge rules let it pass.
+	Verified bool
 }
 
 // activation resolves an expression's names against a Request.

@@ -27,6 +27,9 @@ const (
 	Limit               // the rule's policy bucket for the key is empty: 429
 	Allow               // skip the remaining rules and the route's rate limit
 	Tag                 // count and name the request in logs, go on
+	// Challenge: a client without a reputation token or a solved
+	// challenge (Request.Verified) gets a challenge; one with passes on.
+	Challenge
 )
 
 func actionOf(s string) Action {
@@ -37,6 +40,8 @@ func actionOf(s string) Action {
 		return Limit
 	case "allow":
 		return Allow
+	case "challenge":
+		return Challenge
 	}
 	return Tag
 }

@@ -243,6 +243,7 @@ rules:
   - name: ch
     when: 'true'
     action: challenge
+abuse: {challenge: {mode: "off"}}
 `))
 	var es config.Errors
 	if !errors.As(err, &es) {
@@ -253,7 +254,7 @@ rules:
 		"rules[2].when: must be a condition (bool), not string (line 18)",
 		"rules[3].limit: unknown policy \"missing\" (line 23)",
 		"rules[4].ttl: only rules made through /admin/api/rules expire (line 27)",
-		"rules[5].action: challenge is not available",
+		"rules[5].action: challenge needs abuse.challenge.mode cookie or pow",
 	}
 	got := err.Error()
 	for _, w := range want {

@@ -101,6 +101,12 @@ func (s *Set) Eval(req *Request, now time.Time) Verdict {
 		case Allow, Deny:
 			v.Action, v.Rule, v.Named = r.action, r, r.Name
 			return v
+		case Challenge:
+			v.Named = r.Name
+			if !req.Verified {
+				v.Action, v.Rule = Challenge, r
+				return v
+			}
 		case Limit:
 			if ok, wait := r.limit.Take(limitkey.AddrKey(req.Client), now.UnixNano()); !ok {
 				v.Action, v.Rule, v.Named, v.RetryAfter = Limit, r, r.Name, wait

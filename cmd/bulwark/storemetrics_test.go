@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
 	"github.com/bulwark-router/bulwark/router"
 )
 
@@ -25,7 +25,7 @@ routes: [{backend: app, limit: default}]
 limits:
   default: {rate: 100/s, burst: 10}
 limit_store: {url: 'redis://%s', timeout: 100ms}
-`, deadAddr(t))))
+`, testutil.FreeAddr(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,17 +54,6 @@ limit_store: {url: 'redis://%s', timeout: 100ms}
 			t.Errorf("no %q in\n%s", want, grep(body, "limit_store"))
 		}
 	}
-}
-
-// deadAddr is a loopback address nothing listens on (a port just freed).
-func deadAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func grep(s, sub string) string {

@@ -22,12 +22,16 @@ func SkipOrFail(t testing.TB, format string, args ...any) {
 }
 
 // Tool returns the path of the outside program name, or skips t (fails it
-// in CI) when it is not installed; hint says where it comes from.
+// in CI) when it is not installed; hint, when not empty, says where it
+// comes from.
 func Tool(t testing.TB, name, hint string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		SkipOrFail(t, "%s not installed (%s): %v", name, hint, err)
+		if hint != "" {
+			hint = " (" + hint + ")"
+		}
+		SkipOrFail(t, "%s not installed%s: %v", name, hint, err)
 	}
 	return p
 }

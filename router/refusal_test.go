@@ -1,4 +1,4 @@
-package ratelimit
+package router
 
 import (
 	"bufio"
@@ -14,11 +14,14 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/testutil"
+	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
 func TestWriteRefusal(t *testing.T) {
-	h := newHarness(t, `
+	h := newDecider(t, `
 limits:
   default: {rate: 20/s, burst: 3}
   net: {rate: 100/s, burst: 100, per_network: {ipv4_prefix: 24, rate: 1/m, burst: 1}}
@@ -33,14 +36,14 @@ abuse:
 	h.req(0, "192.0.2.10", "net")
 	netRefusal := h.req(0, "192.0.2.11", "net")
 	denied := h.req(0, "198.51.100.1", "")
-	h.Admit(t0, netip.MustParseAddr("203.0.113.1"), nil) // holds the router at its cap
-	h.Admit(t0.Add(time.Millisecond), netip.MustParseAddr("203.0.113.1"), nil)
-	h.Admit(t0.Add(time.Millisecond), netip.MustParseAddr("203.0.113.1"), nil) // hard bound
-	shed := h.Admit(t0.Add(2*time.Millisecond), netip.MustParseAddr("203.0.113.2"), nil)
+	h.a.Admit(refusalT0, netip.MustParseAddr("203.0.113.1"), nil) // holds the router at its cap
+	h.a.Admit(refusalT0.Add(time.Millisecond), netip.MustParseAddr("203.0.113.1"), nil)
+	h.a.Admit(refusalT0.Add(time.Millisecond), netip.MustParseAddr("203.0.113.1"), nil) // hard bound
+	shed := h.a.Admit(refusalT0.Add(2*time.Millisecond), netip.MustParseAddr("203.0.113.2"), nil)
 
 	tests := []struct {
 		name       string
-		d          Decision
+		d          ratelimit.Decision
 		wantStatus int
 		wantHeader map[string]string
 	}{
@@ -63,7 +66,7 @@ abuse:
 				t.Fatalf("decision %+v", tt.d)
 			}
 			rec := httptest.NewRecorder()
-			tt.d.WriteRefusal(rec)
+			writeRefusal(rec, &tt.d)
 			res := rec.Result()
 			body, _ := io.ReadAll(res.Body)
 			if res.StatusCode != tt.wantStatus || len(body) == 0 || len(body) > 64 {
@@ -81,13 +84,13 @@ abuse:
 			// The same answer as raw bytes, for the router's front.
 			date := []byte("Sun, 22 Nov 2026 10:00:00 GMT")
 			for _, closing := range []bool{false, true} {
-				raw := tt.d.AppendResponse([]byte("prefix"), date, closing, false)
+				raw := appendRefusal([]byte("prefix"), &tt.d, date, closing, false)
 				rres, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw[len("prefix"):])), nil)
 				if err != nil {
 					t.Fatalf("%q: %v", raw, err)
 				}
 				rbody, _ := io.ReadAll(rres.Body)
-				if rres.StatusCode != tt.wantStatus || string(rbody) != string(body) || rres.Close != closing || tt.d.BodyLen() != len(body) {
+				if rres.StatusCode != tt.wantStatus || string(rbody) != string(body) || rres.Close != closing || refusalBodyLen(&tt.d) != len(body) {
 					t.Fatalf("raw: %d %q close %v", rres.StatusCode, rbody, rres.Close)
 				}
 				if rres.Header.Get("Date") != string(date) {
@@ -101,97 +104,25 @@ abuse:
 			}
 		})
 	}
-	var none Decision
-	if b := none.AppendResponse(nil, nil, false, false); len(b) != 0 {
+	var none ratelimit.Decision
+	if b := appendRefusal(nil, &none, nil, false, false); len(b) != 0 {
 		t.Errorf("an admitted request's answer: %q", b)
-	}
-
-	// An admitted request's headers.
-	for range 3 {
-		h.Done(t0, netip.MustParseAddr("203.0.113.1"), 200, false)
-	}
-	d := h.req(10*time.Second, "192.0.2.1", "default")
-	hdr := http.Header{}
-	d.SetHeaders(hdr)
-	if hdr.Get("Ratelimit") != `"default";r=2;t=1` || hdr.Get("Ratelimit-Policy") != `"default";q=3;w=1` {
-		t.Fatalf("headers %v", hdr)
-	}
-	hdr = http.Header{}
-	d = h.req(10*time.Second, "192.0.2.1", "")
-	d.SetHeaders(hdr)
-	if len(hdr) != 0 {
-		t.Fatalf("headers without a policy: %v", hdr)
 	}
 }
 
 func TestRetryAfterBan(t *testing.T) {
-	d := Decision{Status: 429, Reason: stats.TooManyInFlight, RetryAfter: 90 * time.Minute}
+	d := ratelimit.Decision{Status: 429, Reason: stats.TooManyInFlight, RetryAfter: 90 * time.Minute}
 	rec := httptest.NewRecorder()
-	d.WriteRefusal(rec)
+	writeRefusal(rec, &d)
 	if got := rec.Header().Get("Retry-After"); got != "5400" {
 		t.Fatalf("Retry-After %q", got)
 	}
 }
 
-// discard is a ResponseWriter that keeps its header map between uses.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discard) WriteHeader(int)             {}
-
-// TestAllocs pins the request path's allocations: none for a decision,
-// none for a 403.
-func TestAllocs(t *testing.T) {
-	a, err := New(loadConfig(t, `
-limits:
-  default: {rate: 1/s, burst: 1}
-abuse:
-  deny: [198.51.100.0/24]
-  ban: {after_rejections: 5, duration: 1h}
-  overload: {max_in_flight: 100000}
-`), nil, nil, WithSweepInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	p := a.Policy("default")
-	now := time.Now()
-	hot, banned, denied := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("198.51.100.1")
-	for range 10 {
-		a.Admit(now, banned, p)
-	}
-	w := &discard{h: make(http.Header, 8)}
-	tests := []struct {
-		name string
-		f    func()
-	}{
-		{"admit+done", func() {
-			now = now.Add(time.Second)
-			if a.Admit(now, hot, p).Allow {
-				a.Done(now, hot, 200, false)
-			}
-		}},
-		{"rate limited", func() { a.Admit(now, hot, p); a.Admit(now, hot, p) }},
-		{"banned", func() { a.Admit(now, banned, p) }},
-		{"denied", func() { a.Admit(now, denied, p) }},
-		{"403 response", func() {
-			d := a.Admit(now, banned, p)
-			clear(w.h)
-			d.WriteRefusal(w)
-		}},
-	}
-	for _, tt := range tests {
-		if n := testing.AllocsPerRun(100, tt.f); n != 0 {
-			t.Errorf("%s: %v allocs", tt.name, n)
-		}
-	}
-}
-
-// Answers gives what AppendResponse formats, for any sequence of refusals,
+// answers gives what appendRefusal formats, for any sequence of refusals,
 // and formats again only for an answer it does not hold.
 func TestAnswerReusesTheLastRefusal(t *testing.T) {
-	h := newHarness(t, `
+	h := newDecider(t, `
 limits:
   default: {rate: 1/s, burst: 1}
   net: {rate: 100/s, burst: 100, per_network: {ipv4_prefix: 24, rate: 1/m, burst: 1}}
@@ -216,7 +147,7 @@ abuse:
 		either        // seen before: formatted unless still held
 	)
 	steps := []struct {
-		d           Decision
+		d           ratelimit.Decision
 		date        int
 		close, head bool
 		want        int
@@ -236,11 +167,11 @@ abuse:
 		{d: rate, date: 1, want: either},
 		{d: rateSooner, want: either},
 	}
-	var a Answers
+	var a answers
 	var given [][]byte
 	for i, s := range steps {
-		got := a.Bytes(&s.d, dates[s.date], s.close, s.head)
-		want := s.d.AppendResponse(nil, dates[s.date], s.close, s.head)
+		got := a.bytes(&s.d, dates[s.date], s.close, s.head)
+		want := appendRefusal(nil, &s.d, dates[s.date], s.close, s.head)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("step %d: %q, want %q", i, got, want)
 		}
@@ -253,26 +184,26 @@ abuse:
 		// What was given before is never changed.
 		for j := range i {
 			sj := steps[j]
-			if !bytes.Equal(given[j], sj.d.AppendResponse(nil, dates[sj.date], sj.close, sj.head)) {
+			if !bytes.Equal(given[j], appendRefusal(nil, &sj.d, dates[sj.date], sj.close, sj.head)) {
 				t.Fatalf("step %d changed the answer of step %d", i, j)
 			}
 		}
 	}
-	var none Decision
-	if b := a.Bytes(&none, dates[0], false, false); b != nil {
+	var none ratelimit.Decision
+	if b := a.bytes(&none, dates[0], false, false); b != nil {
 		t.Errorf("an admitted request's answer: %q", b)
 	}
 }
 
-// Connections share one Answers: under the race detector, goroutines asking
+// Connections share one answers: under the race detector, goroutines asking
 // for answers of many kinds at once each get exactly the answer they ask
 // for, whatever the others evict.
 func TestAnswersConcurrently(t *testing.T) {
-	h := newHarness(t, "limits: {default: {rate: 1/s, burst: 1}}\n")
+	h := newDecider(t, "limits: {default: {rate: 1/s, burst: 1}}\n")
 	h.req(0, "192.0.2.1", "default")
 	base := h.req(0, "192.0.2.1", "default")
 	date := []byte("Sun, 22 Nov 2026 10:00:00 GMT")
-	var a Answers
+	var a answers
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for g := range 4 {
@@ -280,8 +211,8 @@ func TestAnswersConcurrently(t *testing.T) {
 			for i := range 2000 {
 				d := base
 				d.RetryAfter = time.Duration(1+(i+g)%40) * time.Second
-				got := a.Bytes(&d, date, i%3 == 0, false)
-				if want := d.AppendResponse(nil, date, i%3 == 0, false); !bytes.Equal(got, want) {
+				got := a.bytes(&d, date, i%3 == 0, false)
+				if want := appendRefusal(nil, &d, date, i%3 == 0, false); !bytes.Equal(got, want) {
 					errs <- fmt.Errorf("goroutine %d, answer %d: %q, want %q", g, i, got, want)
 					return
 				}
@@ -292,5 +223,82 @@ func TestAnswersConcurrently(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// refusalT0 is the instant a decider's clock starts at.
+var refusalT0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// decider makes real admission decisions at fixed instants, for the tests
+// of the answers to them.
+type decider struct {
+	a   *ratelimit.Admission
+	clk *testutil.Clock
+}
+
+// newDecider builds an admission for the limits and abuse settings in yaml.
+func newDecider(t testing.TB, yaml string) *decider {
+	t.Helper()
+	cfg, err := config.Load([]byte(`
+backends:
+  app: {targets: ["http://127.0.0.1:9"]}
+routes:
+  - match: {path_prefix: /}
+    backend: app
+` + yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	clk := testutil.NewClock(refusalT0)
+	a, err := ratelimit.New(cfg, nil, nil, ratelimit.WithClock(clk.Now), ratelimit.WithSweepInterval(0), ratelimit.WithSeed(42))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return &decider{a: a, clk: clk}
+}
+
+// req decides a request of client under policy ("" for none) at refusalT0
+// plus at, and ends an admitted one at once.
+func (h *decider) req(at time.Duration, client, policy string) ratelimit.Decision {
+	c := netip.MustParseAddr(client)
+	now := refusalT0.Add(at)
+	d := h.a.Admit(now, c, h.a.Policy(policy))
+	if d.Allow {
+		h.a.Done(now, c, 200, false)
+	}
+	return d
+}
+
+// discard is a ResponseWriter that keeps its header map between uses.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// A 403's answer allocates nothing.
+func TestRefusalAllocs(t *testing.T) {
+	h := newDecider(t, `
+abuse:
+  deny: [198.51.100.0/24]
+`)
+	d := h.req(0, "198.51.100.1", "")
+	w := &discard{h: make(http.Header, 8)}
+	if n := testing.AllocsPerRun(100, func() {
+		clear(w.h)
+		writeRefusal(w, &d)
+	}); n != 0 {
+		t.Errorf("%v allocs", n)
+	}
+}
+
+// A dry-run refusal is not answered: the request goes on.
+func TestDryRunRefusalWritesNothing(t *testing.T) {
+	d := ratelimit.Decision{Allow: true, DryRun: true, Status: 429, Reason: stats.RateLimit}
+	rec := httptest.NewRecorder()
+	writeRefusal(rec, &d)
+	if rec.Body.Len() != 0 || len(rec.Header()) != 0 {
+		t.Fatal("writeRefusal wrote a dry-run refusal")
 	}
 }

@@ -1,4 +1,4 @@
-package ratelimit
+package router
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -51,19 +52,19 @@ func init() {
 }
 
 func retryAfterValue(d time.Duration) []string {
-	s := max(nsToCeilSeconds(int64(d)), 1)
+	s := int64(retryAfterSeconds(d))
 	if s < int64(len(retryAfter)) {
 		return retryAfter[s]
 	}
 	return []string{strconv.FormatInt(s, 10)}
 }
 
-// WriteRefusal writes the answer to a refused request: its status, a tiny
-// text body, Retry-After (whole seconds, at least 1) for 429 and 503, and
-// for rate limits the RateLimit-Policy and RateLimit fields of
-// draft-ietf-httpapi-ratelimit-headers. It writes nothing when the request
-// was not refused (Status 0 or DryRun).
-func (d *Decision) WriteRefusal(w http.ResponseWriter) {
+// writeRefusal writes the answer to a request admission refused: its
+// status, a tiny text body, Retry-After (whole seconds, at least 1) for 429
+// and 503, and for rate limits the RateLimit-Policy and RateLimit fields
+// of draft-ietf-httpapi-ratelimit-headers. It writes nothing when the
+// request was not refused (Status 0 or DryRun).
+func writeRefusal(w http.ResponseWriter, d *ratelimit.Decision) {
 	if d.Status == 0 || d.DryRun {
 		return
 	}
@@ -73,7 +74,7 @@ func (d *Decision) WriteRefusal(w http.ResponseWriter) {
 	case http.StatusTooManyRequests:
 		r = body429
 		h["Retry-After"] = retryAfterValue(d.RetryAfter)
-		d.rateHeaders(h)
+		rateHeaders(h, d)
 	case http.StatusServiceUnavailable:
 		r = body503
 		h["Retry-After"] = retryAfterValue(d.RetryAfter)
@@ -89,27 +90,15 @@ func (d *Decision) WriteRefusal(w http.ResponseWriter) {
 	w.Write(r.body)
 }
 
-// SetHeaders adds RateLimit-Policy and RateLimit to an admitted response,
-// when a limit policy applied. Optional: the router may skip it.
-func (d *Decision) SetHeaders(h http.Header) {
-	d.rateHeaders(h)
-}
-
 // rateHeaders writes RateLimit-Policy (quota q = burst, window w = seconds
 // to refill from empty) and RateLimit (r = requests left, t = seconds until
-// the bucket is full again). A per-network refusal names the network bucket.
-func (d *Decision) rateHeaders(h http.Header) {
-	lp := d.lp
-	if lp == nil {
+// the bucket is full again), when a limit policy decided d.
+func rateHeaders(h http.Header, d *ratelimit.Decision) {
+	pol, name := d.RateLimit()
+	if pol == nil {
 		return
 	}
-	pol, name, rem := lp.hdrPolicy, lp.quoted, max(d.Remaining, 0)
-	if lp.net != nil {
-		pol = lp.hdrNetPolicy
-	}
-	if d.net {
-		name = lp.netQuoted
-	}
+	rem := max(d.Remaining, 0)
 	if d.Status != 0 {
 		rem = 0
 	}
@@ -118,17 +107,17 @@ func (d *Decision) rateHeaders(h http.Header) {
 	b = append(b, ";r="...)
 	b = strconv.AppendInt(b, int64(rem), 10)
 	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, nsToCeilSeconds(int64(d.Reset)), 10)
+	b = strconv.AppendInt(b, wholeSeconds(d.Reset), 10)
 	h["Ratelimit-Policy"] = pol
 	h["Ratelimit"] = []string{string(b)}
 }
 
-// AppendResponse appends to b the whole HTTP/1.1 answer to a refused
-// request: what WriteRefusal writes through net/http, as bytes, with date
+// appendRefusal appends to b the whole HTTP/1.1 answer to a refused
+// request: what writeRefusal writes through net/http, as bytes, with date
 // (an IMF-fixdate) as its Date field, "Connection: close" when close is
 // true, and no body when head is true (the answer to a HEAD request). It
 // appends nothing when the request was not refused.
-func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
+func appendRefusal(b []byte, d *ratelimit.Decision, date []byte, close, head bool) []byte {
 	if d.Status == 0 || d.DryRun {
 		return b
 	}
@@ -149,23 +138,16 @@ func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
 	}
 	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
 		b = append(b, "Retry-After: "...)
-		b = strconv.AppendInt(b, max(nsToCeilSeconds(int64(d.RetryAfter)), 1), 10)
+		b = strconv.AppendInt(b, int64(retryAfterSeconds(d.RetryAfter)), 10)
 		b = append(b, "\r\n"...)
 	}
-	if d.Status == http.StatusTooManyRequests && d.lp != nil {
-		pol, name := d.lp.hdrPolicy[0], d.lp.quoted
-		if d.lp.net != nil {
-			pol = d.lp.hdrNetPolicy[0]
-		}
-		if d.net {
-			name = d.lp.netQuoted
-		}
+	if pol, name := d.RateLimit(); d.Status == http.StatusTooManyRequests && pol != nil {
 		b = append(b, "Ratelimit-Policy: "...)
-		b = append(b, pol...)
+		b = append(b, pol[0]...)
 		b = append(b, "\r\nRatelimit: "...)
 		b = append(b, name...)
 		b = append(b, ";r=0;t="...)
-		b = strconv.AppendInt(b, nsToCeilSeconds(int64(d.Reset)), 10)
+		b = strconv.AppendInt(b, wholeSeconds(d.Reset), 10)
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "X-Bulwark-Reason: "...)
@@ -184,9 +166,9 @@ func (d *Decision) AppendResponse(b, date []byte, close, head bool) []byte {
 	return append(b, r.body...)
 }
 
-// BodyLen is the length of the body of the refusal's answer, 0 when the
+// refusalBodyLen is the length of the body of d's answer, 0 when the
 // request was not refused.
-func (d *Decision) BodyLen() int {
+func refusalBodyLen(d *ratelimit.Decision) int {
 	switch {
 	case d.Status == 0 || d.DryRun:
 		return 0
@@ -198,20 +180,20 @@ func (d *Decision) BodyLen() int {
 	return len(body403.body)
 }
 
-// Answers keeps refusals AppendResponse formatted, so that the next one
+// answers keeps refusals appendRefusal formatted, so that the next one
 // with the same fields (the same status, policy, whole seconds of
 // Retry-After and reset, Date, close and head) is sent from the same
 // bytes: what clients turned away again and again are sent, from memory
 // every connection shares and the cache keeps. The bytes it gives are
-// never changed. The zero Answers is empty; it is safe for concurrent use.
-type Answers struct {
-	slots [answerSlots]atomic.Pointer[answer]
+// never changed. The zero answers is empty; it is safe for concurrent use.
+type answers struct {
+	slots [answerSlots]atomic.Pointer[heldAnswer]
 }
 
-// answerSlots is how many different answers Answers holds at once.
+// answerSlots is how many different answers an answers holds at once.
 const answerSlots = 16
 
-type answer struct {
+type heldAnswer struct {
 	key  answerKey
 	b    []byte
 	head int // where the head's last CRLF begins: where fields go in
@@ -220,27 +202,28 @@ type answer struct {
 type answerKey struct {
 	status, retry, reset int64
 	reason               stats.Reason
-	lp                   *limitParams
-	net, close, head     bool
+	policy               *string // the RateLimit-Policy value's array: one per policy
+	name                 string  // the RateLimit bucket's name (the policy's or its network's)
+	close, head          bool
 	date                 *byte // the Date bytes' array: the caller's per-second cache
 	dateLen              int
 }
 
-// Bytes returns d's answer as AppendResponse formats it. date must be the
+// bytes returns d's answer as appendRefusal formats it. date must be the
 // same array for the same Date (a per-second cache), or a fresh one each
 // time. The caller must not change the bytes.
-func (a *Answers) Bytes(d *Decision, date []byte, close, head bool) []byte {
+func (a *answers) bytes(d *ratelimit.Decision, date []byte, close, head bool) []byte {
 	if e := a.lookup(d, date, close, head); e != nil {
 		return e.b
 	}
 	return nil
 }
 
-// AppendWithID appends to dst the answer Bytes gives with an X-Request-Id
+// appendWithID appends to dst the answer bytes gives with an X-Request-Id
 // field holding id (which must be a valid field value) at the end of its
 // head, so each refusal can carry its own id while the rest is shared.
 // With room in dst it allocates nothing once the answer is formatted.
-func (a *Answers) AppendWithID(dst []byte, d *Decision, date []byte, close, head bool, id []byte) []byte {
+func (a *answers) appendWithID(dst []byte, d *ratelimit.Decision, date []byte, close, head bool, id []byte) []byte {
 	e := a.lookup(d, date, close, head)
 	if e == nil {
 		return dst
@@ -251,23 +234,23 @@ func (a *Answers) AppendWithID(dst []byte, d *Decision, date []byte, close, head
 	return append(dst, e.b[e.head:]...)
 }
 
-func (a *Answers) lookup(d *Decision, date []byte, close, head bool) *answer {
+func (a *answers) lookup(d *ratelimit.Decision, date []byte, close, head bool) *heldAnswer {
 	if d.Status == 0 || d.DryRun {
 		return nil
 	}
 	k := answerKey{
-		status: int64(d.Status), reason: d.Reason,
-		lp: d.lp, net: d.net, close: close, head: head,
+		status: int64(d.Status), reason: d.Reason, close: close, head: head,
 		date: unsafe.SliceData(date), dateLen: len(date),
 	}
 	if d.Status == http.StatusTooManyRequests || d.Status == http.StatusServiceUnavailable {
-		k.retry = max(nsToCeilSeconds(int64(d.RetryAfter)), 1)
+		k.retry = int64(retryAfterSeconds(d.RetryAfter))
 	}
-	if d.Status == http.StatusTooManyRequests && d.lp != nil {
-		k.reset = nsToCeilSeconds(int64(d.Reset))
+	if pol, name := d.RateLimit(); d.Status == http.StatusTooManyRequests && pol != nil {
+		k.reset = wholeSeconds(d.Reset)
+		k.policy, k.name = unsafe.SliceData(pol), name
 	}
 	h := uint64(k.status) ^ uint64(k.reason)<<16 ^ uint64(k.retry)*0x9e3779b97f4a7c15 ^ uint64(k.reset)*0xc2b2ae3d27d4eb4f ^
-		uint64(uintptr(unsafe.Pointer(k.lp)))>>4
+		uint64(uintptr(unsafe.Pointer(k.policy)))>>4 ^ uint64(len(k.name))
 	if k.close {
 		h ^= 0x5bd1e995
 	}
@@ -278,7 +261,7 @@ func (a *Answers) lookup(d *Decision, date []byte, close, head bool) *answer {
 	if e := slot.Load(); e != nil && e.key == k {
 		return e
 	}
-	e := &answer{key: k, b: d.AppendResponse(nil, date, close, head)}
+	e := &heldAnswer{key: k, b: appendRefusal(nil, d, date, close, head)}
 	e.head = bytes.Index(e.b, []byte("\r\n\r\n"))
 	slot.Store(e)
 	return e
