@@ -309,7 +309,13 @@ func TestStandingFlood(t *testing.T) {
 	}
 	json.Unmarshal([]byte(before), &bf)
 	json.Unmarshal([]byte(after), &af)
-	if !af.Regular || af.Score < 192 {
+	switch {
+	case !bf.Regular && !plan.full:
+		// Queue waits of half max_wait already during the warm-up (a
+		// machine too busy to run the app at its capacity) are pressure:
+		// nobody could become a regular.
+		t.Log("no regulars formed before the flood: the machine is too loaded for this check")
+	case !bf.Regular || !af.Regular || af.Score < 192:
 		t.Errorf("a regular's standing after the restart: %s score %d, before %s score %d", af.Class, af.Score, bf.Class, bf.Score)
 	}
 
