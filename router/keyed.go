@@ -24,6 +24,9 @@ type keyedLimit struct {
 	// (abuse.auth_failures.max within .within); nil when not counted.
 	fails    *limitkey.Buckets
 	statuses []int
+	// rates of buckets and fails, for the limit store (keyedstore.go).
+	perSec, failPerSec float64
+	burst, failBurst   int
 }
 
 type keyedID struct {
@@ -53,7 +56,8 @@ func (rt *Router) keyedFor(cfg *config.Config, name string, keep map[keyedID]*li
 		b = limitkey.NewBuckets(id.perSec, id.burst)
 	}
 	keep[id] = b
-	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b}
+	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b,
+		perSec: id.perSec, burst: id.burst}
 }
 
 // withFailures returns k counting auth failures per value for route
@@ -74,6 +78,7 @@ func (rt *Router) withFailures(cfg *config.Config, k *keyedLimit, route string, 
 	keep[id] = b
 	kk := *k
 	kk.fails, kk.statuses = b, af.Statuses
+	kk.failPerSec, kk.failBurst = id.perSec, id.burst
 	return &kk
 }
 
@@ -86,7 +91,7 @@ func (rt *Router) countKeyFailure(st *requestState, code int, end time.Time) {
 	k := st.route.keyed
 	for _, s := range k.statuses {
 		if s == code {
-			k.fails.Take(st.failKey, end.UnixNano())
+			rt.takeKeyFailure(k, st.failKey, end)
 			return
 		}
 	}
@@ -128,7 +133,7 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 				// Too many failures on the value: strangers are
 				// refused until they age out; its known clients are not.
 				st.failKey = h.Sum("auth "+k.policy, v)
-				if !known && k.fails.Empty(st.failKey, start.UnixNano()) && !k.dryRun {
+				if !known && !k.dryRun && rt.keyFailuresSpent(k, st.failKey, start) {
 					return http.StatusForbidden
 				}
 			}
@@ -139,7 +144,7 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 			key = h.Sum(k.policy, v)
 		}
 	}
-	ok, wait := k.buckets.Take(key, start.UnixNano())
+	ok, wait := rt.takeKey(k, key, start)
 	if ok || k.dryRun {
 		return 0
 	}

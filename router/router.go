@@ -78,6 +78,8 @@ type Router struct {
 	// keyedBuckets are the keyed policies' buckets (keyed.go), hasher
 	// what their keys are hashed with; both change under updateMu.
 	keyedBuckets map[keyedID]*limitkey.Buckets
+	// keys decides keyed buckets through limit_store (keyedstore.go); nil without.
+	keys *keyStore
 	hasher       atomic.Pointer[limitkey.Hasher]
 	keySecret    string
 	std          *standing    // reputation tokens (abuse.token)
@@ -154,6 +156,10 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 	if err := rt.shareLiveRules(cfg); err != nil {
 		rt.Close()
 		return nil, fmt.Errorf("rules: %w", err)
+	}
+	if err := rt.openKeyStore(cfg); err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("limit_store: %w", err)
 	}
 	return rt, nil
 }
@@ -315,6 +321,9 @@ func (rt *Router) Admission() *ratelimit.Admission { return rt.adm }
 func (rt *Router) Close() error {
 	if rt.rulesFleet != nil {
 		rt.rulesFleet.Close()
+	}
+	if rt.keys != nil {
+		rt.keys.s.Close()
 	}
 	rt.checker.Close()
 	rt.adm.Close()
