@@ -78,16 +78,16 @@ type Router struct {
 	// keyedBuckets are the keyed policies' buckets (keyed.go), hasher
 	// what their keys are hashed with; both change under updateMu.
 	keyedBuckets map[keyedID]*limitkey.Buckets
-	// keys decides keyed buckets through limit_store (keyedstore.go); nil without.
-	keys *keyStore
 	hasher       atomic.Pointer[limitkey.Hasher]
 	keySecret    string
-	std          *standing    // reputation tokens (abuse.token)
-	ch           *challenger  // abuse.challenge; nil when off
-	decisions    decisionRing // recent refusals, for the explain API
-	checker      *health.Checker
-	heartbeat    *health.Heartbeat
-	updateMu     sync.Mutex // serialises Update
+	// keys decides keyed buckets through limit_store (keyedstore.go); nil without.
+	keys      *keyStore
+	std       *standing    // reputation tokens (abuse.token)
+	ch        *challenger  // abuse.challenge; nil when off
+	decisions decisionRing // recent refusals, for the explain API
+	checker   *health.Checker
+	heartbeat *health.Heartbeat
+	updateMu  sync.Mutex // serialises Update
 }
 
 // table is one generation of the configuration, compiled. It is never mutated
