@@ -199,3 +199,13 @@ func (v *validator) limitKeys() {
 		}
 	}
 }
+
+// inspectBodies checks routes[].inspect_body: the body is read ahead, so
+// it needs server.body_buffer.
+func (v *validator) inspectBodies() {
+	for i := range v.c.Routes {
+		if v.c.Routes[i].InspectBody && v.c.Server.BodyBuffer == 0 {
+			v.fail(fmt.Sprintf("routes[%d].inspect_body", i), "needs server.body_buffer (the body is read ahead to inspect it)")
+		}
+	}
+}

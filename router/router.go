@@ -268,6 +268,7 @@ func (rt *Router) compileRoutes(cfg *config.Config, t *table) (map[keyedID]*limi
 				rte.keyed = rt.withFailures(cfg, rte.keyed, rte.name, keyed)
 			}
 		}
+		rte.inspect = inspectOf(cfg, rc, rte.keyed)
 		t.routes = append(t.routes, rte)
 	}
 	return keyed, nil

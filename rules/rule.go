@@ -62,6 +62,7 @@ type Rule struct {
 	action  Action
 	prg     cel.Program
 	pre     prefilter
+	body    bool              // reads request.json or request.form
 	limit   *limitkey.Buckets // action limit
 	stats   *Counters
 }
@@ -105,6 +106,9 @@ func (c *Counters) PerSecond(now time.Time) uint64 {
 	return 0
 }
 
+// ReadsBody reports whether the rule reads request.json or request.form.
+func (r *Rule) ReadsBody() bool { return r.body }
+
 // Counters returns the rule's counters.
 func (r *Rule) Counters() *Counters { return r.stats }
 
@@ -119,5 +123,6 @@ func compileRule(c config.Rule) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Rule{Rule: c, action: actionOf(c.Action), prg: prg, pre: extractPrefilter(ast.NativeRep().Expr())}, nil
+	return &Rule{Rule: c, action: actionOf(c.Action), prg: prg, pre: extractPrefilter(ast.NativeRep().Expr()),
+		body: readsBody(ast)}, nil
 }
