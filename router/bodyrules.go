@@ -10,10 +10,10 @@ import (
 )
 
 // inspectOf is how much of a body rules may read on route rc: its keyed
-// policy's max_inspect_bytes when the key is a body's, else with
+// policy's max_inspect_bytes when the key reads the body, else with
 // inspect_body the route's policy's (16 KiB without one); 0: none.
 func inspectOf(cfg *config.Config, rc *config.Route, k *keyedLimit) int {
-	if k != nil && k.spec.Body() {
+	if k != nil && k.readsBody() {
 		return k.inspect
 	}
 	if !rc.InspectBody {

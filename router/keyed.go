@@ -8,6 +8,7 @@ import (
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/limitkey"
 	"github.com/bulwark-router/bulwark/ratelimit"
+	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -27,6 +28,8 @@ type keyedLimit struct {
 	// rates of buckets and fails, for the limit store (keyedstore.go).
 	perSec, failPerSec float64
 	burst, failBurst   int
+	// expr computes the key (limits.POLICY.key: expr:...); nil otherwise.
+	expr *rules.KeyExpr
 }
 
 type keyedID struct {
@@ -56,8 +59,14 @@ func (rt *Router) keyedFor(cfg *config.Config, name string, keep map[keyedID]*li
 		b = limitkey.NewBuckets(id.perSec, id.burst)
 	}
 	keep[id] = b
-	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b,
+	k := &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b,
 		perSec: id.perSec, burst: id.burst}
+	if spec.Kind == limitkey.Expr {
+		if k.expr, err = rules.CompileKey(spec.Name); err != nil {
+			return nil // config validation compiled it already
+		}
+	}
+	return k
 }
 
 // withFailures returns k counting auth failures per value for route
@@ -111,13 +120,19 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 		key = h.Sum(k.policy, p.String())
 	default:
 		var body []byte
-		if k.spec.Body() && st.bs != nil {
+		if k.readsBody() && st.bs != nil {
 			body = st.bs.held.b
 			if len(body) > k.inspect {
 				body = body[:k.inspect]
 			}
 		}
-		v, res := limitkey.Extract(k.spec, r.Header, r.URL.RawQuery, body)
+		var v string
+		var res limitkey.Result
+		if k.expr != nil {
+			v, res = rt.exprKey(k, r, st, body)
+		} else {
+			v, res = limitkey.Extract(k.spec, r.Header, r.URL.RawQuery, body)
+		}
 		switch res {
 		case limitkey.Duplicate:
 			return http.StatusBadRequest
@@ -165,4 +180,23 @@ func (rt *Router) refuseKeyed(st *requestState, code int) {
 	}
 	st.w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st.ruleWait)))
 	rt.refuse(st, stats.RateLimit, code)
+}
+
+// readsBody reports whether k's key is read from the body: json:, form:,
+// or an expression reading request.json or request.form.
+func (k *keyedLimit) readsBody() bool {
+	return k.spec.Body() || k.expr != nil && k.expr.ReadsBody()
+}
+
+// exprKey is the value of k's expression key for r (body: the start of
+// its body when the expression reads it).
+func (rt *Router) exprKey(k *keyedLimit, r *http.Request, st *requestState, body []byte) (string, limitkey.Result) {
+	req := &rules.Request{Method: r.Method, Host: r.Host, Path: st.path,
+		Header: r.Header, RawQuery: r.URL.RawQuery, BodySize: r.ContentLength,
+		Client: st.client, Classify: rt.classify, Verified: st.hasToken || st.verified, Body: body}
+	v, ok := k.expr.Value(req)
+	if !ok {
+		return "", limitkey.Missing
+	}
+	return limitkey.Normalize(k.spec, v)
 }

@@ -33,3 +33,18 @@ func FuzzJSONFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzKeyExpr: any text either fails to compile as a key or gives a key
+// whose evaluation does not panic.
+func FuzzKeyExpr(f *testing.F) {
+	for _, s := range []string{`request.json["user"]`, `client.ip + request.path`, `1 + 1`, `request.form[?"a"].orValue("")`} {
+		f.Add(s, []byte(`{"user":"a"}`))
+	}
+	f.Fuzz(func(t *testing.T, expr string, body []byte) {
+		k, err := CompileKey(expr)
+		if err != nil {
+			return
+		}
+		k.Value(&Request{Method: "POST", Path: "/", Body: body})
+	})
+}

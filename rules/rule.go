@@ -16,7 +16,10 @@ import (
 	"github.com/bulwark-router/bulwark/config"
 )
 
-func init() { config.SetExprChecker(CheckExpr) }
+func init() {
+	config.SetExprChecker(CheckExpr)
+	config.SetKeyExprChecker(CheckKeyExpr)
+}
 
 // Action is what a matched rule does.
 type Action uint8
