@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/bulwark-router/bulwark/ratelimit/redisstore"
 	"github.com/bulwark-router/bulwark/stats"
 	"go.uber.org/zap"
 )
@@ -105,6 +106,11 @@ func (a *Admission) Admit(now time.Time, client netip.Addr, p *Policy) Decision 
 			return a.untrackedAdmit(s, d, k, lp, st, t)
 		}
 		a.attack.newClients.Add(1)
+		if a.fleet != nil {
+			d = a.admitTracked(s, e, k, lp, st, t, d, &sh)
+			a.askRep(k) // its standing at other routers (fleetrep.go)
+			return d
+		}
 	}
 	return a.admitTracked(s, e, k, lp, st, t, d, &sh)
 }
@@ -267,6 +273,8 @@ func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool
 	}
 	fail := auth && ab.authFailure(status)
 	t := a.ns(now)
+	var rep redisstore.Rep
+	var share bool
 	s.mu.Lock()
 	s.inflight.Add(-1)
 	e := s.find(h, k)
@@ -276,6 +284,9 @@ func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool
 		}
 		e.note(status)
 		e.noteCalm(a.press.since.Load())
+		if a.fleet != nil {
+			rep, share = a.repToShare(e, t, ab)
+		}
 	}
 	var ev banEvent
 	if fail && e == nil {
@@ -285,6 +296,9 @@ func (a *Admission) Done(now time.Time, client netip.Addr, status int, auth bool
 		ev = authFailure(e, t, ab)
 	}
 	s.mu.Unlock()
+	if share {
+		a.shareRep(k, rep)
+	}
 	if ev.until != 0 {
 		a.logBan(k, ev, t)
 	}

@@ -45,6 +45,8 @@ func (a *Admission) openStore(c *config.LimitStore) error {
 	a.fleet = f
 	s.OnDue(a.dueShared)
 	s.Watch(a.applyShared)
+	a.shareRevocations(s)
+	a.openRep(s)
 	return nil
 }
 

@@ -6,10 +6,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/internal/redistest"
 	"github.com/bulwark-router/bulwark/internal/testutil"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(redistest.Main(m)) }
 
 // loginLimit is the limit policy the tests' rules name.
 const loginLimit = "limits:\n  login: {rate: 1/s, burst: 2}\n"

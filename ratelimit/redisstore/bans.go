@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,16 +67,20 @@ func (s *Store) send(msg string) error {
 	if isCount(msg) {
 		return s.sendCount(f)
 	}
+	if isRep(msg) {
+		return s.sendRep(f)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	// A ban or a lift resets the client's counts toward a ban. The keys
-	// share the client's slot; the announcement goes to every node.
+	// A ban or a lift resets the client's counts toward a ban, and a ban
+	// its standing. The keys share the client's slot; the announcement
+	// goes to every node.
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		switch f[0] {
 		case "b":
 			ms, _ := strconv.ParseInt(f[2], 10, 64)
 			p.Set(ctx, clientKey(banPrefix, f[5]), f[3]+" "+f[4], time.Duration(ms)*time.Millisecond)
-			p.Del(ctx, clientKey(strikePrefix, f[5]), clientKey(authPrefix, f[5]))
+			p.Del(ctx, clientKey(strikePrefix, f[5]), clientKey(authPrefix, f[5]), RepKey(f[5]))
 		case "l":
 			p.Del(ctx, clientKey(banPrefix, f[2]), clientKey(strikePrefix, f[2]), clientKey(authPrefix, f[2]))
 		}
@@ -144,43 +147,12 @@ func (s *Store) parse(msg string) (Ban, bool) {
 // catchUp applies every ban key in the store (on every primary of a
 // cluster).
 func (s *Store) catchUp(apply func(Ban)) {
-	ctx := context.Background()
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		it := c.Scan(ctx, 0, banPrefix+"*", 256).Iterator()
-		for it.Next(ctx) {
-			key := it.Val()
-			p := c.Pipeline()
-			get, ttl := p.Get(ctx, key), p.PTTL(ctx, key)
-			if _, err := p.Exec(ctx); err != nil {
-				continue // expired between SCAN and GET
-			}
-			var level, auth int
-			if f := strings.Fields(get.Val()); len(f) == 2 {
-				level, _ = strconv.Atoi(f[0])
-				auth, _ = strconv.Atoi(f[1])
-			}
-			if d := ttl.Val(); d > 0 {
-				apply(Ban{Client: untag(banPrefix, key), For: d, Level: level, Auth: auth == 1})
-			}
+	s.forEachKey(banPrefix, func(key, val string, ttl time.Duration) {
+		var level, auth int
+		if f := strings.Fields(val); len(f) == 2 {
+			level, _ = strconv.Atoi(f[0])
+			auth, _ = strconv.Atoi(f[1])
 		}
-		return it.Err()
-	}
-	var err error
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		// ForEachMaster scans the primaries at once; apply runs one
-		// call at a time, after.
-		var mu sync.Mutex
-		var found []Ban
-		each := apply
-		apply = func(b Ban) { mu.Lock(); found = append(found, b); mu.Unlock() }
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-		for _, b := range found {
-			each(b)
-		}
-	} else {
-		err = scan(ctx, s.rdb)
-	}
-	if err != nil {
-		s.fail(err)
-	}
+		apply(Ban{Client: untag(banPrefix, key), For: ttl, Level: level, Auth: auth == 1})
+	})
 }

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,11 +17,12 @@ const batchers = 2
 
 // call is one decision waiting for its batch.
 type call struct {
-	keys []string
-	args []any
-	res  Result
-	err  error
-	done chan struct{} // closed when res and err are set
+	keys  []string
+	args  []any
+	res   Result
+	err   error
+	taken atomic.Bool   // a batcher took it: done closes within its timeout
+	done  chan struct{} // closed when res and err are set
 }
 
 // batch sends queued decisions, up to maxBatch per round trip, until Close.
@@ -35,12 +37,14 @@ func (s *Store) batch() {
 		case <-s.stop:
 			return
 		case c := <-s.calls:
+			c.taken.Store(true)
 			calls = append(calls[:0], c)
 		}
 	more:
 		for len(calls) < maxBatch {
 			select {
 			case c := <-s.calls:
+				c.taken.Store(true)
 				calls = append(calls, c)
 			default:
 				break more
@@ -115,8 +119,11 @@ func result(cmd *redis.Cmd) (Result, error) {
 		Remaining: int(v[3]), Reset: time.Duration(v[4])}, nil
 }
 
-// takeBatched queues one decision and waits for its batch, at most the
-// timeout (its batch may still be in flight then; its answer is dropped).
+// takeBatched queues one decision and waits for its batch. A decision no
+// batcher took within the timeout fails as busy (it may still be sent
+// later; its answer is dropped); one a batcher took waits for its batch,
+// which ends within the timeout of its start and has counted its own
+// failure (a hung store is counted as timeouts, once per batch).
 func (s *Store) takeBatched(keys []string, args []any) (Result, error) {
 	c := &call{keys: keys, args: args, done: make(chan struct{})}
 	t := time.NewTimer(s.timeout)
@@ -133,6 +140,10 @@ func (s *Store) takeBatched(keys []string, args []any) (Result, error) {
 	case <-c.done:
 		return c.res, c.err
 	case <-t.C:
+		if c.taken.Load() {
+			<-c.done
+			return c.res, c.err
+		}
 		s.fail(errBusy)
 		return Result{}, errBusy
 	}

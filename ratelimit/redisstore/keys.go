@@ -27,10 +27,11 @@ import "strings"
 //     bulwark:ban:{CLIENT}            ban: "<level> <auth 0|1>", TTL = the ban
 //     bulwark:strike:{CLIENT}         strikes toward a ban, TTL = abuse.ban.within
 //     bulwark:auth:{CLIENT}           auth failures, TTL = abuse.auth_failures.within
-//     bulwark:rep:{CLIENT}            reputation standing (a hash; reputation issue)
+//     bulwark:rep:{CLIENT}            reputation standing (a hash, see rep.go)
 //     bulwark:revoked:{TOKEN}         a revoked token id, TTL = the token's life left
-//     bulwark:rules                   live rules (a hash NAME → rule JSON)
-//     bulwark:bans, bulwark:rules:changed  pub/sub channels
+//     bulwark:rules                   reserved (PutRule/Rules, unused)
+//     bulwark:{rules}:live, :version  live rules (package rules; one slot)
+//     bulwark:bans, bulwark:rules:changed, bulwark:revoked  pub/sub channels
 const (
 	bucketPrefix  = "bulwark:rl:"
 	banPrefix     = "bulwark:ban:"
@@ -41,6 +42,8 @@ const (
 	rulesKey      = "bulwark:rules"
 	banChannel    = "bulwark:bans"
 	rulesChannel  = "bulwark:rules:changed"
+	// revokedChannel is a channel, no key: "bulwark:revoked:" prefixes keys.
+	revokedChannel = "bulwark:revoked"
 )
 
 // tag wraps s as a hash tag. Braces inside s would end the tag early, so

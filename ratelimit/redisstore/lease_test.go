@@ -13,7 +13,8 @@ import (
 // the background. The lease never holds more than one slice.
 func TestLeasePrefetch(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newStoreCfg(t, &config.LimitStore{URL: srv.URL()})                                        // 250ms: a loaded machine's first dial
+	// Default timeout, 250ms: a loaded machine's first dial.
+	s := newStoreCfg(t, &config.LimitStore{URL: srv.URL()})
 	b := Bucket{Key: "prefetch", Interval: int64(time.Millisecond), Tolerance: int64(time.Second)} // 1000/s, burst 1000
 	l := &Lease{}
 	now := int64(1e12)

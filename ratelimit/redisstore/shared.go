@@ -53,23 +53,6 @@ func (s *Store) Rep(client string) (map[string]string, error) {
 	return m, err
 }
 
-// Revoke revokes token (an id) for ttl (the token's life left).
-func (s *Store) Revoke(token string, ttl time.Duration) error {
-	return s.do(func(ctx context.Context) error {
-		return s.rdb.Set(ctx, RevokedKey(token), "1", max(ttl, time.Millisecond)).Err()
-	})
-}
-
-// Revoked reports whether token was revoked.
-func (s *Store) Revoked(token string) (bool, error) {
-	var n int64
-	err := s.do(func(ctx context.Context) (err error) {
-		n, err = s.rdb.Exists(ctx, RevokedKey(token)).Result()
-		return err
-	})
-	return n == 1, err
-}
-
 // PutRule stores live rule name (its encoding is the caller's) and tells
 // the fleet; rule "" deletes it.
 func (s *Store) PutRule(name, rule string) error {

@@ -74,7 +74,9 @@ type Store struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	watching  atomic.Bool
-	due       func(client string, auth bool) // OnDue
+	due       func(client string, auth bool)           // OnDue
+	repGot    func(client string, r Rep, replace bool) // OnRep
+	repAsks   chan repAsk                              // AskRep, nil before OnRep
 
 	ops        atomic.Uint64 // decision operations sent (Ops)
 	prefetches chan prefetch // lease mode's background renewals
