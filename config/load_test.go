@@ -95,7 +95,7 @@ server:
 		`routes[0].match.path: must start with / (line 10)`,
 		`routes[0].backend: unknown backend "verfier" (did you mean "verifier"?) (line 11)`,
 		`routes[1].limit: unknown limit policy "strict" (line 13)`,
-		`routes[1].colour: unknown key (known: abuse, backend, headers, limit, match, rewrite_prefix, stats, strip_prefix, timeouts) (line 14)`,
+		`routes[1].colour: unknown key (known: abuse, backend, headers, inspect_body, limit, match, rewrite_prefix, stats, strip_prefix, timeouts) (line 14)`,
 		`limits.default.rate: invalid rate "20" (want N/s, N/m or N/h, e.g. 20/s) (line 16)`,
 		`server.max_body_bytes: invalid size "-3" (want e.g. 512, 16KiB, 1MiB) (line 18)`,
 		`server.body_buffer: must be between 0 and 16MiB (line 19)`,

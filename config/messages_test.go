@@ -25,7 +25,7 @@ func TestConfigMessages(t *testing.T) {
 			`routes[0].backend: unknown backend "ap" (did you mean "app"?) (line 4)`},
 		{"unknown key near a known one",
 			app + "routes:\n  - {bakend: app}\n",
-			`routes[0].bakend: unknown key (did you mean "backend"? known: abuse, backend, headers, limit, match, rewrite_prefix, stats, strip_prefix, timeouts) (line 4)` + "\n" +
+			`routes[0].bakend: unknown key (did you mean "backend"? known: abuse, backend, headers, inspect_body, limit, match, rewrite_prefix, stats, strip_prefix, timeouts) (line 4)` + "\n" +
 				`routes[0].backend: required`},
 		{"unknown key far from all",
 			app + "routes:\n  - backend: app\ncolour: blue\n",

@@ -16,7 +16,7 @@ func TestPrefixMessages(t *testing.T) {
 		{"rewrite of nothing", "  - {backend: app, rewrite_prefix: /v2}\n",
 			`routes[0].rewrite_prefix: nothing to replace: set strip_prefix or match.path_prefix (line 4)`},
 		{"typo", "  - {backend: app, strip_prefx: /api}\n",
-			`routes[0].strip_prefx: unknown key (did you mean "strip_prefix"? known: abuse, backend, headers, limit, match, rewrite_prefix, stats, strip_prefix, timeouts) (line 4)`},
+			`routes[0].strip_prefx: unknown key (did you mean "strip_prefix"? known: abuse, backend, headers, inspect_body, limit, match, rewrite_prefix, stats, strip_prefix, timeouts) (line 4)`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load([]byte(app + tt.give))

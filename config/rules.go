@@ -183,8 +183,10 @@ const DefaultMaxInspectBytes = 16 << 10
 func (v *validator) limitKeys() {
 	for name, p := range v.c.Limits {
 		path := "limits." + name
-		if p.Key != "" && !limitKeyRE.MatchString(p.Key) {
-			v.fail(path+".key", "invalid key %q (want client, network, header:NAME, cookie:NAME, query:NAME, json:FIELD or form:FIELD)", p.Key)
+		if e, ok := strings.CutPrefix(p.Key, "expr:"); ok {
+			v.keyExpr(path+".key", e)
+		} else if p.Key != "" && !limitKeyRE.MatchString(p.Key) {
+			v.fail(path+".key", "invalid key %q (want client, network, header:NAME, cookie:NAME, query:NAME, json:FIELD, form:FIELD or expr:EXPRESSION)", p.Key)
 		}
 		switch p.KeyFold {
 		case "", "lower":
@@ -196,6 +198,38 @@ func (v *validator) limitKeys() {
 		}
 		if (strings.HasPrefix(p.Key, "json:") || strings.HasPrefix(p.Key, "form:")) && v.c.Server.BodyBuffer == 0 {
 			v.fail(path+".key", "a body key needs server.body_buffer (the body is read ahead to inspect it)")
+		}
+	}
+}
+
+// inspectBodies checks routes[].inspect_body: the body is read ahead, so
+// it needs server.body_buffer.
+func (v *validator) inspectBodies() {
+	for i := range v.c.Routes {
+		if v.c.Routes[i].InspectBody && v.c.Server.BodyBuffer == 0 {
+			v.fail(fmt.Sprintf("routes[%d].inspect_body", i), "needs server.body_buffer (the body is read ahead to inspect it)")
+		}
+	}
+}
+
+var keyExprChecker atomic.Pointer[ExprChecker]
+
+// SetKeyExprChecker installs the compiler that validates expr: limit keys
+// (package rules does, when it is linked in).
+func SetKeyExprChecker(f ExprChecker) { keyExprChecker.Store(&f) }
+
+// keyExpr checks an expr: key's expression found at path p.
+func (v *validator) keyExpr(p, e string) {
+	switch {
+	case strings.TrimSpace(e) == "":
+		v.fail(p, "expr: wants an expression")
+	case len(e) > maxRuleExpr:
+		v.fail(p, "expression longer than %d bytes", maxRuleExpr)
+	default:
+		if f := keyExprChecker.Load(); f != nil {
+			if err := (*f)(e); err != nil {
+				v.fail(p, "expr: %v", err)
+			}
 		}
 	}
 }

@@ -209,6 +209,10 @@ type Route struct {
 	// Abuse "auth" makes responses count toward abuse.auth_failures.
 	Abuse string     `yaml:"abuse"`
 	Stats RouteStats `yaml:"stats"`
+	// InspectBody lets rules read the body's fields (request.json,
+	// request.form) on this route, up to limits.POLICY.max_inspect_bytes
+	// (16 KiB without a policy). Default false: rules see empty maps.
+	InspectBody bool `yaml:"inspect_body"`
 	// Timeouts override the backend's for this route.
 	Timeouts RouteTimeouts `yaml:"timeouts"`
 	// Headers edit the request the backend gets and the backend's answer.

@@ -23,6 +23,7 @@ func (c *Config) Validate() Errors {
 	v.limits()
 	v.rules()
 	v.limitKeys()
+	v.inspectBodies()
 	v.abuse()
 	v.misc()
 	sortErrors(v.errs)

@@ -54,6 +54,12 @@ func Extract(spec Spec, h http.Header, rawQuery string, body []byte) (string, Re
 	if res != Found {
 		return "", res
 	}
+	return Normalize(spec, v)
+}
+
+// Normalize is how a found value becomes a key: trimmed, cut at 1 KiB,
+// folded with spec.Fold; an empty one is Missing.
+func Normalize(spec Spec, v string) (string, Result) {
 	v = strings.TrimSpace(v)
 	if len(v) > maxValue {
 		v = v[:maxValue]

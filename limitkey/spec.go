@@ -16,6 +16,7 @@ const (
 	Query               // a query parameter's value
 	JSON                // a top-level field of a JSON body
 	Form                // a field of a form body
+	Expr                // a rule expression's string result (package rules evaluates it)
 )
 
 // Spec is a parsed limits.POLICY.key.
@@ -32,8 +33,11 @@ func (s Spec) Body() bool { return s.Kind == JSON || s.Kind == Form }
 // the client or its network.
 func (s Spec) Keyed() bool { return s.Kind >= Header }
 
+// MaxExpr bounds an expr: key's expression.
+const MaxExpr = 4 << 10
+
 // ParseSpec parses a key: client, network, header:NAME, cookie:NAME,
-// query:NAME, json:FIELD or form:FIELD ("" is client).
+// query:NAME, json:FIELD, form:FIELD or expr:EXPRESSION ("" is client).
 func ParseSpec(s string) (Spec, error) {
 	switch s {
 	case "", "client":
@@ -41,9 +45,15 @@ func ParseSpec(s string) (Spec, error) {
 	case "network":
 		return Spec{Kind: Network}, nil
 	}
+	if e, ok := strings.CutPrefix(s, "expr:"); ok {
+		if strings.TrimSpace(e) == "" || len(e) > MaxExpr {
+			return Spec{}, fmt.Errorf("invalid key %q (expr: wants an expression of at most %d bytes)", s, MaxExpr)
+		}
+		return Spec{Kind: Expr, Name: e}, nil
+	}
 	kind, name, ok := strings.Cut(s, ":")
 	if !ok || name == "" || len(name) > 128 || strings.ContainsAny(name, " \t\r\n") {
-		return Spec{}, fmt.Errorf("invalid key %q (want client, network, header:NAME, cookie:NAME, query:NAME, json:FIELD or form:FIELD)", s)
+		return Spec{}, fmt.Errorf("invalid key %q (want client, network, header:NAME, cookie:NAME, query:NAME, json:FIELD, form:FIELD or expr:EXPRESSION)", s)
 	}
 	switch kind {
 	case "header":
@@ -57,5 +67,5 @@ func ParseSpec(s string) (Spec, error) {
 	case "form":
 		return Spec{Kind: Form, Name: name}, nil
 	}
-	return Spec{}, fmt.Errorf("invalid key %q (want client, network, header:NAME, cookie:NAME, query:NAME, json:FIELD or form:FIELD)", s)
+	return Spec{}, fmt.Errorf("invalid key %q (want client, network, header:NAME, cookie:NAME, query:NAME, json:FIELD, form:FIELD or expr:EXPRESSION)", s)
 }

@@ -44,6 +44,9 @@ type stateRecord struct {
 	BanAgo   int64  `json:"ban_ago_s,omitempty"` // since the last ban ended (escalation memory)
 	BanLevel uint8  `json:"ban_level,omitempty"`
 	BanAuth  bool   `json:"ban_auth,omitempty"`
+	// An operator's ban: its reason and who made it (admin API).
+	BanReason string `json:"ban_reason,omitempty"`
+	BanBy     string `json:"ban_by,omitempty"`
 }
 
 // WithStateFile keeps bans, reputation and revocations in path across
@@ -108,6 +111,9 @@ func (a *Admission) SaveState() error {
 				Good: e.good, Bad: e.bad, Flags: e.flags & keepFlags, BanLevel: e.banLevel, BanAuth: e.flags&banAuth != 0}
 			if e.banUntil > t && e.flags&banDry == 0 {
 				r.BanLeft = (e.banUntil - t + 1e9 - 1) / 1e9
+				if n, ok := a.manual.lookup(e.k, e.banUntil); ok {
+					r.BanReason, r.BanBy = n.reason, n.by
+				}
 			} else if e.banLevel > 0 {
 				r.BanAgo = (t - e.banUntil) / 1e9
 			}
@@ -190,6 +196,9 @@ func (a *Admission) loadState() error {
 			switch {
 			case r.BanLeft > 0:
 				e.banUntil = t + min(r.BanLeft, int64(ab.banMax/1e9))*1e9
+				if r.BanBy != "" || r.BanReason != "" {
+					a.manual.note(k, manualNote{until: e.banUntil, reason: r.BanReason, by: r.BanBy}, t)
+				}
 			case r.BanLevel > 0:
 				e.banUntil = max(t-r.BanAgo*1e9, 1)
 			}

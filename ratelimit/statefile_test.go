@@ -32,6 +32,10 @@ abuse:
 	}
 	h.Revocations().Revoke(42, t0.Add(time.Hour))
 	h.clk.Set(t0.Add(20 * time.Second))
+	op := netip.MustParseAddr("198.51.100.9")
+	if _, err := h.Ban(op, 5*time.Minute, "scraper", "alice"); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.Close(); err != nil { // the drain writes the file
 		t.Fatal(err)
 	}
@@ -54,5 +58,14 @@ abuse:
 	}
 	if !h2.Revocations().Revoked(42, t0.Add(time.Minute)) {
 		t.Fatal("revocation lost")
+	}
+	var got *BanInfo
+	for _, b := range h2.Bans() {
+		if b.Client == op {
+			got = &b
+		}
+	}
+	if got == nil || got.Why != "admin" || got.Reason != "scraper" || got.By != "alice" {
+		t.Fatalf("an operator's ban after the restart: %+v, want its reason and author kept", got)
 	}
 }

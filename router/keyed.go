@@ -8,6 +8,7 @@ import (
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/limitkey"
 	"github.com/bulwark-router/bulwark/ratelimit"
+	"github.com/bulwark-router/bulwark/rules"
 	"github.com/bulwark-router/bulwark/stats"
 )
 
@@ -24,6 +25,11 @@ type keyedLimit struct {
 	// (abuse.auth_failures.max within .within); nil when not counted.
 	fails    *limitkey.Buckets
 	statuses []int
+	// rates of buckets and fails, for the limit store (keyedstore.go).
+	perSec, failPerSec float64
+	burst, failBurst   int
+	// expr computes the key (limits.POLICY.key: expr:...); nil otherwise.
+	expr *rules.KeyExpr
 }
 
 type keyedID struct {
@@ -46,7 +52,14 @@ func (rt *Router) keyedFor(cfg *config.Config, name string, keep map[keyedID]*li
 	spec.Fold = p.KeyFold == "lower"
 	id := keyedID{name, p.Key, p.KeyFold, p.Rate.PerSecond(), p.Burst}
 	b := rt.bucketsFor(id, keep)
-	return &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b}
+	k := &keyedLimit{policy: name, spec: spec, inspect: int(p.MaxInspectBytes), dryRun: p.DryRun, buckets: b,
+		perSec: id.perSec, burst: id.burst}
+	if spec.Kind == limitkey.Expr {
+		if k.expr, err = rules.CompileKey(spec.Name); err != nil {
+			return nil // config validation compiled it already
+		}
+	}
+	return k
 }
 
 // bucketsFor returns id's buckets: the running ones, so a reload keeps
@@ -75,6 +88,7 @@ func (rt *Router) withFailures(cfg *config.Config, k *keyedLimit, route string, 
 	b := rt.bucketsFor(id, keep)
 	kk := *k
 	kk.fails, kk.statuses = b, af.Statuses
+	kk.failPerSec, kk.failBurst = id.perSec, id.burst
 	return &kk
 }
 
@@ -87,7 +101,7 @@ func (rt *Router) countKeyFailure(st *requestState, code int, end time.Time) {
 	k := st.route.keyed
 	for _, s := range k.statuses {
 		if s == code {
-			k.fails.Take(st.failKey, end.UnixNano())
+			rt.takeKeyFailure(k, st.failKey, end)
 			return
 		}
 	}
@@ -107,13 +121,19 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 		key = h.Sum(k.policy, p.String())
 	default:
 		var body []byte
-		if k.spec.Body() && st.bs != nil {
+		if k.readsBody() && st.bs != nil {
 			body = st.bs.held.b
 			if len(body) > k.inspect {
 				body = body[:k.inspect]
 			}
 		}
-		v, res := limitkey.Extract(k.spec, r.Header, r.URL.RawQuery, body)
+		var v string
+		var res limitkey.Result
+		if k.expr != nil {
+			v, res = rt.exprKey(k, r, st, body)
+		} else {
+			v, res = limitkey.Extract(k.spec, r.Header, r.URL.RawQuery, body)
+		}
 		switch res {
 		case limitkey.Duplicate:
 			return http.StatusBadRequest
@@ -129,7 +149,7 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 				// Too many failures on the value: strangers are
 				// refused until they age out; its known clients are not.
 				st.failKey = h.Sum("auth "+k.policy, v)
-				if !known && k.fails.Empty(st.failKey, start.UnixNano()) && !k.dryRun {
+				if !known && !k.dryRun && rt.keyFailuresSpent(k, st.failKey, start) {
 					return http.StatusForbidden
 				}
 			}
@@ -140,7 +160,7 @@ func (rt *Router) admitKeyed(k *keyedLimit, r *http.Request, st *requestState, s
 			key = h.Sum(k.policy, v)
 		}
 	}
-	ok, wait := k.buckets.Take(key, start.UnixNano())
+	ok, wait := rt.takeKey(k, key, start)
 	if ok || k.dryRun {
 		return 0
 	}
@@ -161,4 +181,23 @@ func (rt *Router) refuseKeyed(st *requestState, code int) {
 	}
 	st.w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st.ruleWait)))
 	rt.refuse(st, stats.RateLimit, code)
+}
+
+// readsBody reports whether k's key is read from the body: json:, form:,
+// or an expression reading request.json or request.form.
+func (k *keyedLimit) readsBody() bool {
+	return k.spec.Body() || k.expr != nil && k.expr.ReadsBody()
+}
+
+// exprKey is the value of k's expression key for r (body: the start of
+// its body when the expression reads it).
+func (rt *Router) exprKey(k *keyedLimit, r *http.Request, st *requestState, body []byte) (string, limitkey.Result) {
+	req := &rules.Request{Method: r.Method, Host: r.Host, Path: st.path,
+		Header: r.Header, RawQuery: r.URL.RawQuery, BodySize: r.ContentLength,
+		Client: st.client, Classify: rt.classify, Verified: st.hasToken || st.verified, Body: body}
+	v, ok := k.expr.Value(req)
+	if !ok {
+		return "", limitkey.Missing
+	}
+	return limitkey.Normalize(k.spec, v)
 }

@@ -18,12 +18,14 @@ import (
 const pressureHold = int64(time.Second)
 
 // Priority ranks, lower first, from the client's class and score (see
-// ratelimit.Score). Verified, new and suspect clients are below known: they
-// share new_client_share of a saturated backend, verified ones first.
+// ratelimit.Score). Proven, verified, new and suspect clients are below
+// known: they share new_client_share of a saturated backend, proven ones
+// first.
 const (
 	rankAllow   = iota
 	rankRegular // served well before the pressure began
 	rankKnown
+	rankProven   // new, and solved a challenge on this request (a nonce)
 	rankVerified // new, but with a score a stranger does not have
 	rankNew
 	rankSuspect
@@ -168,7 +170,7 @@ func (q *admitQueue) setShare(share float64) {
 
 // belowKnown reports whether rank is a verified, new or suspect client's:
 // below the known ones, which new_client_share holds back under pressure.
-func belowKnown(rank int) bool { return rank >= rankVerified }
+func belowKnown(rank int) bool { return rank >= rankProven }
 
 // shareApplies reports whether new clients are held to their share at t:
 // the backend is under pressure and known clients are using it. Called with
@@ -193,18 +195,25 @@ func (q *admitQueue) enter(rank int, t int64) (queueVerdict, *waiter) {
 	low := q.priority && belowKnown(rank)
 	q.handOff(t) // waiters first; a no-op when nobody waits
 	// Waiters left with a slot free are new clients held to their share.
+	// A stranger that solved a challenge waits for the share's next slot
+	// where others are turned away: a flood of plain strangers, arriving
+	// faster, would otherwise take every slot the share frees.
+	proven := rank == rankProven
 	if q.inFlight < q.max && (q.nWaiting == 0 || !low) {
-		if low && q.shareApplies(t) && q.newInFlight >= q.newCap {
+		full := low && q.shareApplies(t) && q.newInFlight >= q.newCap
+		if !full {
+			q.take(rank)
+			return granted, nil
+		}
+		if !proven {
 			q.pressureAt = t
 			return q.refuse()
 		}
-		q.take(rank)
-		return granted, nil
 	}
 	q.pressureAt = t
 	// A full share still makes room for a better-ranked stranger (one
-	// that proved it keeps cookies) by turning away a worse one's wait.
-	if low && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap &&
+	// with some good answers and age) by turning away a worse one's wait.
+	if low && !proven && q.shareApplies(t) && q.newInFlight+q.newWaiting >= q.newCap &&
 		!(rank == rankVerified && q.displace(rank)) {
 		return q.refuse()
 	}
@@ -336,4 +345,12 @@ func (q *admitQueue) acquire(ctx context.Context, rank int, now func() time.Time
 		return true, now().Sub(start), nil
 	}
 	return false, now().Sub(start), err
+}
+
+// pressureWait is the wait in the queue that is a sign of pressure: half
+// of max_wait. Shorter waits are a busy app's ordinary bursts, not a
+// flood (counted as pressure, they would keep a merely busy router under
+// pressure for good, and nobody would ever become a regular).
+func (q *admitQueue) pressureWait() time.Duration {
+	return max(q.maxWait/2, time.Nanosecond)
 }

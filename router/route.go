@@ -17,7 +17,10 @@ type route struct {
 	policy  string            // limit policy name; "" for none
 	limit   *ratelimit.Policy // nil: no rate limit
 	keyed   *keyedLimit       // the policy's buckets belong to a value of the request (keyed.go)
-	auth    bool              // responses count toward abuse.auth_failures
+	// inspect is how much of the body rules may read (routes[].inspect_body
+	// or a body key; bodyrules.go); 0: none.
+	inspect int
+	auth    bool // responses count toward abuse.auth_failures
 	// responseTimeout replaces the backend's response_timeout; 0: none.
 	responseTimeout time.Duration
 	// reqEdits and resEdits are headers.request and headers.response; nil

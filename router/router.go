@@ -80,12 +80,14 @@ type Router struct {
 	keyedBuckets map[keyedID]*limitkey.Buckets
 	hasher       atomic.Pointer[limitkey.Hasher]
 	keySecret    string
-	std          *standing    // reputation tokens (abuse.token)
-	ch           *challenger  // abuse.challenge; nil when off
-	decisions    decisionRing // recent refusals, for the explain API
-	checker      *health.Checker
-	heartbeat    *health.Heartbeat
-	updateMu     sync.Mutex // serialises Update
+	// keys decides keyed buckets through limit_store (keyedstore.go); nil without.
+	keys      *keyStore
+	std       *standing    // reputation tokens (abuse.token)
+	ch        *challenger  // abuse.challenge; nil when off
+	decisions decisionRing // recent refusals, for the explain API
+	checker   *health.Checker
+	heartbeat *health.Heartbeat
+	updateMu  sync.Mutex // serialises Update
 }
 
 // table is one generation of the configuration, compiled. It is never mutated
@@ -154,6 +156,10 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 	if err := rt.shareLiveRules(cfg); err != nil {
 		rt.Close()
 		return nil, fmt.Errorf("rules: %w", err)
+	}
+	if err := rt.openKeyStore(cfg); err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("limit_store: %w", err)
 	}
 	return rt, nil
 }
@@ -262,6 +268,7 @@ func (rt *Router) compileRoutes(cfg *config.Config, t *table) (map[keyedID]*limi
 				rte.keyed = rt.withFailures(cfg, rte.keyed, rte.name, keyed)
 			}
 		}
+		rte.inspect = inspectOf(cfg, rc, rte.keyed)
 		t.routes = append(t.routes, rte)
 	}
 	return keyed, nil
@@ -315,6 +322,9 @@ func (rt *Router) Admission() *ratelimit.Admission { return rt.adm }
 func (rt *Router) Close() error {
 	if rt.rulesFleet != nil {
 		rt.rulesFleet.Close()
+	}
+	if rt.keys != nil {
+		rt.keys.s.Close()
 	}
 	rt.checker.Close()
 	rt.adm.Close()

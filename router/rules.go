@@ -30,7 +30,8 @@ func (rt *Router) applyRules(rs *rules.Set, st *requestState, start time.Time, p
 	r := st.req
 	req := &rules.Request{Method: r.Method, Host: r.Host, Path: st.path,
 		Header: r.Header, RawQuery: r.URL.RawQuery, BodySize: r.ContentLength,
-		Client: st.client, Classify: rt.classify, Verified: st.hasToken || st.verified}
+		Client: st.client, Classify: rt.classify, Verified: st.hasToken || st.verified,
+		BodyPending: st.route != nil && st.route.inspect > 0}
 	v := rs.Eval(req, start)
 	st.rule = v.Named
 	switch v.Action {

@@ -138,7 +138,11 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if !rt.passKeyedLimit(r, st, start) {
 		return
 	}
-	if !rt.enterQueue(r, st, rankFor(d.Class, d.Score)) {
+	rank := rankFor(d.Class, d.Score)
+	if st.verified && belowKnown(rank) && rank != rankSuspect {
+		rank = rankProven // its nonce came with this request
+	}
+	if !rt.enterQueue(r, st, rank) {
 		return
 	}
 	if !rt.passBreaker(st) {

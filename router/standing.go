@@ -226,11 +226,12 @@ func (c *issueCap) take(client netip.Addr, now time.Time) bool {
 // shared cache may store the answer or the client's network has had its
 // tokens this minute.
 func (s *standing) issue(st *requestState, h http.Header, now time.Time) {
-	if sharedCacheable(h["Cache-Control"]) || !s.issued.take(st.client, now) {
+	if sharedCacheable(h["Cache-Control"]) {
 		return
 	}
+	// Standing first: a network's clients without it use none of its cap.
 	sd := s.adm.StandingOf(now, st.key)
-	if sd.Score < minIssueScore {
+	if sd.Score < minIssueScore || !s.issued.take(st.client, now) {
 		return
 	}
 	var idb [8]byte

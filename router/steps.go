@@ -112,8 +112,12 @@ func (rt *Router) takeRequestBody(t *table, rw http.ResponseWriter, r *http.Requ
 // body (a key may be read from it), and answers a request over it. It
 // reports whether the request goes on.
 func (rt *Router) passKeyedLimit(r *http.Request, st *requestState, start time.Time) bool {
+	skip, ok := rt.passBodyRules(r, st, start)
+	if !ok {
+		return false
+	}
 	k := st.route.keyed
-	if k == nil {
+	if k == nil || skip {
 		return true
 	}
 	if code := rt.admitKeyed(k, r, st, start); code != 0 {
@@ -134,7 +138,7 @@ func (rt *Router) enterQueue(r *http.Request, st *requestState, rank int) bool {
 		return true
 	}
 	ok, waited, err := q.acquire(r.Context(), rank, rt.now)
-	if waited > 0 || !ok {
+	if !ok || waited >= q.pressureWait() {
 		rt.adm.NotePressure()
 	}
 	if waited > 0 {

@@ -1,6 +1,9 @@
 package router
 
 import (
+	"bytes"
+	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +154,32 @@ func TestTokenVerifyAllocatesNothing(t *testing.T) {
 	k.verify(v, now)
 	if n := testing.AllocsPerRun(100, func() { k.verify(v, now) }); n != 0 && !raceEnabled {
 		t.Fatalf("%v allocations per verification", n)
+	}
+}
+
+// decodeB64 agrees with encoding/base64's strict raw URL decoding on every
+// length and on random and mangled input.
+func TestDecodeB64MatchesStdlib(t *testing.T) {
+	enc := base64.RawURLEncoding.Strict()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=."
+	for range 20000 {
+		n := rng.IntN(50)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(64)]
+			if rng.IntN(40) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		v := string(b)
+		want, err := enc.DecodeString(v)
+		for _, size := range []int{len(want), len(want) + 1, max(len(want)-1, 0)} {
+			dst := make([]byte, size)
+			ok := decodeB64(dst, v)
+			if exp := err == nil && size == len(want); ok != exp || ok && !bytes.Equal(dst, want) {
+				t.Fatalf("%q into %d bytes: %v %x, stdlib %x %v", v, size, ok, dst, want, err)
+			}
+		}
 	}
 }

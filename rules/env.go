@@ -27,6 +27,10 @@ const (
 	varIP        = "client.ip"          // string
 	varNetwork   = "client.network"     // string, the /24 or /48 (CIDR)
 	varClass     = "client.class"       // string: new, known, suspect, allowlisted
+	// Bodies, read only on routes that inspect them (routes[].inspect_body
+	// or a json:/form: key); elsewhere both maps are empty.
+	varJSON = "request.json" // map(string, string): top-level scalar fields
+	varForm = "request.form" // map(string, string): form fields, first values
 )
 
 // maxExprNodes bounds an expression's syntax tree, maxRecursion its depth.
@@ -57,6 +61,8 @@ func env() (*cel.Env, error) {
 			cel.Variable(varIP, cel.StringType),
 			cel.Variable(varNetwork, cel.StringType),
 			cel.Variable(varClass, cel.StringType),
+			cel.Variable(varJSON, strMap),
+			cel.Variable(varForm, strMap),
 			cel.OptionalTypes(),
 			cel.ParserExpressionSizeLimit(maxExprChars),
 			cel.ParserRecursionLimit(maxRecursion),
@@ -87,8 +93,29 @@ func inNetwork(ip, cidr ref.Val) ref.Val {
 	return types.Bool(p.Contains(a.Unmap()))
 }
 
-// compile type-checks expr and makes its program.
-func compile(expr string) (*cel.Ast, cel.Program, error) {
+// compile type-checks a rule's condition and makes its program.
+func compile(expr string) (*cel.Ast, cel.Program, error) { return compileAs(expr, cel.BoolType) }
+
+func wantName(t *cel.Type) string {
+	if t == cel.BoolType {
+		return "a condition (bool)"
+	}
+	return "a " + t.String()
+}
+
+// readsBody reports whether a checked expression reads request.json or
+// request.form.
+func readsBody(ast *cel.Ast) bool {
+	for _, r := range ast.NativeRep().ReferenceMap() {
+		if r.Name == varJSON || r.Name == varForm {
+			return true
+		}
+	}
+	return false
+}
+
+// compileAs type-checks expr, which must give a want, and makes its program.
+func compileAs(expr string, want *cel.Type) (*cel.Ast, cel.Program, error) {
 	e, err := env()
 	if err != nil {
 		return nil, nil, err
@@ -104,8 +131,8 @@ func compile(expr string) (*cel.Ast, cel.Program, error) {
 		}
 		return nil, nil, fmt.Errorf("%s", strings.Join(msgs, "; "))
 	}
-	if ast.OutputType() != cel.BoolType {
-		return nil, nil, fmt.Errorf("must be a condition (bool), not %s", ast.OutputType())
+	if ast.OutputType() != want {
+		return nil, nil, fmt.Errorf("must be %s, not %s", wantName(want), ast.OutputType())
 	}
 	prg, err := e.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {

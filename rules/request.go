@@ -27,12 +27,20 @@ type Request struct {
 	// Verified: the client holds a reputation token or a solved
 	// challenge, so challenge rules let it pass.
 	Verified bool
+	// Body is the start of the body (at most max_inspect_bytes) on a route
+	// that inspects bodies, read by request.json and request.form; nil
+	// elsewhere (both maps empty).
+	Body []byte
+	// BodyPending: the route inspects bodies but the body is not read yet,
+	// so rules reading it wait for Set.EvalBody.
+	BodyPending bool
 }
 
 // activation resolves an expression's names against a Request.
 type activation struct {
 	r                       *Request
 	query, headers, cookies any // built on first use
+	json, form              any
 }
 
 var activationPool = sync.Pool{New: func() any { return new(activation) }}
@@ -82,6 +90,16 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			a.cookies = strMap(cookies(r.Header))
 		}
 		return a.cookies, true
+	case varJSON:
+		if a.json == nil {
+			a.json = strMap(JSONFields(r.Body))
+		}
+		return a.json, true
+	case varForm:
+		if a.form == nil {
+			a.form = strMap(firstValues(string(r.Body)))
+		}
+		return a.form, true
 	}
 	return nil, false
 }

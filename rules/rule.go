@@ -16,7 +16,10 @@ import (
 	"github.com/bulwark-router/bulwark/config"
 )
 
-func init() { config.SetExprChecker(CheckExpr) }
+func init() {
+	config.SetExprChecker(CheckExpr)
+	config.SetKeyExprChecker(CheckKeyExpr)
+}
 
 // Action is what a matched rule does.
 type Action uint8
@@ -62,6 +65,7 @@ type Rule struct {
 	action  Action
 	prg     cel.Program
 	pre     prefilter
+	body    bool              // reads request.json or request.form
 	limit   *limitkey.Buckets // action limit
 	stats   *Counters
 }
@@ -105,6 +109,9 @@ func (c *Counters) PerSecond(now time.Time) uint64 {
 	return 0
 }
 
+// ReadsBody reports whether the rule reads request.json or request.form.
+func (r *Rule) ReadsBody() bool { return r.body }
+
 // Counters returns the rule's counters.
 func (r *Rule) Counters() *Counters { return r.stats }
 
@@ -119,5 +126,6 @@ func compileRule(c config.Rule) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Rule{Rule: c, action: actionOf(c.Action), prg: prg, pre: extractPrefilter(ast.NativeRep().Expr())}, nil
+	return &Rule{Rule: c, action: actionOf(c.Action), prg: prg, pre: extractPrefilter(ast.NativeRep().Expr()),
+		body: readsBody(ast)}, nil
 }

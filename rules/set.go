@@ -57,7 +57,31 @@ func (s *Set) MayMatch(method, host, path string) bool {
 // Eval runs the rules over req at now, in order, until one decides. key is
 // the client's admission key, which limit rules count under. A request no
 // pre-filter lets through costs no allocation.
-func (s *Set) Eval(req *Request, now time.Time) Verdict {
+func (s *Set) Eval(req *Request, now time.Time) Verdict { return s.eval(req, now, false) }
+
+// EvalBody runs only the rules that read the body (request.json,
+// request.form), once the body of a route that inspects bodies is read
+// (req.Body); Eval skipped them while req.BodyPending.
+func (s *Set) EvalBody(req *Request, now time.Time) Verdict {
+	req.BodyPending = false
+	return s.eval(req, now, true)
+}
+
+// ReadBody reports whether some rule reads the body and its pre-filter
+// lets a request of method, host and path through.
+func (s *Set) ReadBody(method, host, path string) bool {
+	if s == nil {
+		return false
+	}
+	for _, r := range s.rules {
+		if r.body && r.pre.match(method, host, path) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Set) eval(req *Request, now time.Time, bodyOnly bool) Verdict {
 	var v Verdict
 	if s == nil {
 		return v
@@ -70,7 +94,8 @@ func (s *Set) Eval(req *Request, now time.Time) Verdict {
 		}
 	}()
 	for _, r := range s.rules {
-		if !r.pre.match(req.Method, req.Host, req.Path) {
+		if !r.pre.match(req.Method, req.Host, req.Path) ||
+			r.body && req.BodyPending || bodyOnly && !r.body {
 			continue
 		}
 		if !r.Expires.IsZero() && !now.Before(r.Expires) {

@@ -35,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	name := fs.String("name", "backend", "name written in every answer")
 	failFile := fs.String("fail-file", "", "while this file exists, /__heartbeat__ answers 503")
+	slots := fs.Int("slots", 0, "with -work: requests worked on at once (an app of limited capacity); 0: no limit")
+	work := fs.Duration("work", 0, "time each request (not /__heartbeat__) holds one of -slots")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
-	srv := &http.Server{Handler: handler(*name, *failFile), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: limited(handler(*name, *failFile), *slots, *work), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -84,6 +86,24 @@ func handler(name, failFile string) http.Handler {
 			}
 		}
 		fmt.Fprintf(w, `{"name":%q,"status":"ok","database":"ok"}`+"\n", name)
+	})
+}
+
+// limited makes h an app of limited capacity: each request other than
+// /__heartbeat__ holds one of slots for work (slots/work requests a second
+// at most). With slots 0, h as it is.
+func limited(h http.Handler, slots int, work time.Duration) http.Handler {
+	if slots <= 0 {
+		return h
+	}
+	sem := make(chan struct{}, slots)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/__heartbeat__" {
+			sem <- struct{}{}
+			time.Sleep(work) // the work itself
+			<-sem
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 
