@@ -8,16 +8,18 @@ import (
 func TestClockFollowsTimeNow(t *testing.T) {
 	var c clock
 	prev := c.Now()
+	const slack = 20 * time.Millisecond
 	for range 1000 {
 		before := time.Now()
 		got := c.Now()
 		after := time.Now()
 		// The monotonic parts are exact; the wall parts agree to within
-		// what the system clock's slewing does in a second.
+		// what the system clock's slewing and small steps do in a second
+		// (a time daemon correcting a busy machine moved it 2 ms once).
 		if got.Before(before) || got.After(after) {
 			t.Fatalf("reading %v outside [%v, %v]", got, before, after)
 		}
-		if d := got.Round(0).Sub(before.Round(0)); d < -time.Millisecond || d > after.Sub(before)+time.Millisecond {
+		if d := got.Round(0).Sub(before.Round(0)); d < -slack || d > after.Sub(before)+slack {
 			t.Fatalf("wall reading %v, time.Now's %v", got.Round(0), before.Round(0))
 		}
 		if got.Before(prev) {
