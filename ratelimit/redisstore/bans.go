@@ -98,33 +98,11 @@ func (s *Store) Watch(apply func(Ban)) {
 	if !s.watching.CompareAndSwap(false, true) {
 		return
 	}
-	ps := s.rdb.Subscribe(context.Background(), banChannel)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
-		for {
-			select {
-			case <-s.stop:
-				ps.Close()
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				switch m := m.(type) {
-				case *redis.Subscription:
-					if m.Kind == "subscribe" {
-						s.catchUp(apply)
-					}
-				case *redis.Message:
-					if b, ok := s.parse(m.Payload); ok {
-						apply(b)
-					}
-				}
-			}
+	s.subscribe(banChannel, func() { s.catchUp(apply) }, func(payload string) {
+		if b, ok := s.parse(payload); ok {
+			apply(b)
 		}
-	}()
+	})
 }
 
 // parse decodes an announcement from another router.

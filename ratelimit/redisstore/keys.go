@@ -29,9 +29,8 @@ import "strings"
 //     bulwark:auth:{CLIENT}           auth failures, TTL = abuse.auth_failures.within
 //     bulwark:rep:{CLIENT}            reputation standing (a hash, see rep.go)
 //     bulwark:revoked:{TOKEN}         a revoked token id, TTL = the token's life left
-//     bulwark:rules                   reserved (PutRule/Rules, unused)
 //     bulwark:{rules}:live, :version  live rules (package rules; one slot)
-//     bulwark:bans, bulwark:rules:changed, bulwark:revoked  pub/sub channels
+//     bulwark:bans, bulwark:revoked   pub/sub channels
 const (
 	bucketPrefix  = "bulwark:rl:"
 	banPrefix     = "bulwark:ban:"
@@ -39,9 +38,7 @@ const (
 	authPrefix    = "bulwark:auth:"
 	repPrefix     = "bulwark:rep:"
 	revokedPrefix = "bulwark:revoked:"
-	rulesKey      = "bulwark:rules"
 	banChannel    = "bulwark:bans"
-	rulesChannel  = "bulwark:rules:changed"
 	// revokedChannel is a channel, no key: "bulwark:revoked:" prefixes keys.
 	revokedChannel = "bulwark:revoked"
 )
@@ -75,12 +72,7 @@ func untag(prefix, key string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
 }
 
-// RepKey, RevokedKey, RulesKey and RulesChannel are the keys the
-// reputation and rules features share state under.
+// RepKey and RevokedKey are the keys the reputation features share state
+// under.
 func RepKey(client string) string    { return clientKey(repPrefix, client) }
 func RevokedKey(token string) string { return clientKey(revokedPrefix, token) }
-
-const (
-	RulesKey     = rulesKey
-	RulesChannel = rulesChannel
-)
