@@ -59,7 +59,6 @@ func (s *Store) WatchRevocations(apply func(token string, d time.Duration)) {
 	})
 }
 
-
 // forEachKey calls each, one call at a time, with every key under prefix
 // in the store (on every primary of a cluster), its value and its TTL
 // (keys without one are skipped). A failed scan is counted.
