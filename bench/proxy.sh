@@ -186,18 +186,7 @@ wrk_args() {
 if [ "$NGINX" != off ] && command -v nginx >/dev/null; then
 	mkdir -p "$tmp/nginx"
 	cat >"$tmp/nginx.conf" <<EOF
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
+$(nginx_conf_head)
 	limit_req_zone \$binary_remote_addr zone=tiny:1m rate=1r/m;
 	limit_req_status 429;
 	limit_req_log_level info;

@@ -50,18 +50,7 @@ EOF
 
 mkdir -p "$tmp/nginx"
 cat >"$tmp/nginx.conf" <<EOF
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
+$(nginx_conf_head)
 	upstream backend {
 		server 127.0.0.1:$backend_port;
 		keepalive 128;
