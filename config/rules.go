@@ -6,10 +6,11 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/bulwark-router/bulwark/rules/celenv"
 )
 
 // Rule is one entry of `rules:`: a condition over a request and what to do
@@ -44,16 +45,6 @@ const maxRuleExpr = 4 << 10
 // their names are metric labels.
 const MaxRules = 256
 
-// ExprChecker compiles a rule's expression and returns why it cannot be used.
-type ExprChecker func(expr string) error
-
-var exprChecker atomic.Pointer[ExprChecker]
-
-// SetExprChecker installs the compiler that validates rules' expressions
-// (package rules does, when it is linked in). Without one, only their
-// presence and size are checked.
-func SetExprChecker(f ExprChecker) { exprChecker.Store(&f) }
-
 func (v *validator) rules() {
 	seen := map[string]bool{}
 	for i := range v.c.Rules {
@@ -84,10 +75,8 @@ func (v *validator) rule(p string, r *Rule) {
 	case len(r.When) > maxRuleExpr:
 		v.fail(p+".when", "longer than %d bytes", maxRuleExpr)
 	default:
-		if f := exprChecker.Load(); f != nil {
-			if err := (*f)(r.When); err != nil {
-				v.fail(p+".when", "%v", err)
-			}
+		if err := celenv.Check(r.When); err != nil {
+			v.fail(p+".when", "%v", err)
 		}
 	}
 	switch r.Action {
@@ -212,12 +201,6 @@ func (v *validator) inspectBodies() {
 	}
 }
 
-var keyExprChecker atomic.Pointer[ExprChecker]
-
-// SetKeyExprChecker installs the compiler that validates expr: limit keys
-// (package rules does, when it is linked in).
-func SetKeyExprChecker(f ExprChecker) { keyExprChecker.Store(&f) }
-
 // keyExpr checks an expr: key's expression found at path p.
 func (v *validator) keyExpr(p, e string) {
 	switch {
@@ -226,10 +209,8 @@ func (v *validator) keyExpr(p, e string) {
 	case len(e) > maxRuleExpr:
 		v.fail(p, "expression longer than %d bytes", maxRuleExpr)
 	default:
-		if f := keyExprChecker.Load(); f != nil {
-			if err := (*f)(e); err != nil {
-				v.fail(p, "expr: %v", err)
-			}
+		if err := celenv.CheckKey(e); err != nil {
+			v.fail(p, "expr: %v", err)
 		}
 	}
 }

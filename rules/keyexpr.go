@@ -3,6 +3,8 @@ package rules
 import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+
+	"github.com/bulwark-router/bulwark/rules/celenv"
 )
 
 // KeyExpr is a limit key given as an expression (limits.POLICY.key:
@@ -15,17 +17,11 @@ type KeyExpr struct {
 
 // CompileKey compiles expr, which must give a string.
 func CompileKey(expr string) (*KeyExpr, error) {
-	ast, prg, err := compileAs(expr, cel.StringType)
+	ast, prg, err := celenv.CompileAs(expr, cel.StringType)
 	if err != nil {
 		return nil, err
 	}
-	return &KeyExpr{prg: prg, body: readsBody(ast)}, nil
-}
-
-// CheckKeyExpr reports why expr cannot be a limit key, nil when it can.
-func CheckKeyExpr(expr string) error {
-	_, err := CompileKey(expr)
-	return err
+	return &KeyExpr{prg: prg, body: celenv.ReadsBody(ast)}, nil
 }
 
 // ReadsBody reports whether the expression reads request.json or

@@ -6,6 +6,8 @@ import (
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/overloads"
+
+	"github.com/bulwark-router/bulwark/rules/celenv"
 )
 
 // prefilter is what a rule's expression requires of a request's method,
@@ -92,21 +94,21 @@ func (p *prefilter) take(t ast.Expr) {
 			return
 		}
 		switch name {
-		case varMethod:
+		case celenv.VarMethod:
 			if p.methods == nil {
 				p.methods = []string{val}
 			}
-		case varHost:
+		case celenv.VarHost:
 			if !p.hostSet {
 				p.host, p.hostSet = val, true
 			}
-		case varPath:
+		case celenv.VarPath:
 			if p.pathPrefix == "" && !p.pathExact {
 				p.pathPrefix, p.pathExact = val, true
 			}
 		}
 	case operators.In:
-		if len(args) != 2 || ident(args[0]) != varMethod || args[1].Kind() != ast.ListKind || p.methods != nil {
+		if len(args) != 2 || ident(args[0]) != celenv.VarMethod || args[1].Kind() != ast.ListKind || p.methods != nil {
 			return
 		}
 		var ms []string
@@ -121,7 +123,7 @@ func (p *prefilter) take(t ast.Expr) {
 			p.methods = ms
 		}
 	case overloads.StartsWith:
-		if !c.IsMemberFunction() || len(args) != 1 || ident(c.Target()) != varPath {
+		if !c.IsMemberFunction() || len(args) != 1 || ident(c.Target()) != celenv.VarPath {
 			return
 		}
 		if s, ok := stringLit(args[0]); ok && p.pathPrefix == "" && !p.pathExact {

@@ -9,6 +9,8 @@ import (
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/interpreter"
+
+	"github.com/bulwark-router/bulwark/rules/celenv"
 )
 
 // Request is what rules see of a request. Its fields are read only during
@@ -50,52 +52,52 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 func (a *activation) ResolveName(name string) (any, bool) {
 	r := a.r
 	switch name {
-	case varMethod:
+	case celenv.VarMethod:
 		return r.Method, true
-	case varHost:
+	case celenv.VarHost:
 		return r.Host, true
-	case varPath:
+	case celenv.VarPath:
 		return r.Path, true
-	case varUserAgent:
+	case celenv.VarUserAgent:
 		if v := r.Header["User-Agent"]; len(v) > 0 {
 			return v[0], true
 		}
 		return "", true
-	case varBodySize:
+	case celenv.VarBodySize:
 		return r.BodySize, true
-	case varIP:
+	case celenv.VarIP:
 		if !r.Client.IsValid() {
 			return "", true
 		}
 		return r.Client.String(), true
-	case varNetwork:
+	case celenv.VarNetwork:
 		return r.network(), true
-	case varClass:
+	case celenv.VarClass:
 		if r.Classify == nil {
 			return "new", true
 		}
 		return r.Classify(r.Client), true
-	case varHeaders:
+	case celenv.VarHeaders:
 		if a.headers == nil {
 			a.headers = strMap(lowerHeaders(r.Header))
 		}
 		return a.headers, true
-	case varQuery:
+	case celenv.VarQuery:
 		if a.query == nil {
 			a.query = strMap(firstValues(r.RawQuery))
 		}
 		return a.query, true
-	case varCookies:
+	case celenv.VarCookies:
 		if a.cookies == nil {
 			a.cookies = strMap(cookies(r.Header))
 		}
 		return a.cookies, true
-	case varJSON:
+	case celenv.VarJSON:
 		if a.json == nil {
 			a.json = strMap(JSONFields(r.Body))
 		}
 		return a.json, true
-	case varForm:
+	case celenv.VarForm:
 		if a.form == nil {
 			a.form = strMap(firstValues(string(r.Body)))
 		}

@@ -7,19 +7,15 @@
 package rules
 
 import (
-	"github.com/bulwark-router/bulwark/limitkey"
 	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/cel"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/limitkey"
+	"github.com/bulwark-router/bulwark/rules/celenv"
 )
-
-func init() {
-	config.SetExprChecker(CheckExpr)
-	config.SetKeyExprChecker(CheckKeyExpr)
-}
 
 // Action is what a matched rule does.
 type Action uint8
@@ -122,10 +118,10 @@ func (r *Rule) Prefilter() (methods []string, host, pathPrefix string, exact boo
 
 // compileRule compiles c; counters and buckets come from the engine.
 func compileRule(c config.Rule) (*Rule, error) {
-	ast, prg, err := compile(c.When)
+	ast, prg, err := celenv.Compile(c.When)
 	if err != nil {
 		return nil, err
 	}
 	return &Rule{Rule: c, action: actionOf(c.Action), prg: prg, pre: extractPrefilter(ast.NativeRep().Expr()),
-		body: readsBody(ast)}, nil
+		body: celenv.ReadsBody(ast)}, nil
 }

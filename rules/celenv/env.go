@@ -1,4 +1,8 @@
-package rules
+// Package celenv is the expression language rules and keys are written
+// in: the names a CEL expression may use, in_network, and the compiler
+// with its bounds. It imports nothing of bulwark, so the config package
+// checks expressions with it and package rules runs them.
+package celenv
 
 import (
 	"fmt"
@@ -11,26 +15,26 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 )
 
-// The names an expression may use. Maps are keyed by lower-cased names
+// Var* are the names an expression may use. Maps are keyed by lower-cased names
 // (headers) or as sent (query parameters, cookies); a missing key makes the
 // expression an error, which is no match: test with `"x" in request.headers`
 // first, or use request.headers[?"x"].orValue("").
 const (
-	varMethod    = "request.method"     // string, as sent ("GET")
-	varHost      = "request.host"       // string, the Host field as sent
-	varPath      = "request.path"       // string, decoded and normalised
-	varQuery     = "request.query"      // map(string, string), first values
-	varHeaders   = "request.headers"    // map(string, string), values joined by ", "
-	varCookies   = "request.cookies"    // map(string, string)
-	varBodySize  = "request.body_size"  // int, Content-Length; -1 when unknown
-	varUserAgent = "request.user_agent" // string
-	varIP        = "client.ip"          // string
-	varNetwork   = "client.network"     // string, the /24 or /48 (CIDR)
-	varClass     = "client.class"       // string: new, known, suspect, allowlisted
+	VarMethod    = "request.method"     // string, as sent ("GET")
+	VarHost      = "request.host"       // string, the Host field as sent
+	VarPath      = "request.path"       // string, decoded and normalised
+	VarQuery     = "request.query"      // map(string, string), first values
+	VarHeaders   = "request.headers"    // map(string, string), values joined by ", "
+	VarCookies   = "request.cookies"    // map(string, string)
+	VarBodySize  = "request.body_size"  // int, Content-Length; -1 when unknown
+	VarUserAgent = "request.user_agent" // string
+	VarIP        = "client.ip"          // string
+	VarNetwork   = "client.network"     // string, the /24 or /48 (CIDR)
+	VarClass     = "client.class"       // string: new, known, suspect, allowlisted
 	// Bodies, read only on routes that inspect them (routes[].inspect_body
 	// or a json:/form: key); elsewhere both maps are empty.
-	varJSON = "request.json" // map(string, string): top-level scalar fields
-	varForm = "request.form" // map(string, string): form fields, first values
+	VarJSON = "request.json" // map(string, string): top-level scalar fields
+	VarForm = "request.form" // map(string, string): form fields, first values
 )
 
 // maxExprNodes bounds an expression's syntax tree, maxRecursion its depth.
@@ -50,19 +54,19 @@ func env() (*cel.Env, error) {
 	envOnce.Do(func() {
 		strMap := cel.MapType(cel.StringType, cel.StringType)
 		celEnv, envErr = cel.NewEnv(
-			cel.Variable(varMethod, cel.StringType),
-			cel.Variable(varHost, cel.StringType),
-			cel.Variable(varPath, cel.StringType),
-			cel.Variable(varQuery, strMap),
-			cel.Variable(varHeaders, strMap),
-			cel.Variable(varCookies, strMap),
-			cel.Variable(varBodySize, cel.IntType),
-			cel.Variable(varUserAgent, cel.StringType),
-			cel.Variable(varIP, cel.StringType),
-			cel.Variable(varNetwork, cel.StringType),
-			cel.Variable(varClass, cel.StringType),
-			cel.Variable(varJSON, strMap),
-			cel.Variable(varForm, strMap),
+			cel.Variable(VarMethod, cel.StringType),
+			cel.Variable(VarHost, cel.StringType),
+			cel.Variable(VarPath, cel.StringType),
+			cel.Variable(VarQuery, strMap),
+			cel.Variable(VarHeaders, strMap),
+			cel.Variable(VarCookies, strMap),
+			cel.Variable(VarBodySize, cel.IntType),
+			cel.Variable(VarUserAgent, cel.StringType),
+			cel.Variable(VarIP, cel.StringType),
+			cel.Variable(VarNetwork, cel.StringType),
+			cel.Variable(VarClass, cel.StringType),
+			cel.Variable(VarJSON, strMap),
+			cel.Variable(VarForm, strMap),
 			cel.OptionalTypes(),
 			cel.ParserExpressionSizeLimit(maxExprChars),
 			cel.ParserRecursionLimit(maxRecursion),
@@ -93,8 +97,8 @@ func inNetwork(ip, cidr ref.Val) ref.Val {
 	return types.Bool(p.Contains(a.Unmap()))
 }
 
-// compile type-checks a rule's condition and makes its program.
-func compile(expr string) (*cel.Ast, cel.Program, error) { return compileAs(expr, cel.BoolType) }
+// Compile type-checks a rule's condition and makes its program.
+func Compile(expr string) (*cel.Ast, cel.Program, error) { return CompileAs(expr, cel.BoolType) }
 
 func wantName(t *cel.Type) string {
 	if t == cel.BoolType {
@@ -103,19 +107,19 @@ func wantName(t *cel.Type) string {
 	return "a " + t.String()
 }
 
-// readsBody reports whether a checked expression reads request.json or
+// ReadsBody reports whether a checked expression reads request.json or
 // request.form.
-func readsBody(ast *cel.Ast) bool {
+func ReadsBody(ast *cel.Ast) bool {
 	for _, r := range ast.NativeRep().ReferenceMap() {
-		if r.Name == varJSON || r.Name == varForm {
+		if r.Name == VarJSON || r.Name == VarForm {
 			return true
 		}
 	}
 	return false
 }
 
-// compileAs type-checks expr, which must give a want, and makes its program.
-func compileAs(expr string, want *cel.Type) (*cel.Ast, cel.Program, error) {
+// CompileAs type-checks expr, which must give a want, and makes its program.
+func CompileAs(expr string, want *cel.Type) (*cel.Ast, cel.Program, error) {
 	e, err := env()
 	if err != nil {
 		return nil, nil, err
@@ -141,9 +145,16 @@ func compileAs(expr string, want *cel.Type) (*cel.Ast, cel.Program, error) {
 	return ast, prg, nil
 }
 
-// CheckExpr reports why expr cannot be a rule's condition, nil when it can.
-func CheckExpr(expr string) error {
-	_, _, err := compile(expr)
+// Check reports why expr cannot be a rule's condition, nil when it can.
+func Check(expr string) error {
+	_, _, err := Compile(expr)
+	return err
+}
+
+// CheckKey reports why expr cannot be a limit's key (a string), nil when
+// it can.
+func CheckKey(expr string) error {
+	_, _, err := CompileAs(expr, cel.StringType)
 	return err
 }
 
