@@ -37,46 +37,37 @@ const (
 	VarForm = "request.form" // map(string, string): form fields, first values
 )
 
-// maxExprNodes bounds an expression's syntax tree, maxRecursion its depth.
+// maxExprChars bounds an expression's length, maxRecursion its nesting.
 const (
 	maxExprChars = 4 << 10
 	maxRecursion = 32
 )
 
-var (
-	envOnce sync.Once
-	celEnv  *cel.Env
-	envErr  error
-)
-
-// env returns the expression environment, built once.
-func env() (*cel.Env, error) {
-	envOnce.Do(func() {
-		strMap := cel.MapType(cel.StringType, cel.StringType)
-		celEnv, envErr = cel.NewEnv(
-			cel.Variable(VarMethod, cel.StringType),
-			cel.Variable(VarHost, cel.StringType),
-			cel.Variable(VarPath, cel.StringType),
-			cel.Variable(VarQuery, strMap),
-			cel.Variable(VarHeaders, strMap),
-			cel.Variable(VarCookies, strMap),
-			cel.Variable(VarBodySize, cel.IntType),
-			cel.Variable(VarUserAgent, cel.StringType),
-			cel.Variable(VarIP, cel.StringType),
-			cel.Variable(VarNetwork, cel.StringType),
-			cel.Variable(VarClass, cel.StringType),
-			cel.Variable(VarJSON, strMap),
-			cel.Variable(VarForm, strMap),
-			cel.OptionalTypes(),
-			cel.ParserExpressionSizeLimit(maxExprChars),
-			cel.ParserRecursionLimit(maxRecursion),
-			cel.Function("in_network",
-				cel.Overload("in_network_string_string", []*cel.Type{cel.StringType, cel.StringType}, cel.BoolType,
-					cel.BinaryBinding(inNetwork))),
-		)
-	})
-	return celEnv, envErr
-}
+// env returns the expression environment, built on first use.
+var env = sync.OnceValues(func() (*cel.Env, error) {
+	strMap := cel.MapType(cel.StringType, cel.StringType)
+	return cel.NewEnv(
+		cel.Variable(VarMethod, cel.StringType),
+		cel.Variable(VarHost, cel.StringType),
+		cel.Variable(VarPath, cel.StringType),
+		cel.Variable(VarQuery, strMap),
+		cel.Variable(VarHeaders, strMap),
+		cel.Variable(VarCookies, strMap),
+		cel.Variable(VarBodySize, cel.IntType),
+		cel.Variable(VarUserAgent, cel.StringType),
+		cel.Variable(VarIP, cel.StringType),
+		cel.Variable(VarNetwork, cel.StringType),
+		cel.Variable(VarClass, cel.StringType),
+		cel.Variable(VarJSON, strMap),
+		cel.Variable(VarForm, strMap),
+		cel.OptionalTypes(),
+		cel.ParserExpressionSizeLimit(maxExprChars),
+		cel.ParserRecursionLimit(maxRecursion),
+		cel.Function("in_network",
+			cel.Overload("in_network_string_string", []*cel.Type{cel.StringType, cel.StringType}, cel.BoolType,
+				cel.BinaryBinding(inNetwork))),
+	)
+})
 
 // inNetwork is in_network(ip, cidr): whether the address ip is in cidr.
 // An invalid address or CIDR is false.
