@@ -44,15 +44,7 @@ func TestFleetAdminBan(t *testing.T) {
 		return resp.StatusCode
 	}
 	admin := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, "http://"+adm+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer alice-token-0123456789")
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return adminDo(t, c, "alice-token-0123456789", method, "http://"+adm+path, body)
 	}
 	if a, b := get(r1), get(r2); a != 200 || b != 200 {
 		t.Fatalf("before the ban: %d %d", a, b)

@@ -66,15 +66,7 @@ func TestFleetLiveRule(t *testing.T) {
 		return resp.StatusCode
 	}
 	admin := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, "http://"+adm+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer ops-token-0123456789")
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return adminDo(t, c, "ops-token-0123456789", method, "http://"+adm+path, body)
 	}
 	for _, a := range addrs {
 		if code := probe(a); code != 200 {

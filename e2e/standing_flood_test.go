@@ -283,7 +283,7 @@ func TestStandingFlood(t *testing.T) {
 	time.Sleep(time.Until(floodAt.Add(plan.restartAt)))
 	adminURL := "http://" + admin
 	const banned = "127.10.0.7"
-	if code, body := adminDo(t, "POST", adminURL+"/admin/api/bans", fmt.Sprintf(`{"client": %q, "duration": "10m", "reason": "e2e flood"}`, banned)); code != http.StatusCreated {
+	if code, body := adminDo(t, http.DefaultClient, "", "POST", adminURL+"/admin/api/bans", fmt.Sprintf(`{"client": %q, "duration": "10m", "reason": "e2e flood"}`, banned)); code != http.StatusCreated {
 		t.Fatalf("ban: %d %s", code, body)
 	}
 	before := explain(t, adminURL, "127.100.0.1")
@@ -295,7 +295,7 @@ func TestStandingFlood(t *testing.T) {
 	router = startRouter(2)
 	upAt := time.Since(floodAt)
 	after := explain(t, adminURL, "127.100.0.1")
-	_, bans := adminDo(t, "GET", adminURL+"/admin/api/bans", "")
+	_, bans := adminDo(t, http.DefaultClient, "", "GET", adminURL+"/admin/api/bans", "")
 	wg.Wait()
 
 	t.Logf("regular 127.100.0.1 before the restart: %s; after: %s", before, after)
@@ -383,18 +383,6 @@ func TestStandingFlood(t *testing.T) {
 	}
 }
 
-func adminDo(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // explain is the class, score and regular flag the explain API gives
 // client, once the router has seen the flood's pressure (a router just
 // started has not yet: nobody ranks as a regular before pressure begins).
@@ -407,7 +395,7 @@ func explain(t *testing.T, adminURL, client string) string {
 		Pressure bool   `json:"under_pressure"`
 	}
 	eventually(t, 5*time.Second, 20*time.Millisecond, "no pressure seen", func() bool {
-		code, body := adminDo(t, "GET", adminURL+"/admin/api/clients/"+client, "")
+		code, body := adminDo(t, http.DefaultClient, "", "GET", adminURL+"/admin/api/clients/"+client, "")
 		if code != http.StatusOK {
 			t.Fatalf("explain %s: %d %s", client, code, body)
 		}
