@@ -2,8 +2,8 @@ package front
 
 import (
 	"bytes"
+	"fmt"
 	"github.com/bulwark-router/bulwark/internal/testutil"
-	"reflect"
 	"testing"
 )
 
@@ -116,6 +116,7 @@ func FuzzParseHeadSameAsBefore(f *testing.F) {
 		"\r\nGET / HTTP/1.1\r\n",
 		" GET",
 		"GET /a HTTP/1.1\r\nHost: h\r\n\r",
+		"0 / HTTP/1.1\r\nHost:\r\nUser-Agent:\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -126,7 +127,9 @@ func FuzzParseHeadSameAsBefore(f *testing.F) {
 		if kg != kw {
 			t.Fatalf("%q: verdict %d, before %d", b, kg, kw)
 		}
-		if (kg == headDecide || kg == headPass) && !reflect.DeepEqual(got, want) {
+		// Compared as printed: an empty field may be nil on one side and
+		// an empty slice on the other, which is the same head.
+		if (kg == headDecide || kg == headPass) && fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 			t.Fatalf("%q: %+v, before %+v", b, got, want)
 		}
 	})
