@@ -1,5 +1,7 @@
 package router
 
+import "strings"
+
 // Limits on the Cookie fields the router reads for its own cookies: past
 // them the request is read as carrying none of the router's cookies (it
 // is served as a stranger), not refused, since the backend may accept it.
@@ -26,13 +28,13 @@ func findCookie(fields []string, name string) (v string, ok bool) {
 				return "", false
 			}
 			var pair string
-			if i := indexByte(f, ';'); i >= 0 {
+			if i := strings.IndexByte(f, ';'); i >= 0 {
 				pair, f = f[:i], f[i+1:]
 			} else {
 				pair, f = f, ""
 			}
 			pair = trimSpace(pair)
-			eq := indexByte(pair, '=')
+			eq := strings.IndexByte(pair, '=')
 			if eq < 0 || trimSpace(pair[:eq]) != name {
 				continue
 			}
@@ -44,15 +46,6 @@ func findCookie(fields []string, name string) (v string, ok bool) {
 		}
 	}
 	return "", false
-}
-
-func indexByte(s string, c byte) int {
-	for i := range len(s) {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func trimSpace(s string) string {

@@ -134,9 +134,12 @@ type connTokens struct {
 	nonce atomic.Pointer[string] // the last solved challenge nonce (challenge.go)
 }
 
+// verifiedToken is a token verified on a connection: its cookie value, the
+// Cookie field it came in (a client sends the same field request after
+// request: it is then not even searched again) and what it says.
 type verifiedToken struct {
-	raw string
-	c   tokenClaims
+	field, raw string
+	c          tokenClaims
 }
 
 type connTokensKey struct{}
@@ -155,38 +158,47 @@ func connTokensOf(ctx context.Context) *connTokens {
 // with one, the request is admitted under the token's key. Called by
 // checkIn before admission.
 func (s *standing) identify(st *requestState, now time.Time) {
-	raw, ok := findCookie(st.cookies, s.name)
-	if !ok || len(raw) != tokenLen {
-		return
-	}
-	var c tokenClaims
-	if v := st.conn.cached(raw); v != nil {
-		c = v.c
-	} else {
-		var valid bool
-		if c, valid, _ = s.keys.verify(raw, now.Unix()); !valid {
-			return
-		}
-		if st.conn != nil {
-			st.conn.last.Store(&verifiedToken{raw: raw, c: c})
-		}
-		s.adm.Vouch(now, ratelimit.TokenKey(c.id), c.standing())
-	}
-	if s.adm.Revocations().Revoked(c.id, now) {
+	c, ok := s.claims(st, now)
+	if !ok || s.adm.Revocations().Revoked(c.id, now) {
 		return
 	}
 	st.token, st.hasToken = c.id, true
 	st.key = ratelimit.TokenKey(c.id)
 }
 
-func (c *connTokens) cached(raw string) *verifiedToken {
-	if c == nil {
-		return nil
+// claims are what the request's valid token says: the connection's last
+// one when the request carries the same, else its cookie's, verified.
+func (s *standing) claims(st *requestState, now time.Time) (tokenClaims, bool) {
+	var last *verifiedToken
+	if st.conn != nil {
+		// A long-lived connection's token may expire while it is cached.
+		if last = st.conn.last.Load(); last != nil && now.Unix()-last.c.issued >= s.keys.ttl {
+			last = nil
+		}
 	}
-	if v := c.last.Load(); v != nil && v.raw == raw {
-		return v
+	if last != nil && len(st.cookies) == 1 && st.cookies[0] == last.field {
+		return last.c, true
 	}
-	return nil
+	raw, ok := findCookie(st.cookies, s.name)
+	if !ok || len(raw) != tokenLen {
+		return tokenClaims{}, false
+	}
+	if last != nil && raw == last.raw {
+		return last.c, true
+	}
+	c, valid, _ := s.keys.verify(raw, now.Unix())
+	if !valid {
+		return tokenClaims{}, false
+	}
+	if st.conn != nil {
+		v := &verifiedToken{raw: raw, c: c}
+		if len(st.cookies) == 1 {
+			v.field = st.cookies[0]
+		}
+		st.conn.last.Store(v)
+	}
+	s.adm.Vouch(now, ratelimit.TokenKey(c.id), c.standing())
+	return c, true
 }
 
 // issueCap counts the tokens issued per network per minute.
