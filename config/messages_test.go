@@ -20,6 +20,11 @@ func TestConfigMessages(t *testing.T) {
 		{"limit none typo",
 			app + "routes:\n  - {backend: app, limit: nnoe}\n",
 			`routes[0].limit: unknown limit policy "nnoe" (did you mean "none"?) (line 4)`},
+		{"challenge share and bucket",
+			app + "routes: [{backend: app}]\nabuse:\n  challenge: {share: 1.5, rate: 0/s, burst: 0}\n",
+			`abuse.challenge.share: must be between 0 and 1 (line 5)` + "\n" +
+				`abuse.challenge.rate: must be positive (line 5)` + "\n" +
+				`abuse.challenge.burst: must be at least 1 (line 5)`},
 		{"backend typo",
 			app + "routes:\n  - {backend: ap}\n",
 			`routes[0].backend: unknown backend "ap" (did you mean "app"?) (line 4)`},

@@ -9,9 +9,10 @@ import (
 // "limit_store"), the keys that differ between running and next but take
 // effect only on restart: the listeners, the server's timeouts and sizes
 // (except shutdown_grace and drain_delay, read at drain time), the limit
-// store, and the reputation and attack thresholds (server.path and
-// server.upgrades are read per request and follow a reload). Nil when none
-// differ.
+// store, the reputation and attack thresholds, the token, and the
+// challenge but for its share (a queue's, which follows a reload).
+// server.path and server.upgrades are read per request and follow a
+// reload. Nil when none differ.
 func RestartOnlyChanges(running, next *Config) []string {
 	var out []string
 	diff := func(path string, a, b any) {
@@ -26,6 +27,10 @@ func RestartOnlyChanges(running, next *Config) []string {
 	diff("limit_store", running.LimitStore, next.LimitStore)
 	diff("abuse.reputation", running.Abuse.Reputation, next.Abuse.Reputation)
 	diff("abuse.attack", running.Abuse.Attack, next.Abuse.Attack)
+	diff("abuse.token", running.Abuse.Token, next.Abuse.Token)
+	rc, nc := running.Abuse.Challenge, next.Abuse.Challenge
+	rc.Share = nc.Share
+	diff("abuse.challenge", rc, nc)
 	return out
 }
 

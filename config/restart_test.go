@@ -19,6 +19,7 @@ func TestRestartOnlyChanges(t *testing.T) {
 		{"admin token", "admin: {token: s3cret}\n", []string{"admin.token"}},
 		{"limit store", "limit_store: {url: 'redis://127.0.0.1:6379/0'}\n", []string{"limit_store"}},
 		{"attack", "abuse: {attack: {factor: 8}, new_client_share: 0.5}\n", []string{"abuse.attack.factor"}},
+		{"challenge", "abuse: {challenge: {mode: pow, share: 0.5}, token: {ttl: 1h}}\n", []string{"abuse.token.ttl", "abuse.challenge.mode"}},
 	}
 	running, err := Load([]byte(minimal))
 	if err != nil {

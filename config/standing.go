@@ -69,14 +69,25 @@ type Challenge struct {
 	CookieName string `yaml:"cookie_name"`
 	// TTL is how long a nonce is valid. Default 10m.
 	TTL Duration `yaml:"ttl"`
-	// PowBits is the proof of work's difficulty when there is little
-	// pressure, in leading zero bits of SHA-256; it rises by one bit per
-	// doubling of the pressure, to at most PowBits+4. Default 16.
+	// PowBits is the proof of work's difficulty, in leading zero bits of
+	// SHA-256; attack mode adds 2. Default 16.
 	PowBits int `yaml:"pow_bits"`
+	// Share is the share of a saturated backend's max_in_flight that
+	// strangers who came back with a solved challenge may hold, with the
+	// other strangers (who keep to abuse.new_client_share): the slots
+	// known clients leave idle. Known clients still rank first for every
+	// slot. At least new_client_share; applied on reload. Default 0.75.
+	Share float64 `yaml:"share"`
+	// Rate and Burst are each nonce's own bucket: requests over it rank as
+	// a plain stranger's, so one solved challenge cannot carry a flood.
+	// Default 20/s, burst 40.
+	Rate  Rate `yaml:"rate"`
+	Burst int  `yaml:"burst"`
 }
 
 func challengeDefaults() Challenge {
-	return Challenge{Mode: "cookie", CookieName: "bulwark_ch", TTL: Duration(10 * time.Minute), PowBits: 16}
+	return Challenge{Mode: "cookie", CookieName: "bulwark_ch", TTL: Duration(10 * time.Minute), PowBits: 16,
+		Share: 0.75, Rate: Rate{Count: 20, Per: time.Second}, Burst: 40}
 }
 
 func (v *validator) challenge() {
@@ -92,5 +103,14 @@ func (v *validator) challenge() {
 	v.positive("abuse.challenge.ttl", c.TTL)
 	if c.PowBits < 1 || c.PowBits > 24 {
 		v.fail("abuse.challenge.pow_bits", "must be between 1 and 24")
+	}
+	if c.Share < 0 || c.Share > 1 {
+		v.fail("abuse.challenge.share", "must be between 0 and 1")
+	}
+	if c.Rate.PerSecond() <= 0 {
+		v.fail("abuse.challenge.rate", "must be positive")
+	}
+	if c.Burst < 1 {
+		v.fail("abuse.challenge.burst", "must be at least 1")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,8 +36,9 @@ import (
 //   - the router restarted (SIGTERM, start again) in the middle of the
 //     flood, with abuse.state_file: a ban and the regulars' standing stay.
 //
-// With taskset, the generator runs on core 0, the router and the app on
-// core 1 (the users stay in the test process). BULWARK_FLOOD_FULL=1 runs
+// With taskset, the load (the generator's process and the test process,
+// whose goroutines are the users) runs on core 0, the router and the app
+// on core 1, as separate client machines would. BULWARK_FLOOD_FULL=1 runs
 // the full scenario and asserts its targets; without it, a shorter
 // one whose assertions hold on a loaded machine: ratios and the order of
 // the classes, no latency bounds.
@@ -85,6 +87,29 @@ func pinned(cpu string, bin string, args ...string) (string, []string) {
 	return bin, args
 }
 
+// pinSelf runs every thread of the test process on core cpu until the test
+// ends, when taskset is there.
+func pinSelf(t *testing.T, cpu string) {
+	ts, err := exec.LookPath("taskset")
+	if err != nil {
+		return
+	}
+	pid := strconv.Itoa(os.Getpid())
+	out, err := exec.Command(ts, "-p", pid).Output()
+	_, mask, ok := strings.Cut(strings.TrimSpace(string(out)), ": ")
+	if err != nil || !ok {
+		t.Fatalf("taskset -p %s: %v %q", pid, err, out)
+	}
+	if out, err := exec.Command(ts, "-a", "-p", "-c", cpu, pid).CombinedOutput(); err != nil {
+		t.Fatalf("taskset: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(ts, "-a", "-p", mask, pid).CombinedOutput(); err != nil {
+			t.Errorf("taskset: %v\n%s", err, out)
+		}
+	})
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -128,13 +153,15 @@ type classSample struct {
 	class string
 	at    time.Duration // since the flood began (negative before)
 	dur   time.Duration
-	code  int // 0: no answer
+	code  int    // 0: no answer
+	why   string // a refusal's X-Bulwark-Reason
 }
 
 type classStats struct {
 	n, ok    int
 	p50, p99 time.Duration
 	codes    map[int]int
+	whys     map[string]int // refusals by reason
 }
 
 func (s classStats) pct() float64 {
@@ -145,11 +172,11 @@ func (s classStats) pct() float64 {
 }
 
 func (s classStats) String() string {
-	return fmt.Sprintf("%d requests, %.2f%% ok, p50 %v p99 %v, answers %v", s.n, s.pct(), s.p50, s.p99, s.codes)
+	return fmt.Sprintf("%d requests, %.2f%% ok, p50 %v p99 %v, answers %v, refusals %v", s.n, s.pct(), s.p50, s.p99, s.codes, s.whys)
 }
 
 func statsOf(samples []classSample, keep func(classSample) bool) classStats {
-	st := classStats{codes: map[int]int{}}
+	st := classStats{codes: map[int]int{}, whys: map[string]int{}}
 	var d []time.Duration
 	for _, s := range samples {
 		if !keep(s) {
@@ -157,6 +184,9 @@ func statsOf(samples []classSample, keep func(classSample) bool) classStats {
 		}
 		st.n++
 		st.codes[s.code]++
+		if s.why != "" {
+			st.whys[s.why]++
+		}
 		if s.code == http.StatusOK {
 			st.ok++
 			d = append(d, s.dur)
@@ -178,6 +208,7 @@ func TestStandingFlood(t *testing.T) {
 	}
 	plan := standingPlanFor()
 	bin, tb := binaries(t)
+	pinSelf(t, "0") // the users are load generators too
 
 	appAddr := freeAddr(t)
 	name, args := pinned("1", tb, "-listen", appAddr, "-name", "app", "-slots", "8", "-work", "10ms")
@@ -222,16 +253,16 @@ func TestStandingFlood(t *testing.T) {
 			defer tk.Stop()
 			for {
 				t0 := time.Now()
-				code := 0
+				code, why := 0, ""
 				if resp, err := u.c.Get(url + u.class); err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					code = resp.StatusCode
+					code, why = resp.StatusCode, resp.Header.Get("X-Bulwark-Reason")
 				} else if ctx.Err() != nil {
 					return
 				}
 				mu.Lock()
-				samples = append(samples, classSample{class: u.class, at: t0.Sub(floodAt), dur: time.Since(t0), code: code})
+				samples = append(samples, classSample{class: u.class, at: t0.Sub(floodAt), dur: time.Since(t0), code: code, why: why})
 				mu.Unlock()
 				select {
 				case <-ctx.Done():
@@ -275,6 +306,11 @@ func TestStandingFlood(t *testing.T) {
 		}
 	})
 
+	// BULWARK_FLOOD_PROFILE=FILE keeps a CPU profile of the router's first
+	// 5s under the flood there (go tool pprof FILE).
+	if out := os.Getenv("BULWARK_FLOOD_PROFILE"); out != "" {
+		wg.Go(func() { profileRouter(t, "http://"+admin, out, floodAt.Add(time.Second)) })
+	}
 	// The address change, then the restart, while the flood runs.
 	time.Sleep(time.Until(floodAt.Add(plan.moveAt)))
 	for i, u := range movers {
@@ -350,6 +386,14 @@ func TestStandingFlood(t *testing.T) {
 	t.Logf("flood:           %d requests (%.0f/s), %.2f%% ok, answers %v, slowloris connections made %d",
 		bots.n, float64(bots.n)/plan.flood.Seconds(), bots.pct(), bots.codes, gen.Slow)
 
+	// BULWARK_FLOOD_SECONDS=1 shows the users (latecomers apart) second by
+	// second: where a tail comes from.
+	if os.Getenv("BULWARK_FLOOD_SECONDS") != "" {
+		for sec := time.Duration(0); sec < plan.flood; sec += time.Second {
+			st := statsOf(samples, func(s classSample) bool { return s.class != "late" && s.at >= sec && s.at < sec+time.Second })
+			t.Logf("second %v: users %v", sec, st)
+		}
+	}
 	if plan.full {
 		if reg.pct() < 99.5 || reg.p99 >= 50*time.Millisecond {
 			t.Errorf("regulars: %v; want ≥ 99.5%% ok, p99 < 50ms", reg)
@@ -404,4 +448,19 @@ func explain(t *testing.T, adminURL, client string) string {
 	})
 	b, _ := json.Marshal(f)
 	return string(b)
+}
+
+// profileRouter writes 5s of the router's CPU profile, from at, to out.
+func profileRouter(t *testing.T, adminURL, out string, at time.Time) {
+	time.Sleep(time.Until(at))
+	resp, err := http.Get(adminURL + "/debug/pprof/profile?seconds=5")
+	if err != nil {
+		t.Errorf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(out, b, 0o600); err != nil {
+		t.Errorf("profile: %v", err)
+	}
 }

@@ -110,7 +110,7 @@ func newBackend(name string, cfg *config.Backend, hook stateHook, now func() tim
 	b.breaker = breaker.New(breakerConfig(bcfg), breaker.WithClock(now),
 		breaker.OnStateChange(func(from, to breaker.State) { hook(name, "", from, to) }))
 	b.policy = balancePolicyFor(cfg.Balance)
-	b.queue = newAdmitQueue(cfg, 1) // the share is set by Router.Update
+	b.queue = newAdmitQueue(cfg, 1, 1) // the shares are set by Router.Update
 	b.transport = newTransport(cfg, b.targets)
 	tlsCfg, err := backendTLSConfig(cfg.TLS)
 	if err != nil {

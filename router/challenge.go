@@ -5,13 +5,16 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bulwark-router/bulwark/config"
+	"github.com/bulwark-router/bulwark/limitkey"
 	"github.com/bulwark-router/bulwark/ratelimit"
 	"github.com/bulwark-router/bulwark/stats"
 )
@@ -37,7 +40,8 @@ const (
 	challengeQ = "bulwark_challenge=1"
 )
 
-// challenger answers challenges and recognises solved ones. Immutable.
+// challenger answers challenges and recognises solved ones. Its fields
+// are immutable; the buckets are safe for concurrent use.
 type challenger struct {
 	adm     *ratelimit.Admission
 	key     *macKey
@@ -45,6 +49,9 @@ type challenger struct {
 	name    string
 	ttl     int64 // seconds
 	powBits int
+	// spent is each nonce's own bucket (abuse.challenge.rate, burst):
+	// past it a request with the nonce ranks as a plain stranger's.
+	spent *limitkey.Buckets
 }
 
 // newChallenger returns nil when abuse.challenge.mode is off.
@@ -53,7 +60,8 @@ func newChallenger(c config.Challenge, std *standing) *challenger {
 		return nil
 	}
 	return &challenger{adm: std.adm, key: std.keys.cur, mode: c.Mode, name: c.CookieName,
-		ttl: int64(c.TTL.D() / time.Second), powBits: c.PowBits}
+		ttl: int64(c.TTL.D() / time.Second), powBits: c.PowBits,
+		spent: limitkey.NewBuckets(c.Rate.PerSecond(), c.Burst)}
 }
 
 // nonceMAC fills s.raw with head and the client's key and returns the MAC.
@@ -74,29 +82,30 @@ func (c *challenger) nonce(client [16]byte, bits int, now int64) string {
 	return base64.RawURLEncoding.EncodeToString(out[:])
 }
 
-// valid reports whether v is a solved, unexpired nonce of client.
-func (c *challenger) valid(v string, client [16]byte, now int64) bool {
+// valid reports whether v is a solved, unexpired nonce of client, and
+// when it was issued.
+func (c *challenger) valid(v string, client [16]byte, now int64) (issued int64, ok bool) {
 	if len(v) < nonceLen {
-		return false
+		return 0, false
 	}
 	raw, work := v[:nonceLen], v[nonceLen:]
 	s := c.key.pool.Get().(*macState)
 	defer c.key.pool.Put(s)
 	var got [nonceRaw]byte
 	if !decodeB64(got[:], raw) || got[0] != nonceKind {
-		return false
+		return 0, false
 	}
-	issued := int64(binary.BigEndian.Uint32(got[2:]))
+	issued = int64(binary.BigEndian.Uint32(got[2:]))
 	if issued > now+tokenSkew/1e9 || now-issued >= c.ttl {
-		return false
+		return 0, false
 	}
 	if subtle.ConstantTimeCompare(nonceMAC(s, got[:nonceHead], client)[:16], got[nonceHead:]) != 1 {
-		return false
+		return 0, false
 	}
 	if b := int(got[1]); b > 0 {
-		return len(work) > 1 && len(work) <= 11 && work[0] == '.' && powOK(raw, work[1:], b)
+		return issued, len(work) > 1 && len(work) <= 11 && work[0] == '.' && powOK(raw, work[1:], b)
 	}
-	return work == ""
+	return issued, work == ""
 }
 
 // powOK reports whether SHA-256 of "nonce:counter" starts with bits zero
@@ -123,28 +132,49 @@ func powOK(nonce, counter string, want int) bool {
 }
 
 // identify verifies a request's nonce cookie, once per connection, and
-// marks its client verified. Called by checkIn before admission.
+// marks its client verified; the request ranks as proven while the
+// nonce's own bucket lasts. Called by checkIn before admission.
 func (c *challenger) identify(st *requestState, now time.Time) {
 	v, ok := findCookie(st.cookies, c.name)
 	if !ok || len(v) < nonceLen {
 		return
 	}
-	if st.conn != nil {
-		if p := st.conn.nonce.Load(); p != nil && *p == v {
-			st.verified = true
-			return
-		}
-	}
-	if !c.valid(v, st.key.As16(), now.Unix()) {
+	if !c.solved(st, v, now) {
 		return
 	}
 	st.verified = true
+	st.proven, _ = c.spent.Take(maphash.String(nonceSeed, v[:nonceLen]), now.UnixNano())
+}
+
+// nonceSeed keys the nonces' buckets.
+var nonceSeed = maphash.MakeSeed()
+
+// solved reports whether v is a solved nonce of the request's client: the
+// connection's last one, or verified now (and the client marked verified).
+func (c *challenger) solved(st *requestState, v string, now time.Time) bool {
+	if st.conn != nil {
+		// A proxy's connection carries many clients: the nonce is the
+		// same client's only.
+		if p := st.conn.nonce.Load(); p != nil && p.v == v && p.client == st.key && now.Unix()-p.issued < c.ttl {
+			return true
+		}
+	}
+	issued, ok := c.valid(v, st.key.As16(), now.Unix())
+	if !ok {
+		return false
+	}
 	c.adm.Verify(now, st.key)
 	if st.conn != nil {
-		p := new(string)
-		*p = v
-		st.conn.nonce.Store(p)
+		st.conn.nonce.Store(&solvedNonce{v: v, client: st.key, issued: issued})
 	}
+	return true
+}
+
+// solvedNonce is the nonce last solved on a connection.
+type solvedNonce struct {
+	v      string
+	client netip.Addr // the admission key it was solved for
+	issued int64      // Unix seconds
 }
 
 // answer challenges a request about to be refused for lack of capacity

@@ -46,7 +46,7 @@ func TestNonceValid(t *testing.T) {
 		{"a token is no nonce", testKeys(secretA).sign(tokenClaims{id: 1, issued: now, since: now}), me, now, false},
 	}
 	for _, tt := range tests {
-		if got := c.valid(tt.give, tt.client, tt.at); got != tt.want {
+		if _, got := c.valid(tt.give, tt.client, tt.at); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -124,12 +124,13 @@ func (l *waitList) remove(w *waiter) {
 //
 // Safe for concurrent use. The zero value is not usable: newAdmitQueue.
 type admitQueue struct {
-	mu       sync.Mutex
-	max      int
-	maxLen   int
-	maxWait  time.Duration
-	newCap   int  // slots new and suspect clients may hold or wait for
-	priority bool // false: share 1, one FIFO
+	mu        sync.Mutex
+	max       int
+	maxLen    int
+	maxWait   time.Duration
+	newCap    int  // slots new and suspect clients may hold or wait for
+	provenCap int  // slots they may hold with proven ones among them (≥ newCap)
+	priority  bool // false: share 1, one FIFO
 
 	inFlight    int
 	newInFlight int // held by new and suspect clients
@@ -147,25 +148,39 @@ type admitQueue struct {
 
 // newAdmitQueue builds the guard for a backend with max_in_flight > 0, nil
 // otherwise.
-func newAdmitQueue(cfg *config.Backend, share float64) *admitQueue {
+func newAdmitQueue(cfg *config.Backend, share, proven float64) *admitQueue {
 	if cfg.MaxInFlight <= 0 {
 		return nil
 	}
 	q := &admitQueue{max: cfg.MaxInFlight, maxLen: cfg.Queue.MaxLen, maxWait: cfg.Queue.MaxWait.D()}
-	q.setShare(share)
+	q.setShare(share, proven)
 	return q
 }
 
-// setShare applies abuse.new_client_share (a reload may change it while the
-// backend is kept).
-func (q *admitQueue) setShare(share float64) {
-	n := int(math.Floor(share * float64(q.max)))
-	if share > 0 && n == 0 {
-		n = 1
+// setShare applies abuse.new_client_share and abuse.challenge.share (a
+// reload may change them while the backend is kept).
+func (q *admitQueue) setShare(share, proven float64) {
+	slots := func(share float64) int {
+		n := int(math.Floor(share * float64(q.max)))
+		if share > 0 && n == 0 {
+			n = 1
+		}
+		return n
 	}
 	q.mu.Lock()
-	q.newCap, q.priority = n, share < 1
+	q.newCap, q.priority = slots(share), share < 1
+	q.provenCap = max(q.newCap, slots(proven))
 	q.mu.Unlock()
+}
+
+// capOf is how many slots clients below known may hold when one of rank
+// takes one under the share: proven strangers may use the slots known
+// clients leave idle, up to provenCap; the others keep to newCap.
+func (q *admitQueue) capOf(rank int) int {
+	if rank == rankProven {
+		return q.provenCap
+	}
+	return q.newCap
 }
 
 // belowKnown reports whether rank is a verified, new or suspect client's:
@@ -200,7 +215,7 @@ func (q *admitQueue) enter(rank int, t int64) (queueVerdict, *waiter) {
 	// faster, would otherwise take every slot the share frees.
 	proven := rank == rankProven
 	if q.inFlight < q.max && (q.nWaiting == 0 || !low) {
-		full := low && q.shareApplies(t) && q.newInFlight >= q.newCap
+		full := low && q.shareApplies(t) && q.newInFlight >= q.capOf(rank)
 		if !full {
 			q.take(rank)
 			return granted, nil
@@ -296,7 +311,7 @@ func (q *admitQueue) handOff(t int64) {
 				break
 			}
 		}
-		if q.priority && belowKnown(w.rank) && q.shareApplies(t) && q.newInFlight >= q.newCap {
+		if q.priority && belowKnown(w.rank) && q.shareApplies(t) && q.newInFlight >= q.capOf(w.rank) {
 			return // the rest of the slots are kept for known clients
 		}
 		q.unlink(w)

@@ -62,10 +62,10 @@ abuse: {max_tracked_clients: 100000}
 	}
 	b.Run("admit+done", func(b *testing.B) { run(b, nil) })
 	b.Run("admit+queue+done", func(b *testing.B) {
-		run(b, newAdmitQueue(cfg.Backends["app"], 0.3))
+		run(b, newAdmitQueue(cfg.Backends["app"], 0.3, 0.75))
 	})
 	b.Run("admit+queue+done/pressure", func(b *testing.B) {
-		q := newAdmitQueue(cfg.Backends["app"], 0.3)
+		q := newAdmitQueue(cfg.Backends["app"], 0.3, 0.75)
 		now := time.Now().Add(time.Hour).UnixNano() // pressure and a known client, for an hour
 		q.pressureAt, q.knownAt = now, now
 		run(b, q)

@@ -78,7 +78,7 @@ func runQueueSteps(t *testing.T, q *admitQueue, steps []qstep) {
 
 func testQueue(share float64) *admitQueue {
 	return newAdmitQueue(&config.Backend{MaxInFlight: 4,
-		Queue: config.Queue{MaxLen: 3, MaxWait: config.Duration(100 * time.Millisecond)}}, share)
+		Queue: config.Queue{MaxLen: 3, MaxWait: config.Duration(100 * time.Millisecond)}}, share, share)
 }
 
 func TestQueueSteps(t *testing.T) {

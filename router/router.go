@@ -214,7 +214,7 @@ func (rt *Router) Update(cfg *config.Config) error {
 	}
 	for _, b := range t.backends {
 		if b.queue != nil {
-			b.queue.setShare(cfg.Abuse.NewClientShare)
+			b.queue.setShare(cfg.Abuse.NewClientShare, cfg.Abuse.Challenge.Share)
 		}
 	}
 	keyed, err := rt.compileRoutes(cfg, t)

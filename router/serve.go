@@ -53,6 +53,7 @@ type requestState struct {
 	token      uint64      // the reputation token's id, when hasToken
 	hasToken   bool        // admitted under a valid reputation token
 	verified   bool        // carries a solved challenge nonce
+	proven     bool        // verified, within its nonce's own bucket: rankProven
 	challenged bool        // back from a challenge's redirect (the mark was on the URL)
 	std        *standing   // non-nil: give the client a token with the answer
 	https      bool        // the request came over HTTPS (for the token's Secure)
@@ -139,7 +140,7 @@ func (rt *Router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rank := rankFor(d.Class, d.Score)
-	if st.verified && belowKnown(rank) && rank != rankSuspect {
+	if st.proven && belowKnown(rank) && rank != rankSuspect {
 		rank = rankProven // its nonce came with this request
 	}
 	if !rt.enterQueue(r, st, rank) {

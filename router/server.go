@@ -171,7 +171,10 @@ func (s *Server) Start(wrap ListenerWrapper) error {
 	if err := s.configureTLS(); err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	// A connection waits in the kernel until its first bytes come, at most
+	// the head's timeout (then it is accepted as any other).
+	lc := net.ListenConfig{Control: deferAccept(max(1, int(cmp.Or(s.pub.ReadHeaderTimeout, s.pub.ReadTimeout)/time.Second)))}
+	ln, err := lc.Listen(context.Background(), "tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 	}

@@ -131,7 +131,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 // is verified once per connection, not once per request.
 type connTokens struct {
 	last  atomic.Pointer[verifiedToken]
-	nonce atomic.Pointer[string] // the last solved challenge nonce (challenge.go)
+	nonce atomic.Pointer[solvedNonce] // the last solved challenge nonce (challenge.go)
 }
 
 // verifiedToken is a token verified on a connection: its cookie value, the

@@ -57,3 +57,46 @@ func TestTokenCachedOnConnection(t *testing.T) {
 		t.Fatal("a revoked token was taken from the connection's cache")
 	}
 }
+
+// A solved nonce ranks its requests as proven only while its own bucket
+// lasts: past it they are verified (no new challenge) but rank as a plain
+// stranger's. Another nonce has a bucket of its own.
+func TestNonceOwnBucket(t *testing.T) {
+	cfg, err := config.Load([]byte("backends:\n  app: {targets: [\"http://127.0.0.1:1\"]}\nroutes: [{backend: app}]\nabuse: {challenge: {rate: 1/m, burst: 3}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	c := rt.ch
+	now := time.Now()
+	identify := func(client netip.Addr, nonce string, conn *connTokens) *requestState {
+		st := &requestState{key: client, cookies: []string{"bulwark_ch=" + nonce}, conn: conn}
+		c.identify(st, now)
+		return st
+	}
+	me, other := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	mine := c.nonce(me.As16(), 0, now.Unix())
+	conn := &connTokens{}
+	for i := range 3 {
+		if st := identify(me, mine, conn); !st.verified || !st.proven {
+			t.Fatalf("request %d with a fresh nonce: verified %v proven %v", i, st.verified, st.proven)
+		}
+	}
+	for _, cn := range []*connTokens{conn, {}} { // the connection's cache or not
+		if st := identify(me, mine, cn); !st.verified || st.proven {
+			t.Fatalf("past the nonce's bucket: verified %v proven %v, want verified only", st.verified, st.proven)
+		}
+	}
+	for _, cn := range []*connTokens{conn, nil} { // a proxy's connection, or another
+		if st := identify(other, mine, cn); st.verified {
+			t.Fatal("a nonce taken to another address was accepted")
+		}
+	}
+	if st := identify(other, c.nonce(other.As16(), 0, now.Unix()), nil); !st.proven {
+		t.Fatal("another address's own nonce is not proven")
+	}
+}
