@@ -411,13 +411,13 @@ func TestStandingFlood(t *testing.T) {
 	}
 	// A loaded machine: every class with standing is served, and better
 	// than the flood. Latecomers are strangers who solved a challenge: they
-	// share the new clients' slots with the flood, so a busy CI box gives
-	// them less (55% in one run); they must still beat the flood clearly.
+	// take the slots known clients leave (abuse.challenge.share), which a
+	// busy CI box makes fewer.
 	for _, c := range []struct {
 		name string
 		s    classStats
 		min  float64
-	}{{"regulars", reg, 95}, {"movers", moved, 90}, {"users behind one NAT", nat, 90}, {"latecomers", late, 25}} {
+	}{{"regulars", reg, 95}, {"movers", moved, 90}, {"users behind one NAT", nat, 90}, {"latecomers", late, 70}} {
 		if c.s.n == 0 || c.s.pct() < c.min || c.s.pct() <= bots.pct() {
 			t.Errorf("%s: %v; want ≥ %.0f%% ok and more than the flood's %.2f%%", c.name, c.s, c.min, bots.pct())
 		}
