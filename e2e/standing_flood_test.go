@@ -316,6 +316,10 @@ func TestStandingFlood(t *testing.T) {
 	for i, u := range movers {
 		u.move(fmt.Sprintf("127.102.0.%d", i+1))
 	}
+	// The load balancer's check keeps the router in while it defends.
+	if hb := heartbeat(url + "__heartbeat__"); !strings.HasPrefix(hb, "200 ") {
+		t.Errorf("/__heartbeat__ during the flood: %s", hb)
+	}
 	time.Sleep(time.Until(floodAt.Add(plan.restartAt)))
 	adminURL := "http://" + admin
 	const banned = "127.10.0.7"
