@@ -62,6 +62,12 @@ type conn struct {
 	passed   uint64        // heads handed over
 	answered atomic.Uint64 // responses net/http finished
 
+	// ls is the listener that counts the connection fresh until it hands
+	// net/http its first bytes (state, started); nil when none does.
+	ls      *Listener
+	state   atomic.Uint32
+	started bool // state is connStarted: no need to look again
+
 	peer     netip.Addr
 	peerOK   bool
 	peerRead bool
@@ -174,6 +180,9 @@ func (c *conn) read(p []byte, fd int) (int, error) {
 // readLoop is read without the last flush of queued answers.
 func (c *conn) readLoop(p []byte, fd int) (int, error) {
 	for {
+		if (c.raw || c.pass > 0) && !c.handing() {
+			return 0, io.EOF // the listener closed it first
+		}
 		if c.r < c.w && (c.raw || c.pass > 0) {
 			return c.handOver(p), nil
 		}

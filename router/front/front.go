@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -83,12 +84,18 @@ type Listener struct {
 	net.Listener
 	d  Decider
 	to Timeouts
+
+	// fresh holds the connections that have handed net/http nothing yet
+	// (nil once closed): Close closes them, where net/http's Shutdown
+	// would wait up to 5 s for each (a slowloris's, say) to be idle.
+	mu    sync.Mutex
+	fresh map[*conn]struct{}
 }
 
 // NewListener wraps ln: each accepted connection's requests go through the
 // front, which asks d about them and applies to.
 func NewListener(ln net.Listener, d Decider, to Timeouts) *Listener {
-	return &Listener{Listener: ln, d: d, to: to}
+	return &Listener{Listener: ln, d: d, to: to, fresh: map[*conn]struct{}{}}
 }
 
 // Accept waits for the next connection and returns it under the front.
@@ -97,7 +104,16 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(c, l.d, &l.to), nil
+	fc := newConn(c, l.d, &l.to)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fresh == nil {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	fc.ls = l
+	l.fresh[fc] = struct{}{}
+	return fc, nil
 }
 
 // newConn puts c under the front. A connection whose reads are its
