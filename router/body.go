@@ -227,6 +227,7 @@ func (g *bodyGuard) faulted() bodyFault {
 type heldBody struct {
 	mu       sync.Mutex
 	b        []byte
+	all      []byte // what b was at first, when it is the whole body: see rewind
 	rest     io.Reader
 	released bool
 }
@@ -259,6 +260,21 @@ func (h *heldBody) Read(p []byte) (int, error) {
 // ends.
 func (h *heldBody) Close() error { return nil }
 
+// rewind makes a body held whole readable from its start again, and takes
+// what was read of it off the count; false for a body streamed in part,
+// or released. The caller keeps reads out meanwhile.
+func (bs *bodyState) rewind() bool {
+	h := &bs.held
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released || h.all == nil {
+		return false
+	}
+	bs.count.n -= int64(len(h.all) - len(h.b))
+	h.b = h.all
+	return true
+}
+
 // bodyState is a request's body as the router takes it: one allocation
 // per request with a body (requests without one, most of them, carry a
 // nil pointer). It is never recycled: a transport may still hold the body
@@ -281,7 +297,7 @@ func (bs *bodyState) end() {
 	}
 	bs.held.mu.Lock()
 	bs.held.released = true
-	bs.held.b = nil
+	bs.held.b, bs.held.all = nil, nil
 	bs.held.mu.Unlock()
 	putBodyBuf(bs.buf)
 	bs.buf = nil
@@ -340,6 +356,7 @@ func (rt *Router) takeBody(t *table, rw http.ResponseWriter, r *http.Request, st
 		bs.held.rest = g
 		return bodyOK
 	}
+	bs.held.all = b
 	g.mu.Lock()
 	g.settle()
 	g.mu.Unlock()

@@ -538,3 +538,39 @@ abuse: {max_in_flight_per_client: 2}
 		t.Errorf("another client: %d, want 200", got)
 	}
 }
+
+// A body held whole reads again from its start after rewind (the standard
+// transport's GetBody after a write that sent nothing), and the count of
+// bytes read starts over; a body streamed in part, or ended, does not.
+func TestHeldBodyRewinds(t *testing.T) {
+	rt := &Router{now: time.Now}
+	form := bytes.Repeat([]byte("f"), 300)
+	take := func(buffer int64) (*requestState, *http.Request) {
+		tb := &table{maxBody: 1 << 20, bodyBuffer: buffer}
+		r := httptest.NewRequest("POST", "/x", bytes.NewReader(form))
+		st := &requestState{}
+		if f := rt.takeBody(tb, httptest.NewRecorder(), r, st, time.Now()); f != bodyOK {
+			t.Fatalf("takeBody: fault %d", f)
+		}
+		return st, r
+	}
+	st, r := take(64 << 10)
+	if n, _ := r.Body.Read(make([]byte, 100)); n != 100 || st.body.n != 100 {
+		t.Fatalf("first read: %d bytes, counted %d", n, st.body.n)
+	}
+	if !st.bs.rewind() {
+		t.Fatal("a body held whole did not rewind")
+	}
+	if got, _ := io.ReadAll(r.Body); !bytes.Equal(got, form) || st.body.n != int64(len(form)) {
+		t.Fatalf("after rewind: read %d bytes, counted %d, want %d", len(got), st.body.n, len(form))
+	}
+	st.bs.end()
+	if st.bs.rewind() {
+		t.Fatal("an ended body rewound")
+	}
+	st, r = take(100) // 100 bytes held, the rest streams
+	r.Body.Read(make([]byte, 50))
+	if st.bs.rewind() {
+		t.Fatal("a body streamed in part rewound")
+	}
+}

@@ -414,12 +414,19 @@ var errBodySent = errors.New("the request's body was sent already")
 // resendBody is the request's GetBody for the standard transport: it
 // sends a request again on another connection when the one it got closed
 // before any of the request was written (guardConn.settle), which it does
-// only for a body that can still be sent whole.
+// only for a body that can still be sent whole: one not read yet, or one
+// held whole (the transport may have read it all into its buffer before
+// its first write failed).
 func (rl *relay) resendBody() (io.ReadCloser, error) {
 	rl.bodyMu.Lock()
 	defer rl.bodyMu.Unlock()
-	if rl.bodyRead || rl.bodyCut {
+	if rl.bodyCut {
 		return nil, errBodySent
+	}
+	if rl.bodyRead {
+		if bs := rl.ctx.st.bs; bs == nil || !bs.rewind() {
+			return nil, errBodySent
+		}
 	}
 	return relayBody{rl}, nil
 }

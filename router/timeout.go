@@ -14,12 +14,25 @@ import (
 // timeout (routes[].timeouts.response), when it has one, in place of the
 // backend's response_timeout. Both transports read it from the context.
 func (b *Backend) send(req *http.Request, st *requestState) (*http.Response, error) {
-	if st.route == nil || st.route.responseTimeout <= 0 {
-		return b.transport.RoundTrip(req)
+	if st.route != nil && st.route.responseTimeout > 0 {
+		req = req.WithContext(upstream.WithResponseHeaderTimeout(req.Context(), st.route.responseTimeout))
 	}
-	ctx := upstream.WithResponseHeaderTimeout(req.Context(), st.route.responseTimeout)
-	return b.transport.RoundTrip(req.WithContext(ctx))
+	resp, err := b.transport.RoundTrip(req)
+	if err != nil && err.Error() == errServerClosedIdle && req.GetBody != nil {
+		// net/http's Transport gives this when the backend closed a
+		// pooled connection before any of the request went on it (its
+		// reader saw the end with no request out), and sends again only
+		// an idempotent request. Nothing was sent: any may go again.
+		if body, gerr := req.GetBody(); gerr == nil {
+			req.Body = body
+			resp, err = b.transport.RoundTrip(req)
+		}
+	}
+	return resp, err
 }
+
+// errServerClosedIdle is the message of net/http's unexported error.
+const errServerClosedIdle = "http: server closed idle connection"
 
 // responseTimeoutError is a response head that did not come in time: a
 // net.Error whose Timeout() is true, so it maps to 504 and counts against
