@@ -9,11 +9,29 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/internal/testutil"
 )
+
+// newRouter loads yaml and builds a router (no server) logging to t,
+// closed when t ends.
+func newRouter(t *testing.T, yaml string) (*config.Config, *Router, *zap.Logger) {
+	t.Helper()
+	cfg, err := config.Load([]byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, yaml)
+	}
+	log := zaptest.NewLogger(t)
+	rt, err := New(cfg, Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return cfg, rt, log
+}
 
 // startRouter loads yaml (listen/admin are forced to loopback ports) and
 // serves it on a real listener. It returns the base URL.

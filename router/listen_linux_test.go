@@ -9,10 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"go.uber.org/zap/zaptest"
 	"golang.org/x/sys/unix"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
 // countingListener counts the connections accepted.
@@ -33,15 +30,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 // bytes come, for at most the head's timeout: one that sends nothing is
 // never accepted, while one that sends a request is served.
 func TestListenerDefersAccept(t *testing.T) {
-	cfg, err := config.Load([]byte("listen: 127.0.0.1:0\nserver: {read_header_timeout: 30s}\nbackends:\n  app: {targets: [\"http://127.0.0.1:1\"]}\nroutes: [{backend: app}]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := zaptest.NewLogger(t)
-	rt, err := New(cfg, Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, rt, log := newRouter(t, "listen: 127.0.0.1:0\nserver: {read_header_timeout: 30s}\nbackends:\n  app: {targets: [\"http://127.0.0.1:1\"]}\nroutes: [{backend: app}]\n")
 	srv := NewServer(cfg, rt, log)
 	var counted *countingListener
 	var secs int

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-router/bulwark/config"
 	"github.com/bulwark-router/bulwark/ratelimit"
 )
 
@@ -13,15 +12,7 @@ import (
 // sends the same one; a forged one in another field is still refused, and
 // a cached token that expired or was revoked stops counting.
 func TestTokenCachedOnConnection(t *testing.T) {
-	cfg, err := config.Load([]byte("backends:\n  app: {targets: [\"http://127.0.0.1:1\"]}\nroutes: [{backend: app}]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close() })
+	_, rt, _ := newRouter(t, "backends:\n  app: {targets: [\"http://127.0.0.1:1\"]}\nroutes: [{backend: app}]\n")
 	s := rt.std
 	now := time.Now()
 	v := s.keys.sign(tokenClaims{id: 77, score: ratelimit.ScoreKnown, issued: now.Unix(), since: now.Unix()})
@@ -62,15 +53,7 @@ func TestTokenCachedOnConnection(t *testing.T) {
 // lasts: past it they are verified (no new challenge) but rank as a plain
 // stranger's. Another nonce has a bucket of its own.
 func TestNonceOwnBucket(t *testing.T) {
-	cfg, err := config.Load([]byte("backends:\n  app: {targets: [\"http://127.0.0.1:1\"]}\nroutes: [{backend: app}]\nabuse: {challenge: {rate: 1/m, burst: 3}}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close() })
+	_, rt, _ := newRouter(t, "backends:\n  app: {targets: [\"http://127.0.0.1:1\"]}\nroutes: [{backend: app}]\nabuse: {challenge: {rate: 1/m, burst: 3}}\n")
 	c := rt.ch
 	now := time.Now()
 	identify := func(client netip.Addr, nonce string, conn *connTokens) *requestState {
