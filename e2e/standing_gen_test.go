@@ -56,11 +56,22 @@ func TestStandingFloodGenerator(t *testing.T) {
 		res            = standingGenResult{Codes: map[int]int{}}
 		wg             sync.WaitGroup
 	)
+	// BULWARK_FLOOD_BOT_COOKIES=1: each bot address keeps the challenge's
+	// cookie and follows its redirect, as a bot built to pass it would.
+	var jar []atomic.Pointer[string]
+	if os.Getenv("BULWARK_FLOOD_BOT_COOKIES") == "1" {
+		jar = make([]atomic.Pointer[string], bots)
+	}
 	for range workers {
 		wg.Go(func() {
 			codes := map[int]int{}
 			for ctx.Err() == nil {
-				codes[botRequest(ctx, addr, botAddr(int(next.Add(1)%int64(bots))))]++
+				n := int(next.Add(1) % int64(bots))
+				if jar != nil {
+					codes[botWithCookie(ctx, addr, botAddr(n), &jar[n])]++
+					continue
+				}
+				codes[botRequest(ctx, addr, botAddr(n))]++
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -134,4 +145,42 @@ func slowloris(ctx context.Context, addr string, src net.IP) {
 			return
 		}
 	}
+}
+
+// botWithCookie is botRequest from a bot that keeps the cookie an answer
+// sets (in *jar) and follows a 307 once.
+func botWithCookie(ctx context.Context, addr string, src net.IP, jar *atomic.Pointer[string]) int {
+	code := 0
+	for range 2 {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: time.Second}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			return 0
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		cookie := ""
+		if v := jar.Load(); v != nil {
+			cookie = "Cookie: " + *v + "\r\n"
+		}
+		if _, err := c.Write([]byte("GET /bot HTTP/1.1\r\nHost: app\r\n" + cookie + "Connection: close\r\n\r\n")); err != nil {
+			c.Close()
+			return 0
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		for _, sc := range resp.Cookies() {
+			v := sc.Name + "=" + sc.Value
+			jar.Store(&v)
+		}
+		code = resp.StatusCode
+		if code != http.StatusTemporaryRedirect {
+			return code
+		}
+	}
+	return code
 }
