@@ -2,7 +2,6 @@ package router
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 )
 
@@ -27,14 +26,7 @@ rules:
   - {name: tiny, when: 'request.method == "POST" && request.json[?"pass"].orValue("x").size() == 0', action: deny, status: 422}
 `)
 	post := func(path, ctype, body string) int {
-		r, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-		r.Header.Set("Content-Type", ctype)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return sendFor(t, "POST", base+path, body, "Content-Type", ctype)
 	}
 	tests := []struct {
 		path, ctype, body string

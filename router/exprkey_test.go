@@ -27,17 +27,11 @@ limits:
     key: 'expr:request.headers["x-tenant"] + "/" + request.json["user"]'
 `)
 	post := func(from, tenant, body string) int {
-		r, _ := http.NewRequest("POST", base+"/login", strings.NewReader(body))
-		r.Header.Set("X-Forwarded-For", from)
+		h := []string{"X-Forwarded-For", from}
 		if tenant != "" {
-			r.Header.Set("X-Tenant", tenant)
+			h = append(h, "X-Tenant", tenant)
 		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return sendFor(t, "POST", base+"/login", body, h...)
 	}
 	tests := []struct {
 		from, tenant, body string

@@ -37,17 +37,7 @@ routes:
 	srvB, baseB := startRouter(t, cfg)
 	get := func(base, client, cookie string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+"/x", nil)
-		req.Header.Set("X-Forwarded-For", client)
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return getFrom(t, base+"/x", client, cookie)
 	}
 	var cookie string
 	for i := 0; cookie == ""; i++ {

@@ -129,3 +129,41 @@ func get(t *testing.T, c *http.Client, method, url, host string, body io.Reader)
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, strings.TrimSpace(string(b))
 }
+
+// sendFor sends method url with body and the header fields given as
+// name, value pairs, and returns the answer's status.
+func sendFor(t *testing.T, method, url, body string, header ...string) int {
+	t.Helper()
+	r, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// getFrom GETs url as client (X-Forwarded-For) with cookie, when not
+// empty, and returns the answer, its body read and closed.
+func getFrom(t *testing.T, url, client, cookie string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("X-Forwarded-For", client)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}

@@ -31,15 +31,7 @@ limits:
   accounts: {rate: 1/h, burst: 2, key: json:user, key_fold: lower}
 `)
 	post := func(from, body string) int {
-		r, _ := http.NewRequest("POST", base+"/login", strings.NewReader(body))
-		r.Header.Set("X-Forwarded-For", from)
-		r.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return sendFor(t, "POST", base+"/login", body, "X-Forwarded-For", from, "Content-Type", "application/json")
 	}
 	for i, from := range []string{"198.51.100.1", "198.51.100.2"} {
 		if c := post(from, `{"user":"Alice","pass":"x"}`); c != 200 {
@@ -99,14 +91,7 @@ rules:
   - {name: whoami, when: 'request.path == "/whoami" && client.class == "known"', action: deny, status: 418}
 `)
 	send := func(method, path, from, body string) int {
-		r, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		r.Header.Set("X-Forwarded-For", from)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return sendFor(t, method, base+path, body, "X-Forwarded-For", from)
 	}
 	owner := "192.0.2.50"
 	send("GET", "/", owner, "")

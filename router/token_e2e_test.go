@@ -33,17 +33,7 @@ routes:
 `)
 	get := func(path, client, cookie string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("X-Forwarded-For", client)
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return getFrom(t, base+path, client, cookie)
 	}
 	var cookie string
 	for i := range 5 {

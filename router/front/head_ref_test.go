@@ -94,6 +94,8 @@ func parseHeadRef(b []byte, fwdName string, h *Head) headKind {
 			if h.reqID == nil {
 				h.reqID = value
 			}
+		case equalFold(name, "User-Agent"): // read since, in both
+			h.ua = value
 		}
 	}
 	if hosts != 1 || lengths > 1 || !validHost(h.host) {
@@ -117,6 +119,8 @@ func FuzzParseHeadSameAsBefore(f *testing.F) {
 		" GET",
 		"GET /a HTTP/1.1\r\nHost: h\r\n\r",
 		"0 / HTTP/1.1\r\nHost:\r\nUser-Agent:\r\n\r\n",
+		"0 / HTTP/1.1\r\nHost:\r\nUser-Agent:0\r\n\r\n",
+		"GET / HTTP/1.1\r\nUser-Agent: a\r\nHost: h\r\nUser-Agent: b\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
