@@ -1,23 +1,15 @@
 package router
 
-import (
-	"net/http"
-	"testing"
-)
+import "testing"
 
 // On a route with inspect_body, rules read the body's fields
 // (request.json, request.form) and the backend still gets the body byte
 // for byte; on a route without it, the same rule sees empty maps.
 func TestRulesReadTheBody(t *testing.T) {
-	var got []string
-	be := httptestHandler(t, func(w http.ResponseWriter, r *http.Request) {
-		buf := make([]byte, 4096)
-		n, _ := r.Body.Read(buf)
-		got = append(got, string(buf[:n]))
-	})
+	beURL, bodies := bodiesBackend(t)
 	_, base := startRouter(t, `
 backends:
-  app: {targets: [`+be.URL+`]}
+  app: {targets: [`+beURL+`]}
 routes:
   - {match: {path: /login}, backend: app, inspect_body: true}
   - {match: {path: /other}, backend: app}
@@ -44,7 +36,7 @@ rules:
 		}
 	}
 	want := []string{`{"user" : "alice", "n": 1, "deep": {"user":"mallory"}}`, `{"user":"mallory"}`}
-	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+	if got := bodies(); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("backend got %q, want %q", got, want)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/zap"
@@ -166,4 +168,21 @@ func getFrom(t *testing.T, url, client, cookie string) *http.Response {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp
+}
+
+// bodiesBackend is a backend that keeps the bodies it is sent, in order.
+func bodiesBackend(t *testing.T) (url string, bodies func() []string) {
+	var mu sync.Mutex
+	var got []string
+	be := httptestHandler(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	})
+	return be.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
 }

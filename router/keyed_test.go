@@ -15,16 +15,11 @@ import (
 // with the field twice gets 400, and bodies without it count per client.
 // The backend still gets every admitted body byte for byte.
 func TestKeyedPolicyLimitsTheAccount(t *testing.T) {
-	var got []string
-	be := httptestHandler(t, func(w http.ResponseWriter, r *http.Request) {
-		buf := make([]byte, 4096)
-		n, _ := r.Body.Read(buf)
-		got = append(got, string(buf[:n]))
-	})
+	beURL, bodies := bodiesBackend(t)
 	_, base := startRouter(t, `
 client_ip: {trusted_proxies: [127.0.0.1/32]}
 backends:
-  app: {targets: [`+be.URL+`]}
+  app: {targets: [`+beURL+`]}
 routes:
   - {match: {path: /login}, backend: app, limit: accounts}
 limits:
@@ -59,8 +54,8 @@ limits:
 	if c := post("192.0.2.2", `{}`); c != 200 {
 		t.Fatalf("missing from another client: %d", c)
 	}
-	if got[0] != `{"user":"Alice","pass":"x"}` {
-		t.Fatalf("backend got %q", got[0])
+	if got := bodies(); len(got) == 0 || got[0] != `{"user":"Alice","pass":"x"}` {
+		t.Fatalf("backend got %q", got)
 	}
 }
 

@@ -20,10 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
 	"golang.org/x/net/http2"
-
-	"github.com/bulwark-router/bulwark/config"
 )
 
 // testCert is a certificate and its key, in memory and in PEM files.
@@ -117,16 +114,7 @@ func protoBackend(t *testing.T) *httptest.Server {
 // TLS files' check period.
 func startTLSRouter(t *testing.T, yaml string, certPoll time.Duration) *Server {
 	t.Helper()
-	yaml = "listen: 127.0.0.1:0\nadmin: {listen: \"\"}\n" + yaml
-	cfg, err := config.Load([]byte(yaml))
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, yaml)
-	}
-	log := zaptest.NewLogger(t)
-	rt, err := New(cfg, Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, rt, log := newRouter(t, "listen: 127.0.0.1:0\nadmin: {listen: \"\"}\n"+yaml)
 	srv := NewServer(cfg, rt, log)
 	srv.certPoll = certPoll
 	if err := srv.Start(nil); err != nil {
